@@ -1,0 +1,44 @@
+"""Row counts, the analysts' queries and the data-quality checks, as tables or JSON.
+
+--check runs the data-quality checks and exits 1 if any fails (naming the check, the number of
+offending rows and a few keys). --json prints one JSON object instead of tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from sparkify import cli
+from sparkify.config import load_config
+from sparkify.errors import CheckError
+from sparkify.reports import build_report, format_report
+
+PROG = "analytics.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(PROG, __doc__)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--check", action="store_true", help="run the data-quality checks; exit 1 if any fails")
+    args = p.parse_args(argv)
+    cli.setup_logging(args)
+
+    def body() -> int:
+        config = load_config(args.config)
+        report = build_report(config, with_checks=args.check or args.json)
+        if args.json:
+            print(json.dumps(report.as_json(), indent=2, default=str))
+        else:
+            print(format_report(report))
+        failures = [c for c in report.checks if not c.passed]
+        if args.check and failures:
+            first = failures[0]
+            raise CheckError(f"{len(failures)} data-quality check(s) failed; first: {first.line()[6:]}", failures)
+        return 0
+
+    return cli.run(PROG, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""Data-quality checks, shared by etl.py (before it commits) and analytics.py --check.
+
+Each check is a query returning the offending keys; it passes when there are none. The queries
+are plain SQL that runs unchanged on Redshift and PostgreSQL. Redshift does not enforce primary
+keys, so uniqueness is checked here rather than assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from sparkify.errors import CheckError
+
+log = logging.getLogger(__name__)
+SAMPLE = 5
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    offenders: str  # a SELECT of the offending keys (first column sorts them)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    description: str
+    passed: bool
+    count: int
+    sample: list
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        if self.passed:
+            return f"ok    {self.name}"
+        keys = ", ".join(_fmt(k) for k in self.sample)
+        more = ", …" if self.count > len(self.sample) else ""
+        return f"FAIL  {self.name}: {self.count} offending ({self.description}); e.g. {keys}{more}"
+
+
+def _fmt(key) -> str:
+    if isinstance(key, (tuple, list)):
+        return "(" + ", ".join(str(k) for k in key) + ")"
+    return str(key)
+
+
+def _unique(table: str, *key: str) -> Check:
+    cols = ", ".join(key)
+    return Check(
+        name=f"{table}.{'_'.join(key)}_unique",
+        description=f"{table}: ({cols}) duplicated",
+        offenders=f"select {cols} from {table} group by {cols} having count(*) > 1",
+    )
+
+
+def _not_null(table: str, key: str, label: str | None = None) -> Check:
+    return Check(
+        name=f"{table}.{key}_not_null",
+        description=f"{table}: {key} is NULL",
+        offenders=f"select {label or key} from {table} where {key} is null",
+    )
+
+
+def _in(table: str, key: str, parent: str, parent_key: str | None = None) -> Check:
+    parent_key = parent_key or key
+    return Check(
+        name=f"{table}.{key}_in_{parent}",
+        description=f"{table}.{key} not found in {parent}",
+        offenders=(
+            f"select distinct c.{key} from {table} as c "
+            f"where c.{key} is not null "
+            f"and not exists (select 1 from {parent} as p where p.{parent_key} = c.{key})"
+        ),
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    _unique("songplays", "songplay_id"),
+    _not_null("songplays", "songplay_id", "session_id"),
+    _unique("songplays", "session_id", "item_in_session"),
+    _unique("users", "user_id"),
+    _not_null("users", "user_id", "level"),
+    _unique("songs", "song_id"),
+    _not_null("songs", "song_id", "title"),
+    _unique("artists", "artist_id"),
+    _not_null("artists", "artist_id", "name"),
+    _unique("time", "start_time"),
+    _not_null("time", "start_time", "hour"),
+    _in("songplays", "user_id", "users"),
+    _in("songplays", "start_time", "time"),
+    _in("songplays", "song_id", "songs"),
+    _in("songplays", "artist_id", "artists"),
+    Check(
+        name="time.columns_match_start_time",
+        description="time: hour/day/week/month/year/weekday differ from start_time",
+        offenders="""
+            select start_time from time
+            where hour <> extract(hour from start_time)
+               or day <> extract(day from start_time)
+               or week <> extract(week from start_time)
+               or month <> extract(month from start_time)
+               or year <> extract(year from start_time)
+               or weekday <> extract(dow from start_time)
+        """,
+    ),
+    # staging holds the latest run's batch: every NextSong event in it must be a songplay. The
+    # batch's songplays count therefore equals its de-duplicated NextSong events.
+    Check(
+        name="songplays.match_staged_next_song_events",
+        description="NextSong events in staging (latest run, de-duplicated) missing from songplays",
+        offenders="""
+            select e.session_id, e.item_in_session
+            from (
+                select distinct session_id, item_in_session
+                from staging_events
+                where page = 'NextSong'
+            ) as e
+            where not exists (
+                select 1 from songplays as p
+                where p.session_id = e.session_id and p.item_in_session = e.item_in_session
+            )
+        """,
+    ),
+)
+
+
+def run_checks(cur, checks: tuple[Check, ...] = CHECKS) -> list[CheckResult]:
+    results = []
+    for check in checks:
+        cur.execute(f"select count(*) from ({check.offenders}) as offenders")
+        count = cur.fetchone()[0]
+        sample: list = []
+        if count:
+            cur.execute(f"select * from ({check.offenders}) as offenders order by 1 limit {SAMPLE}")
+            sample = [row[0] if len(row) == 1 else tuple(row) for row in cur.fetchall()]
+        result = CheckResult(check.name, check.description, count == 0, count, sample)
+        (log.debug if result.passed else log.error)("check %s", result.line())
+        results.append(result)
+    return results
+
+
+def raise_on_failures(results: list[CheckResult]) -> None:
+    failures = [r for r in results if not r.passed]
+    if failures:
+        first = failures[0]
+        others = f" (and {len(failures) - 1} more failing checks)" if len(failures) > 1 else ""
+        raise CheckError(
+            f"data-quality check {first.name} failed: {first.count} offending rows ({first.description}); "
+            f"e.g. {', '.join(_fmt(k) for k in first.sample)}{others}",
+            failures,
+        )

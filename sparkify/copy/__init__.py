@@ -1,0 +1,1 @@
+"""COPY from JSON: what to load (spec), how Redshift is told (redshift), and the local emulation (emulator)."""

