@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -48,21 +49,13 @@ def create_tables(config: Config) -> dict[str, int]:
     return counts
 
 
-class _Timer:
-    def __init__(self, report: EtlReport):
-        self.report = report
-
-    def step(self, name: str):
-        timer = self
-
-        class _Step:
-            def __enter__(self):
-                self.t0 = time.monotonic()
-
-            def __exit__(self, *exc):
-                timer.report.timings[name] = time.monotonic() - self.t0
-
-        return _Step()
+@contextmanager
+def _timed(report: EtlReport, name: str):
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        report.timings[name] = time.monotonic() - t0
 
 
 def copy_specs(config: Config) -> list[CopySpec]:
@@ -85,36 +78,47 @@ def run_etl(config: Config, *, show_progress: bool = True) -> EtlReport:
     ensure_sources(config)
     wh = Warehouse(config)
     report = EtlReport()
-    timer = _Timer(report)
     started = time.monotonic()
     log.info("loading into the %s", wh.describe())
     with wh.transaction() as conn:
-        with timer.step("lock"):
+        with _timed(report, "lock"):
             wh.acquire_etl_lock(conn, config.lock_timeout)
         with conn.cursor() as cur:
             wh.run_statements(cur, sql_queries.clear_staging_queries, what="clear")
         for spec in copy_specs(config):
-            with timer.step(f"copy {spec.table}"):
+            with _timed(report, f"copy {spec.table}"):
                 loaded, rejected = _copy(wh, conn, spec, show_progress)
             report.staged[spec.table] = loaded
             report.rejected[spec.table] = rejected
-        with conn.cursor() as cur:
-            with timer.step("transform"):
-                wh.run_statements(cur, sql_queries.insert_table_queries, what="transform")
-            cur.execute(sql_queries.etl_run_counts)
-            values = cur.fetchone()
-            names = ("staged_events", "staged_songs", "songplays_of_run", "users_merged", "songs_merged",
-                     "artists_merged", "time_of_run")
-            report.run_counts = dict(zip(names, values))
-            with timer.step("checks"):
-                report.checks = checks.run_checks(cur)
-            checks.raise_on_failures(report.checks)
-            cur.execute(sql_queries.etl_run_insert, (datetime.now(timezone.utc).replace(tzinfo=None), *values))
-            report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+        merge_staging(wh, conn, report)
     report.timings["total"] = time.monotonic() - started
     log.info("etl done in %.1f s: %s", report.timings["total"],
              ", ".join(f"{k} {v:.2f} s" for k, v in report.timings.items() if k != "total"))
     return report
+
+
+def merge_staging(wh: Warehouse, conn, report: EtlReport | None = None) -> EtlReport:
+    """Merge the staged batch into the star tables, check the result and record the run (in conn's transaction).
+
+    Raises CheckError (and the caller rolls back) when a data-quality check fails.
+    """
+    report = report if report is not None else EtlReport()
+    with conn.cursor() as cur:
+        with _timed(report, "transform"):
+            wh.run_statements(cur, sql_queries.insert_table_queries, what="transform")
+        cur.execute(sql_queries.etl_run_counts)
+        values = cur.fetchone()
+        report.run_counts = dict(zip(RUN_COUNT_NAMES, values))
+        with _timed(report, "checks"):
+            report.checks = checks.run_checks(cur)
+        checks.raise_on_failures(report.checks)
+        cur.execute(sql_queries.etl_run_insert, (datetime.now(timezone.utc).replace(tzinfo=None), *values))
+        report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+    return report
+
+
+RUN_COUNT_NAMES = ("staged_events", "staged_songs", "songplays_of_run", "users_merged", "songs_merged",
+                   "artists_merged", "time_of_run")
 
 
 def _copy(wh: Warehouse, conn, spec: CopySpec, show_progress: bool) -> tuple[int, int]:
