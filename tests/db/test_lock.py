@@ -1,0 +1,58 @@
+"""Two etl runs never interleave: the second waits for the ETL lock, bounded, then fails clearly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg2
+import pytest
+
+from sparkify.errors import LockTimeout
+from sparkify.warehouse import Warehouse
+
+
+def hold_lock(pg_dsn):
+    conn = psycopg2.connect(pg_dsn)
+    conn.cursor().execute("lock etl_runs")
+    return conn
+
+
+def test_second_run_fails_clearly_after_the_timeout(warehouse, pg_dsn, caplog):
+    holder = hold_lock(pg_dsn)
+    try:
+        conn = warehouse.connect()
+        t0 = time.monotonic()
+        with pytest.raises(LockTimeout, match=r"another etl.py run still held the lock on etl_runs after 4 s"):
+            warehouse.acquire_etl_lock(conn, timeout_s=4)
+        assert 3.5 < time.monotonic() - t0 < 30
+        assert "waiting up to 4 s" in caplog.text
+        conn.close()
+    finally:
+        holder.close()
+
+
+def test_second_run_waits_and_proceeds_when_the_first_finishes(warehouse, pg_dsn):
+    holder = hold_lock(pg_dsn)
+    threading.Timer(3.0, holder.rollback).start()
+    conn = warehouse.connect()
+    warehouse.acquire_etl_lock(conn, timeout_s=20)  # returns once the holder released
+    with conn.cursor() as cur:  # we hold it now: a third session cannot take it
+        other = psycopg2.connect(pg_dsn)
+        other_cur = other.cursor()
+        other_cur.execute("set statement_timeout = 300")
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            other_cur.execute("lock etl_runs")
+        other.close()
+        cur.execute("select 1")
+    conn.close()
+    holder.close()
+
+
+def test_lock_without_tables_says_run_create_tables(local_config):
+    conn = Warehouse(local_config).connect()
+    from sparkify.errors import WarehouseError
+
+    with pytest.raises(WarehouseError, match="run create_tables.py first"):
+        Warehouse(local_config).acquire_etl_lock(conn, timeout_s=5)
+    conn.close()
