@@ -7,7 +7,6 @@ offending rows and a few keys). --json prints one JSON object instead of tables.
 from __future__ import annotations
 
 import json
-import sys
 
 from sparkify import cli
 from sparkify.config import load_config

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+
+import psycopg2.errors
 from dataclasses import dataclass, field
 
 import sql_queries
 from sparkify import checks
 from sparkify.config import Config
+from sparkify.errors import WarehouseError
 from sparkify.warehouse import Warehouse, fetch_counts
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ def build_report(config: Config, *, with_checks: bool = False) -> Report:
                 report.queries[name] = ([d[0] for d in cur.description], cur.fetchall())
             if with_checks:
                 report.checks = checks.run_checks(cur)
+    except psycopg2.errors.UndefinedTable as exc:
+        missing = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise WarehouseError(f"the {wh.engine} warehouse has no table {missing}: run create_tables.py, then etl.py"
+                             ) from None
     finally:
         conn.rollback()
         conn.close()

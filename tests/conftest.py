@@ -81,3 +81,23 @@ def local_config(pg_server, pg_dsn, tmp_path):
         cluster=ClusterSettings(host=host, db_name=u.path.lstrip("/"), db_user="postgres", db_port=5432),
         lock_timeout=5,
     )
+
+
+@pytest.fixture
+def config_file(local_config, tmp_path):
+    """write_config(**s3_overrides) -> Path of a dwh.cfg for local_config's database (ENGINE = postgres)."""
+
+    def write_config(log_data=None, log_jsonpath=None, song_data=None, maxerror=0, name="dwh.cfg"):
+        c = local_config.cluster
+        path = tmp_path / name
+        path.write_text(
+            "[WAREHOUSE]\nENGINE = postgres\n"
+            f"[CLUSTER]\nHOST = {c.host}\nDB_NAME = {c.db_name}\nDB_USER = {c.db_user}\nDB_PORT = {c.db_port}\n"
+            f"[S3]\nLOG_DATA = {log_data or local_config.s3.log_data}\n"
+            f"LOG_JSONPATH = {log_jsonpath or local_config.s3.log_jsonpath}\n"
+            f"SONG_DATA = {song_data or local_config.s3.song_data}\n"
+            f"[ETL]\nMAXERROR = {maxerror}\nLOCK_TIMEOUT = 5\n"
+        )
+        return path
+
+    return write_config

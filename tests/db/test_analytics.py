@@ -1,0 +1,70 @@
+"""analytics.py on a small warehouse: tables, --json, --check."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+import analytics
+
+T0 = datetime(2018, 11, 5, 10, 0, 0)
+
+
+@pytest.fixture
+def loaded(make_event, make_song, load_batch, config_file):
+    # user 7 plays 3 times (hours 10, 10, 13) as free then paid; user 9 plays once at 23h
+    load_batch(
+        songs=[make_song()],
+        events=[
+            make_event(item=1, ts=T0, song="Song A", artist="Artist A", length=200.5),
+            make_event(item=2, ts=T0 + timedelta(minutes=5), song="Song A", artist="Artist A", length=200.5),
+            make_event(item=3, ts=T0 + timedelta(hours=3), level="paid"),
+            make_event(user_id=9, session_id=2, item=0, ts=T0 + timedelta(hours=13)),
+        ],
+    )
+    return config_file()
+
+
+def test_json_report(loaded, capsys):
+    assert analytics.main(["--config", str(loaded), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["row_counts"] == {"staging_events": 4, "staging_songs": 1, "songplays": 4, "users": 2, "songs": 1,
+                                 "artists": 1, "time": 4}
+    expected_hours = [0] * 24
+    expected_hours[10], expected_hours[13], expected_hours[23] = 2, 1, 1
+    assert out["plays_by_hour"] == expected_hours
+    assert out["plays_by_level"] == {"free": 3, "paid": 1}
+    assert out["top_users"] == [[7, 3], [9, 1]]
+    assert out["most_played_songs"] == [["Song A", "Artist A", 2]]
+    assert out["checks_passed"] is True
+
+
+def test_text_report(loaded, capsys):
+    assert analytics.main(["--config", str(loaded)]) == 0
+    out = capsys.readouterr().out
+    assert "Row counts" in out and "Plays by hour of day (UTC)" in out
+    assert re.search(r"^songplays\s+4$", out, re.M)
+    assert re.search(r"^\s*10\s+2$", out, re.M)  # plays_by_hour: hour 10 has 2 plays
+
+
+def test_check_fails_on_a_corrupted_table(loaded, capsys, pg_conn):
+    assert analytics.main(["--config", str(loaded), "--check"]) == 0
+    with pg_conn.cursor() as cur:
+        cur.execute("insert into users select * from users where user_id = 9")
+    pg_conn.commit()
+    assert analytics.main(["--config", str(loaded), "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL  users.user_id_unique: 1 offending" in captured.out
+    err = captured.err.strip().splitlines()
+    assert err[-1].startswith("analytics.py: 1 data-quality check(s) failed; first: users.user_id_unique")
+    assert "e.g. 9" in err[-1]
+
+
+def test_missing_tables_is_one_line(config_file, capsys):
+    assert analytics.main(["--config", str(config_file())]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["analytics.py: the postgres warehouse has no table staging_events: "
+                   "run create_tables.py, then etl.py"]

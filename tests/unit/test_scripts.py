@@ -1,0 +1,42 @@
+"""Every script: --help works, and a bad config gives one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ["create_tables", "etl", "analytics"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help(name, capsys):
+    module = importlib.import_module(name)
+    with pytest.raises(SystemExit) as info:
+        module.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--config PATH" in out and f"{name}.py" in out
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_bad_config_is_one_line_and_exit_2(name, tmp_path, capsys):
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text("[WAREHOUSE]\nENGINE = redshift\n[CLUSTER]\nDB_PASSWORD = Very-Secret-9\n")
+    assert importlib.import_module(name).main(["--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"{name}.py: {cfg}: [CLUSTER] HOST is required for ENGINE = redshift; ")
+    assert "Very-Secret-9" not in err
+
+
+def test_scripts_run_as_commands(tmp_path):
+    """`python etl.py --help` from another directory: the scripts find their package."""
+    result = subprocess.run([sys.executable, str(ROOT / "etl.py"), "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--stop-local" in result.stdout
