@@ -432,9 +432,15 @@ select
 from new_start_times
 """
 
-# The counts an etl_runs row records, in the order of its columns after finished_at.
-etl_run_counts = """
+# Records the run (finished_at is the only parameter: the client's UTC clock, as Redshift and
+# PostgreSQL name "now" differently). The counts describe the batch just merged.
+etl_run_insert = """
+insert into etl_runs (
+    finished_at, staged_events, staged_songs, songplays_added,
+    users_merged, songs_merged, artists_merged, time_added
+)
 select
+    %(finished_at)s,
     (select count(*) from staging_events),
     (select count(*) from staging_songs),
     (select count(*) from batch_songplays as b
@@ -446,12 +452,11 @@ select
     (select count(distinct start_time) from batch_songplays)
 """
 
-etl_run_insert = """
-insert into etl_runs (
-    finished_at, staged_events, staged_songs, songplays_added,
-    users_merged, songs_merged, artists_merged, time_added
-)
-values (%s, %s, %s, %s, %s, %s, %s, %s)
+latest_etl_run = """
+select staged_events, staged_songs, songplays_added, users_merged, songs_merged, artists_merged, time_added
+from etl_runs
+order by run_id desc
+limit 1
 """
 
 batch_tables_drop = [

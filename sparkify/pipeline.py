@@ -106,19 +106,18 @@ def merge_staging(wh: Warehouse, conn, report: EtlReport | None = None) -> EtlRe
     with conn.cursor() as cur:
         with _timed(report, "transform"):
             wh.run_statements(cur, sql_queries.insert_table_queries, what="transform")
-        cur.execute(sql_queries.etl_run_counts)
-        values = cur.fetchone()
-        report.run_counts = dict(zip(RUN_COUNT_NAMES, values))
         with _timed(report, "checks"):
             report.checks = checks.run_checks(cur)
         checks.raise_on_failures(report.checks)
-        cur.execute(sql_queries.etl_run_insert, (datetime.now(timezone.utc).replace(tzinfo=None), *values))
+        cur.execute(sql_queries.etl_run_insert, {"finished_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+        cur.execute(sql_queries.latest_etl_run)
+        report.run_counts = dict(zip(RUN_COUNT_NAMES, cur.fetchone()))
         report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
     return report
 
 
 RUN_COUNT_NAMES = ("staged_events", "staged_songs", "songplays_of_run", "users_merged", "songs_merged",
-                   "artists_merged", "time_of_run")
+                   "artists_merged", "time_of_run")  # the columns of sql_queries.latest_etl_run
 
 
 def _copy(wh: Warehouse, conn, spec: CopySpec, show_progress: bool) -> tuple[int, int]:
