@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import psycopg2
@@ -17,12 +19,18 @@ _db_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    """One embedded PostgreSQL server for the whole test session, stopped at the end."""
-    data_dir = tmp_path_factory.mktemp("pg") / "pgdata"
+def pg_server():
+    """One embedded PostgreSQL server for the whole test session, stopped and deleted at the end.
+
+    Its directory is our own (not pytest's tmp_path, whose retention policy may delete the
+    directories of a concurrently running session).
+    """
+    base = Path(tempfile.mkdtemp(prefix="sparkify-test-pg-"))
+    data_dir = base / "pgdata"
     server = localdb.ensure_server(data_dir)
     yield server
     localdb.stop_server(data_dir)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
