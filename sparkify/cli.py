@@ -18,8 +18,11 @@ from sparkify.errors import SparkifyError
 log = logging.getLogger("sparkify")
 
 
-def parser(prog: str, description: str | None) -> argparse.ArgumentParser:
-    """An ArgumentParser with the options every script has: --config, --verbose, --quiet."""
+def parser(prog: str, description: str | None, *, config_help: str | None = None) -> argparse.ArgumentParser:
+    """An ArgumentParser with the options every script has: --config, --verbose, --quiet.
+
+    config_help replaces the --config help for scripts whose config file has no built-in default.
+    """
     p = argparse.ArgumentParser(
         prog=prog,
         description=(description or "").strip().splitlines()[0] if description else None,
@@ -31,7 +34,7 @@ def parser(prog: str, description: str | None) -> argparse.ArgumentParser:
         metavar="PATH",
         type=Path,
         default=None,
-        help="configuration file (default: dwh.cfg if present, else the built-in local default)",
+        help=config_help or "configuration file (default: dwh.cfg if present, else the built-in local default)",
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("-v", "--verbose", action="store_true", help="log debug details")

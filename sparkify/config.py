@@ -2,8 +2,9 @@
 
 Resolution order for the file: the --config path if given (it must exist), else ./dwh.cfg if
 present, else the built-in local default (embedded PostgreSQL + generated sample data under
-.sparkify/ in the project directory). The database password may come from the environment
-variable SPARKIFY_DB_PASSWORD instead of the file; it is never printed or logged.
+.sparkify/ in the project directory). The database password comes from the environment variable
+SPARKIFY_DB_PASSWORD, else [CLUSTER] DB_PASSWORD, else [DWH] DWH_DB_PASSWORD (the cluster's master
+password, as create_cluster.py reads it); it is never printed or logged.
 """
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
                 port = int(port_raw)
             else:
                 problems.append(f"[CLUSTER] DB_PORT must be a port number, not {port_raw!r}")
-        password = environ.get(PASSWORD_ENV) or _get(cp, "CLUSTER", "DB_PASSWORD") or ""
+        # the environment first; then [CLUSTER], then [DWH] (where create_cluster.py users put it)
+        password = (environ.get(PASSWORD_ENV) or _get(cp, "CLUSTER", "DB_PASSWORD")
+                    or _get(cp, "DWH", "DWH_DB_PASSWORD") or "")
         if engine == "redshift" and not password:
             problems.append(f"[CLUSTER] DB_PASSWORD is required for ENGINE = redshift "
                             f"(or set the environment variable {PASSWORD_ENV})")

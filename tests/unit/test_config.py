@@ -123,3 +123,15 @@ def test_dwh_cfg_in_current_directory_is_used(tmp_path, monkeypatch):
 def test_unparsable_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot parse"):
         load_config(write(tmp_path, "no section header\n"))
+
+
+def test_password_falls_back_to_the_dwh_section(tmp_path):
+    text = REDSHIFT_CFG.replace("DB_PASSWORD = Secret-Passw0rd\n", "") + "[DWH]\nDWH_DB_PASSWORD = Dwh-Passw0rd\n"
+    assert load_config(write(tmp_path, text), environ={}).cluster.db_password == "Dwh-Passw0rd"
+
+
+def test_the_example_file_is_a_valid_local_config():
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "dwh.cfg.example", environ={})
+    assert cfg.engine == "local" and cfg.s3.log_data == "s3://udacity-dend/log_data" and cfg.maxerror == 0

@@ -1,0 +1,141 @@
+"""[DWH]/[AWS] settings: defaults, validation of every key, secrets kept out of messages and repr."""
+
+from __future__ import annotations
+
+import configparser
+import logging
+
+import pytest
+
+from sparkify.aws import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
+from sparkify.errors import ConfigError
+
+GOOD_PW = "Sup3rSecretPw"
+
+
+def parse(text: str, environ=None, **kw) -> DwhSettings:
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.read_string(text)
+    return parse_dwh_settings(cp, environ or {}, path="dwh.cfg", **kw)
+
+
+def test_defaults():
+    s = parse(f"[DWH]\nDWH_DB_PASSWORD = {GOOD_PW}\n")
+    assert (s.cluster_identifier, s.cluster_type, s.num_nodes, s.node_type) == ("sparkify-dwh", "single-node", 1,
+                                                                               "dc2.large")
+    assert (s.iam_role_name, s.db_name, s.db_user, s.port, s.region) == ("sparkify-dwh-s3-read", "sparkify",
+                                                                        "sparkify_admin", 5439, "us-west-2")
+    assert s.allowed_cidr is None and s.vpc_id is None and s.aws_key is None and s.aws_secret is None
+    assert s.security_group_name == "sparkify-dwh-sg"
+    assert s.db_password == GOOD_PW
+
+
+def test_seed_project_keys_are_read():
+    s = parse("[DWH]\nDWH_CLUSTER_TYPE = multi-node\nDWH_NUM_NODES = 4\nDWH_NODE_TYPE = dc2.large\n"
+              "DWH_IAM_ROLE_NAME = dwhRole\nDWH_CLUSTER_IDENTIFIER = dwhCluster\nDWH_DB = dwh\n"
+              "DWH_DB_USER = dwhuser\nDWH_DB_PASSWORD = Passw0rd\nDWH_PORT = 5439\n"
+              "[AWS]\nKEY = AKIDEXAMPLE\nSECRET = 'secret-example'\n")
+    assert (s.cluster_type, s.num_nodes, s.iam_role_name, s.cluster_identifier) == ("multi-node", 4, "dwhRole",
+                                                                                   "dwhcluster")
+    assert s.aws_key == "AKIDEXAMPLE" and s.aws_secret == "secret-example"
+
+
+def test_num_nodes_alone_implies_multi_node():
+    assert parse(f"[DWH]\nDWH_NUM_NODES = 3\nDWH_DB_PASSWORD = {GOOD_PW}\n").cluster_type == "multi-node"
+    assert parse(f"[DWH]\nDWH_CLUSTER_TYPE = multi-node\nDWH_DB_PASSWORD = {GOOD_PW}\n").num_nodes == 2
+
+
+def test_every_problem_is_reported_at_once():
+    text = ("[DWH]\nDWH_CLUSTER_TYPE = single-node\nDWH_NUM_NODES = 4\nDWH_NODE_TYPE = huge\n"
+            "DWH_CLUSTER_IDENTIFIER = 1bad--id\nDWH_DB = Bad-Name\nDWH_DB_USER = Admin\n"
+            "DWH_DB_PASSWORD = short\nDWH_PORT = 80\nDWH_REGION = mars\nDWH_ALLOWED_CIDR = 10.0.0.1/8\n"
+            "DWH_VPC_ID = vpc-nope\nDWH_IAM_ROLE_NAME = has space\n[AWS]\nKEY = AKIDONLY\n")
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    problems = info.value.problems
+    for key in ("DWH_NUM_NODES", "DWH_NODE_TYPE", "DWH_CLUSTER_IDENTIFIER", "DWH_DB ", "DWH_DB_USER",
+                "DWH_DB_PASSWORD", "DWH_PORT", "DWH_REGION", "DWH_ALLOWED_CIDR", "DWH_VPC_ID", "DWH_SUBNET_GROUP",
+                "DWH_IAM_ROLE_NAME", "[AWS] KEY"):
+        assert any(key in p for p in problems), (key, problems)
+    assert len(problems) == 13
+    assert str(info.value).startswith("dwh.cfg: ")
+    assert "10.0.0.0/8" in str(info.value)  # the CIDR hint
+
+
+@pytest.mark.parametrize("nodes", ["1", "129", "x"])
+def test_multi_node_needs_2_to_128_nodes(nodes):
+    with pytest.raises(ConfigError, match="DWH_NUM_NODES"):
+        parse(f"[DWH]\nDWH_CLUSTER_TYPE = multi-node\nDWH_NUM_NODES = {nodes}\nDWH_DB_PASSWORD = {GOOD_PW}\n")
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Sh0rt", "alllowercase1", "ALLUPPERCASE1", "NoDigitsHere", "Has space1A", "Quote'1Aaaaa", 'Dq"1Aaaaaa',
+     "Slash/1Aaaaa", "Back\\1Aaaaa", "At@1Aaaaaaa", "Ünïcode1Aaa", "A1a" + "x" * 62],
+)
+def test_bad_passwords_are_rejected_without_being_echoed(password):
+    assert password_problem(password)
+    with pytest.raises(ConfigError) as info:
+        parse(f"[DWH]\nDWH_DB_PASSWORD = {password}\n")
+    assert password not in str(info.value)
+    assert "[DWH] DWH_DB_PASSWORD" in str(info.value)
+
+
+@pytest.mark.parametrize("password", ["Passw0rd", "A1b" + "!#$%^&*()" , "A1a" + "x" * 61])
+def test_good_passwords(password):
+    assert password_problem(password) is None
+
+
+def test_password_from_the_environment_wins_and_is_not_echoed():
+    env = {"SPARKIFY_DB_PASSWORD": "Fr0mTheEnvironment"}
+    assert parse("[DWH]\nDWH_DB_PASSWORD = Fr0mTheFile1\n", env).db_password == "Fr0mTheEnvironment"
+    assert parse("[DWH]\n", env).db_password == "Fr0mTheEnvironment"
+    with pytest.raises(ConfigError, match="SPARKIFY_DB_PASSWORD") as info:
+        parse("[DWH]\n", {"SPARKIFY_DB_PASSWORD": "weak"})
+    assert "weak" not in str(info.value)
+
+
+def test_missing_password_is_an_error_only_when_needed():
+    with pytest.raises(ConfigError, match="DWH_DB_PASSWORD is required"):
+        parse("[DWH]\n")
+    assert parse("[DWH]\n", need_password=False).db_password == ""
+
+
+def test_secrets_are_not_in_repr():
+    s = parse(f"[DWH]\nDWH_DB_PASSWORD = {GOOD_PW}\n[AWS]\nKEY = AKIDEXAMPLEKEY\nSECRET = TopSecretValue\n")
+    text = repr(s)
+    assert GOOD_PW not in text and "AKIDEXAMPLEKEY" not in text and "TopSecretValue" not in text
+    assert "sparkify-dwh" in text
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("203.0.113.7", "203.0.113.7/32"), ("10.1.0.0/16", "10.1.0.0/16"),
+                                               ("0.0.0.0/0", "0.0.0.0/0")])
+def test_allowed_cidr_is_normalised(raw, expected):
+    assert parse(f"[DWH]\nDWH_ALLOWED_CIDR = {raw}\n", need_password=False).allowed_cidr == expected
+
+
+def test_ipv6_cidr_is_rejected():
+    with pytest.raises(ConfigError, match="IPv4"):
+        parse("[DWH]\nDWH_ALLOWED_CIDR = 2001:db8::/32\n", need_password=False)
+
+
+def test_unknown_keys_are_warned_about(caplog):
+    parse("[DWH]\nDWH_ALLOWED_CIRD = 1.2.3.4/32\n", need_password=False)
+    assert any("DWH_ALLOWED_CIRD" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_require_config_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"config file not found: dwh.cfg \(copy dwh.cfg.example to dwh.cfg"):
+        require_config_path(None)
+    with pytest.raises(ConfigError, match="other.cfg"):
+        require_config_path(tmp_path / "other.cfg")
+    (tmp_path / "dwh.cfg").write_text("[DWH]\n")
+    assert require_config_path(None).name == "dwh.cfg"
+
+
+def test_load_dwh_settings_reports_parse_errors(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("no section header\n")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_dwh_settings(path)
