@@ -1,14 +1,15 @@
 """Row counts, the analysts' queries and the data-quality checks, as tables or JSON.
 
 --check runs the data-quality checks and exits 1 if any fails (naming the check, the number of
-offending rows and a few keys). --json prints one JSON object instead of tables.
+offending rows and a few keys). --json prints one JSON object instead of tables. --dry-run
+(ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
 """
 
 from __future__ import annotations
 
 import json
 
-from sparkify import cli
+from sparkify import cli, dryrun
 from sparkify.config import load_config
 from sparkify.errors import CheckError
 from sparkify.reports import build_report, format_report
@@ -20,11 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true", help="run the data-quality checks; exit 1 if any fails")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the SQL this would run on Redshift, in order; connect to nothing")
     args = p.parse_args(argv)
     cli.setup_logging(args)
 
     def body() -> int:
         config = load_config(args.config)
+        if args.dry_run:
+            print(dryrun.dry_run_text(PROG, config, with_checks=args.check or args.json), end="")
+            return 0
         report = build_report(config, with_checks=args.check or args.json)
         if args.json:
             print(json.dumps(report.as_json(), indent=2, default=str))

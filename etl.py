@@ -3,11 +3,15 @@
 One transaction: COPY into staging_events and staging_songs, merge into songplays, users, songs,
 artists and time, run the data-quality checks, commit. Any failure leaves the warehouse as it
 was and exits non-zero. Re-running with the same data changes nothing (idempotent).
+
+With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
+SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
+order, and connects to nothing.
 """
 
 from __future__ import annotations
 
-from sparkify import cli, localdb
+from sparkify import cli, dryrun, localdb, preflight
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
 
@@ -16,8 +20,15 @@ PROG = "etl.py"
 
 def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
-    p.add_argument("--stop-local", action="store_true",
-                   help="stop the embedded PostgreSQL server (engine local) and exit")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--stop-local", action="store_true",
+                      help="stop the embedded PostgreSQL server (engine local) and exit")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="print the SQL this would run on Redshift, in order; connect to nothing")
+    mode.add_argument("--preflight", action="store_true",
+                      help="check the cluster, IAM role, S3 sources and tables, one line each; exit 1 if any is fatal")
+    p.add_argument("--skip-preflight", action="store_true",
+                   help="ENGINE = redshift: load without running the preflight checks first")
     args = p.parse_args(argv)
     cli.setup_logging(args)
 
@@ -27,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
             stopped = localdb.stop_server(config.data_dir)
             print(f"embedded PostgreSQL in {config.data_dir}: {'stopped' if stopped else 'was not running'}")
             return 0
+        if args.dry_run:
+            print(dryrun.dry_run_text(PROG, config), end="")
+            return 0
+        if args.preflight:
+            text, code = preflight.report(config)
+            print(text)
+            return code
+        if config.engine == "redshift" and not args.skip_preflight:
+            preflight.require_ok(config)
         report = run_etl(config, show_progress=not args.quiet)
         staged = ", ".join(f"{t} {n}" for t, n in report.staged.items())
         rejected = sum(report.rejected.values())

@@ -180,6 +180,9 @@ staging_events_copy = CopyTemplate(
 )
 staging_songs_copy = CopyTemplate(table="staging_songs", source_key="song_data")
 
+# Redshift only, right after a successful COPY: how many records MAXERROR let it skip.
+copy_rejected_count = "select count(*) from stl_load_errors where query = pg_last_copy_id()"
+
 # --------------------------------------------------------------------------- transform
 # The run's lock, then staging is emptied inside the transaction (DELETE, not TRUNCATE: on
 # Redshift TRUNCATE commits the open transaction, which would break atomicity).

@@ -128,14 +128,24 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+def count_query(check: Check) -> str:
+    """The query run_checks sends first for each check."""
+    return f"select count(*) from ({check.offenders}) as offenders"
+
+
+def sample_query(check: Check) -> str:
+    """The query run_checks sends only when a check fails, for a few offending keys."""
+    return f"select * from ({check.offenders}) as offenders order by 1 limit {SAMPLE}"
+
+
 def run_checks(cur, checks: tuple[Check, ...] = CHECKS) -> list[CheckResult]:
     results = []
     for check in checks:
-        cur.execute(f"select count(*) from ({check.offenders}) as offenders")
+        cur.execute(count_query(check))
         count = cur.fetchone()[0]
         sample: list = []
         if count:
-            cur.execute(f"select * from ({check.offenders}) as offenders order by 1 limit {SAMPLE}")
+            cur.execute(sample_query(check))
             sample = [row[0] if len(row) == 1 else tuple(row) for row in cur.fetchall()]
         result = CheckResult(check.name, check.description, count == 0, count, sample)
         (log.debug if result.passed else log.error)("check %s", result.line())

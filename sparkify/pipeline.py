@@ -1,4 +1,4 @@
-"""The two jobs behind create_tables.py and etl.py.
+"""The two jobs behind create_tables.py and etl.py, as ordered plans of steps.
 
 create_tables: DROP then CREATE every table, in one transaction.
 run_etl: one transaction that
@@ -7,22 +7,29 @@ run_etl: one transaction that
   3. merges staging into the five star tables (sql_queries.insert_table_queries),
   4. runs the data-quality checks, and records the run in etl_runs,
 and commits only if every step succeeded: a failure at any point leaves the warehouse as it was.
+
+Each job is a plan (create_tables_plan(), etl_plan()): a tuple of steps in execution order, built
+from sql_queries' ordered lists when the job starts. The executor (`execute_plan`) walks it against
+a warehouse; the dry run (sparkify.dryrun) walks the same tuple and asks each step for the Redshift
+statements it sends (`Step.redshift_statements`), so the order printed by `--dry-run` is the order
+that runs. On Redshift the steps execute exactly those statements
+(tests/redshift/test_dryrun_is_what_runs.py records a run and compares).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import sql_queries
 from sparkify import checks
 from sparkify.config import Config
-from sparkify.copy.spec import CopySpec
+from sparkify.copy.spec import CopySpec, CopyTemplate
 from sparkify.errors import LoadError
-from sparkify.warehouse import Warehouse, fetch_counts
+from sparkify.warehouse import Warehouse, count_query, fetch_counts, lock_statements, summarize
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +44,308 @@ class EtlReport:
     checks: list = field(default_factory=list)
 
 
+RUN_COUNT_NAMES = ("staged_events", "staged_songs", "songplays_of_run", "users_merged", "songs_merged",
+                   "artists_merged", "time_of_run")  # the columns of sql_queries.latest_etl_run
+
+
+# --------------------------------------------------------------------------------------------------
+# Steps
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement as Redshift receives it: `id` names it (the sql_queries variable where there is one)."""
+
+    id: str
+    sql: str
+
+
+@dataclass
+class RunContext:
+    """What a step needs while it runs: the warehouse, the open transaction's connection, the report."""
+
+    wh: Warehouse
+    conn: object
+    report: EtlReport
+    show_progress: bool = True
+
+    @property
+    def config(self) -> Config:
+        return self.wh.config
+
+
+class Step:
+    """One step of a plan. Subclasses define what runs (`run`) and what Redshift receives (`redshift_statements`)."""
+
+    # Every step has `id` (a name for logs and the dry run) and `timing` (the EtlReport.timings key its
+    # duration is added to, or None); they are dataclass fields or properties of the subclasses.
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        raise NotImplementedError
+
+    def run(self, ctx: RunContext) -> None:
+        raise NotImplementedError
+
+
+def utcnow() -> datetime:
+    """The client's UTC clock, naive (etl_runs.finished_at is a TIMESTAMP without time zone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def render_params(sql: str, params: dict | None) -> str:
+    """`sql` with psycopg2-style %(name)s parameters replaced by the literals psycopg2 would send.
+
+    Only values that need no connection to quote are supported (datetime, numbers, None); that is what
+    the plans pass. A datetime becomes `'2018-11-30T12:00:00.123456'::timestamp`, as psycopg2 sends it.
+    """
+    if not params:
+        return sql
+    from psycopg2.extensions import adapt
+
+    return sql % {k: adapt(v).getquoted().decode() for k, v in params.items()}
+
+
+@dataclass(frozen=True)
+class SqlStep(Step):
+    """One statement of sql_queries.py, run as is on Redshift (translated on the PostgreSQL engines)."""
+
+    id: str
+    sql: str
+    timing: str | None = None
+    params: Callable[[], dict] | None = None  # called at run (and render) time
+    on_result: Callable[[object, EtlReport], None] | None = None  # reads the cursor after execution
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        return [Statement(self.id, render_params(self.sql, self.params() if self.params else None).strip())]
+
+    def run(self, ctx: RunContext) -> None:
+        with ctx.conn.cursor() as cur:
+            t0 = time.monotonic()
+            cur.execute(ctx.wh.prepare(self.sql), self.params() if self.params else None)
+            log.debug("%s done in %.2f s: %s", self.id, time.monotonic() - t0, summarize(self.sql))
+            if self.on_result is not None:
+                self.on_result(cur, ctx.report)
+
+
+@dataclass(frozen=True)
+class LockStep(Step):
+    id: str = "etl_lock"
+    timing: str | None = "lock"
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        ids = ("lock.statement_timeout", "etl_lock", "lock.statement_timeout_reset")
+        return [Statement(i, s) for i, s in zip(ids, lock_statements())]
+
+    def run(self, ctx: RunContext) -> None:
+        ctx.wh.acquire_etl_lock(ctx.conn, ctx.config.lock_timeout)
+
+
+def _template_name(template: CopyTemplate) -> str:
+    return next((n for n, v in vars(sql_queries).items() if v is template), f"{template.table}_copy")
+
+
+@dataclass(frozen=True)
+class CopyStep(Step):
+    """COPY one staging table: the real COPY on Redshift, the emulation on the PostgreSQL engines."""
+
+    template: CopyTemplate
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        return _template_name(self.template)
+
+    @property
+    def timing(self) -> str:  # type: ignore[override]
+        return f"copy {self.template.table}"
+
+    def spec(self, config: Config) -> CopySpec:
+        return self.template.bind(config)
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        from sparkify.copy import redshift
+
+        spec = self.spec(config)
+        return [Statement(self.id, redshift.render_copy(spec)),
+                Statement("copy_rejected_count", sql_queries.copy_rejected_count),
+                Statement(f"loaded {spec.table}", count_query(spec.table))]
+
+    def run(self, ctx: RunContext) -> None:
+        spec = self.spec(ctx.config)
+        if ctx.wh.is_redshift:
+            loaded, rejected = self._redshift_copy(ctx, spec)
+        else:
+            loaded, rejected = self._emulated_copy(ctx, spec)
+        ctx.report.staged[spec.table] = loaded
+        ctx.report.rejected[spec.table] = rejected
+
+    def _redshift_copy(self, ctx: RunContext, spec: CopySpec) -> tuple[int, int]:
+        """Run the statements redshift_statements shows. A failed COPY aborts Redshift's transaction (and
+        Redshift has no SAVEPOINT): roll it back, then read stl_load_errors in the same session."""
+        import psycopg2
+
+        from sparkify.copy import redshift
+
+        copy, rejected_count, count = self.redshift_statements(ctx.config)
+        log.info("%s: COPY from %s", spec.table, spec.source)
+        with ctx.conn.cursor() as cur:
+            try:
+                cur.execute(copy.sql)
+            except psycopg2.Error as exc:
+                ctx.conn.rollback()
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                try:
+                    cur.execute(redshift.LOAD_ERRORS_QUERY)
+                    cols = [d[0] for d in cur.description]
+                    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+                except psycopg2.Error:
+                    ctx.conn.rollback()
+                    rows = []
+                raise LoadError(
+                    redshift.format_load_errors(spec.table, rows, spec.maxerror) if rows
+                    else f"{spec.table}: COPY failed: {first}",
+                    table=spec.table, rejected=rows,
+                ) from None
+            cur.execute(rejected_count.sql)
+            rejected = cur.fetchone()[0]
+            cur.execute(count.sql)
+            loaded = cur.fetchone()[0]
+        if rejected:
+            log.warning("%s: COPY skipped %d records (MAXERROR %d); see stl_load_errors", spec.table, rejected,
+                        spec.maxerror)
+        return loaded, rejected
+
+    def _emulated_copy(self, ctx: RunContext, spec: CopySpec) -> tuple[int, int]:
+        from sparkify.copy import emulator
+
+        progress = _ProgressLog(spec.table) if ctx.show_progress else None
+        result = emulator.emulate_copy(
+            ctx.conn, spec, error_conn_factory=lambda: ctx.wh.connect(autocommit=True), progress=progress
+        )
+        if result.rejected:
+            log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
+                        spec.table, result.rejected, spec.maxerror)
+        log.info("%s: %d rows from %d files in %.1f s", spec.table, result.loaded, result.files, result.seconds)
+        return result.loaded, result.rejected
+
+
+@dataclass(frozen=True)
+class ChecksStep(Step):
+    """The data-quality checks (sparkify.checks.CHECKS); a failure raises CheckError and the run rolls back."""
+
+    id: str = "checks"
+    timing: str | None = "checks"
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        return [Statement(f"check {c.name}", checks.count_query(c)) for c in checks.CHECKS]
+
+    def run(self, ctx: RunContext) -> None:
+        with ctx.conn.cursor() as cur:
+            ctx.report.checks = checks.run_checks(cur)
+        checks.raise_on_failures(ctx.report.checks)
+
+
+@dataclass(frozen=True)
+class CountsStep(Step):
+    """Row counts of `tables` into the report (the proof of life at the end of both jobs)."""
+
+    tables: tuple[str, ...] = sql_queries.ALL_TABLES
+    id: str = "row_counts"
+    timing: str | None = None
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        return [Statement(f"count {t}", count_query(t)) for t in self.tables]
+
+    def run(self, ctx: RunContext) -> None:
+        with ctx.conn.cursor() as cur:
+            ctx.report.row_counts = fetch_counts(cur, self.tables)
+
+
+# --------------------------------------------------------------------------------------------------
+# Plans
+
+
+def _name_of(statement: str) -> str:
+    """The sql_queries variable holding `statement` (or `list_name[i]` for a member of a list), for ids;
+    a statement that is not in sql_queries (tests inject some) is named by its first words."""
+    for name, value in vars(sql_queries).items():
+        if value is statement:
+            return name
+    for name, value in vars(sql_queries).items():
+        if isinstance(value, list) and not name.endswith("_queries"):
+            for i, member in enumerate(value):
+                if member is statement:
+                    return f"{name}[{i}]"
+    return summarize(statement, 40)
+
+
+def _sql_steps(statements: Sequence[str], timing: str | None = None) -> tuple[SqlStep, ...]:
+    return tuple(SqlStep(_name_of(s), s, timing) for s in statements)
+
+
+def _store_run_counts(cur, report: EtlReport) -> None:
+    report.run_counts = dict(zip(RUN_COUNT_NAMES, cur.fetchone()))
+
+
+def create_tables_plan() -> tuple[Step, ...]:
+    """create_tables.py: drop, create, count."""
+    return (
+        *_sql_steps(sql_queries.drop_table_queries),
+        *_sql_steps(sql_queries.create_table_queries),
+        CountsStep(),
+    )
+
+
+def merge_plan() -> tuple[Step, ...]:
+    """The merge of a staged batch, inside the caller's transaction (merge_staging; the end of etl_plan)."""
+    return (
+        *_sql_steps(sql_queries.insert_table_queries, timing="transform"),
+        ChecksStep(),
+        SqlStep("etl_run_insert", sql_queries.etl_run_insert, params=lambda: {"finished_at": utcnow()}),
+        SqlStep("latest_etl_run", sql_queries.latest_etl_run, on_result=_store_run_counts),
+        CountsStep(),
+    )
+
+
+def etl_plan() -> tuple[Step, ...]:
+    """etl.py: lock, empty staging, COPY, merge."""
+    return (
+        LockStep(),
+        *_sql_steps(sql_queries.clear_staging_queries),
+        *(CopyStep(t) for t in sql_queries.copy_table_queries),
+        *merge_plan(),
+    )
+
+
+def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
+    """Run steps in order in ctx's transaction, adding each one's duration to its timing."""
+    for step in steps:
+        t0 = time.monotonic()
+        try:
+            step.run(ctx)
+        finally:
+            if step.timing:
+                ctx.report.timings[step.timing] = ctx.report.timings.get(step.timing, 0.0) + time.monotonic() - t0
+
+
+def execute_plan(wh: Warehouse, steps: Sequence[Step], *, show_progress: bool = True) -> EtlReport:
+    """Run a plan in one transaction: commit if every step succeeded, else roll back and re-raise."""
+    report = EtlReport()
+    with wh.transaction() as conn:
+        execute_steps(RunContext(wh, conn, report, show_progress), steps)
+    return report
+
+
+# --------------------------------------------------------------------------------------------------
+# The jobs
+
+
 def create_tables(config: Config) -> dict[str, int]:
     """Drop and recreate every table. Returns the row counts (all zero) as a proof of life."""
     wh = Warehouse(config)
     log.info("creating tables in the %s", wh.describe())
-    with wh.transaction() as conn, conn.cursor() as cur:
-        wh.run_statements(cur, sql_queries.drop_table_queries, what="drop")
-        wh.run_statements(cur, sql_queries.create_table_queries, what="create")
-        counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+    counts = execute_plan(wh, create_tables_plan()).row_counts
     log.info("created %d tables: %s", len(counts), ", ".join(counts))
     return counts
-
-
-@contextmanager
-def _timed(report: EtlReport, name: str):
-    t0 = time.monotonic()
-    try:
-        yield
-    finally:
-        report.timings[name] = time.monotonic() - t0
 
 
 def copy_specs(config: Config) -> list[CopySpec]:
@@ -74,23 +364,12 @@ def ensure_sources(config: Config) -> None:
 
 
 def run_etl(config: Config, *, show_progress: bool = True) -> EtlReport:
-    """Load staging from the sources and merge it into the star schema, atomically."""
+    """Load staging from the sources and merge it into the star schema, atomically (etl_plan)."""
     ensure_sources(config)
     wh = Warehouse(config)
-    report = EtlReport()
     started = time.monotonic()
     log.info("loading into the %s", wh.describe())
-    with wh.transaction() as conn:
-        with _timed(report, "lock"):
-            wh.acquire_etl_lock(conn, config.lock_timeout)
-        with conn.cursor() as cur:
-            wh.run_statements(cur, sql_queries.clear_staging_queries, what="clear")
-        for spec in copy_specs(config):
-            with _timed(report, f"copy {spec.table}"):
-                loaded, rejected = _copy(wh, conn, spec, show_progress)
-            report.staged[spec.table] = loaded
-            report.rejected[spec.table] = rejected
-        merge_staging(wh, conn, report)
+    report = execute_plan(wh, etl_plan(), show_progress=show_progress)
     report.timings["total"] = time.monotonic() - started
     log.info("etl done in %.1f s: %s", report.timings["total"],
              ", ".join(f"{k} {v:.2f} s" for k, v in report.timings.items() if k != "total"))
@@ -103,63 +382,8 @@ def merge_staging(wh: Warehouse, conn, report: EtlReport | None = None) -> EtlRe
     Raises CheckError (and the caller rolls back) when a data-quality check fails.
     """
     report = report if report is not None else EtlReport()
-    with conn.cursor() as cur:
-        with _timed(report, "transform"):
-            wh.run_statements(cur, sql_queries.insert_table_queries, what="transform")
-        with _timed(report, "checks"):
-            report.checks = checks.run_checks(cur)
-        checks.raise_on_failures(report.checks)
-        cur.execute(sql_queries.etl_run_insert, {"finished_at": datetime.now(timezone.utc).replace(tzinfo=None)})
-        cur.execute(sql_queries.latest_etl_run)
-        report.run_counts = dict(zip(RUN_COUNT_NAMES, cur.fetchone()))
-        report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+    execute_steps(RunContext(wh, conn, report), merge_plan())
     return report
-
-
-RUN_COUNT_NAMES = ("staged_events", "staged_songs", "songplays_of_run", "users_merged", "songs_merged",
-                   "artists_merged", "time_of_run")  # the columns of sql_queries.latest_etl_run
-
-
-def _copy(wh: Warehouse, conn, spec: CopySpec, show_progress: bool) -> tuple[int, int]:
-    """COPY one staging table: the real COPY on Redshift, the emulation elsewhere. Returns (loaded, rejected)."""
-    if wh.is_redshift:
-        from sparkify.copy import redshift
-
-        statement = redshift.render_copy(spec)
-        log.info("%s: COPY from %s", spec.table, spec.source)
-        with conn.cursor() as cur:
-            cur.execute("savepoint copy_start")
-            try:
-                cur.execute(statement)
-            except Exception as exc:
-                import psycopg2
-
-                if not isinstance(exc, psycopg2.Error):
-                    raise
-                cur.execute("rollback to savepoint copy_start")
-                cur.execute(redshift.LOAD_ERRORS_QUERY)
-                cols = [d[0] for d in cur.description]
-                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-                raise LoadError(
-                    redshift.format_load_errors(spec.table, rows, spec.maxerror) if rows
-                    else f"{spec.table}: COPY failed: {str(exc).strip().splitlines()[0]}",
-                    table=spec.table, rejected=rows,
-                ) from None
-            cur.execute(f"select count(*) from {spec.table}")
-            loaded = cur.fetchone()[0]
-        return loaded, 0
-
-    from sparkify.copy import emulator
-
-    progress = _ProgressLog(spec.table) if show_progress else None
-    result = emulator.emulate_copy(
-        conn, spec, error_conn_factory=lambda: wh.connect(autocommit=True), progress=progress
-    )
-    if result.rejected:
-        log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
-                    spec.table, result.rejected, spec.maxerror)
-    log.info("%s: %d rows from %d files in %.1f s", spec.table, result.loaded, result.files, result.seconds)
-    return result.loaded, result.rejected
 
 
 class _ProgressLog:

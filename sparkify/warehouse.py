@@ -30,8 +30,8 @@ import psycopg2
 import psycopg2.errors
 
 from sparkify import localdb
-from sparkify.config import Config
-from sparkify.errors import LockTimeout, WarehouseError
+from sparkify.config import PASSWORD_ENV, Config
+from sparkify.errors import ConfigError, LockTimeout, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,10 @@ class Warehouse:
                     self._local_dsn = localdb.ensure_database(server, self.config.local_db_name)
                 conn = psycopg2.connect(self._local_dsn, application_name="sparkify")
             else:
+                if self.is_redshift and not self.config.cluster.db_password:
+                    raise ConfigError(f"[CLUSTER] DB_PASSWORD is required to connect to Redshift: set the "
+                                      f"environment variable {PASSWORD_ENV} (or DB_PASSWORD in the file)",
+                                      path=str(self.config.path) if self.config.path else None)
                 conn = psycopg2.connect(
                     **self.config.cluster.dsn_kwargs(), connect_timeout=15, application_name="sparkify"
                 )
@@ -143,13 +147,13 @@ class Warehouse:
 
         Uses statement_timeout, which both Redshift and PostgreSQL honour (lock_timeout is PostgreSQL-only).
         """
-        from sql_queries import etl_lock
 
         def attempt(ms: int) -> bool:
+            set_timeout, lock, reset = lock_statements(ms)
             with conn.cursor() as cur:
-                cur.execute(f"set statement_timeout = {int(ms)}")
+                cur.execute(set_timeout)
                 try:
-                    cur.execute(etl_lock)
+                    cur.execute(lock)
                 except psycopg2.errors.QueryCanceled:
                     conn.rollback()
                     return False
@@ -158,19 +162,37 @@ class Warehouse:
                     raise WarehouseError(
                         f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
                     ) from None
-                cur.execute("set statement_timeout = 0")
+                cur.execute(reset)
             return True
 
-        if attempt(2000):
+        if attempt(LOCK_FIRST_WAIT_MS):
             return
-        if timeout_s <= 2:
+        first_s = LOCK_FIRST_WAIT_MS // 1000
+        if timeout_s <= first_s:
             raise LockTimeout("another etl.py run holds the lock on etl_runs; retry when it has finished")
         log.warning("another etl.py run is loading this warehouse; waiting up to %d s for it to finish", timeout_s)
-        if not attempt((timeout_s - 2) * 1000):
+        if not attempt((timeout_s - first_s) * 1000):
             raise LockTimeout(
                 f"another etl.py run still held the lock on etl_runs after {timeout_s} s; retry later "
                 "or raise [ETL] LOCK_TIMEOUT"
             )
+
+
+# acquire_etl_lock's first attempt waits this long before logging that another run holds the lock,
+# then tries once more for up to LOCK_TIMEOUT minus this.
+LOCK_FIRST_WAIT_MS = 2000
+
+
+def lock_statements(timeout_ms: int = LOCK_FIRST_WAIT_MS) -> list[str]:
+    """What acquire_etl_lock sends for one attempt (the dry run shows the same)."""
+    from sql_queries import etl_lock
+
+    return [f"set statement_timeout = {int(timeout_ms)}", etl_lock, "set statement_timeout = 0"]
+
+
+def count_query(table: str) -> str:
+    """What fetch_counts sends for one table."""
+    return f"select count(*) from {quote_ident(table)}"
 
 
 def table_columns(cur, table: str) -> list[str]:
@@ -201,6 +223,6 @@ def quote_ident(name: str) -> str:
 def fetch_counts(cur, tables: Sequence[str]) -> dict[str, int]:
     counts = {}
     for table in tables:
-        cur.execute(f"select count(*) from {quote_ident(table)}")
+        cur.execute(count_query(table))
         counts[table] = cur.fetchone()[0]
     return counts

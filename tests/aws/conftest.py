@@ -63,6 +63,7 @@ def _fake_aws_env(mp: pytest.MonkeyPatch, home: Path) -> None:
     mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-aws-credentials"))
     mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
     mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    mp.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the tests launch no instances: skip loading AMIs
 
 
 @pytest.fixture

@@ -73,11 +73,11 @@ MAXERROR = -1
         load_config(write(tmp_path, bad), environ={})
     problems = "\n".join(info.value.problems)
     for expected in ("[CLUSTER] DB_NAME is required", "[CLUSTER] DB_USER is required", "[CLUSTER] DB_PORT must be",
-                     "[CLUSTER] DB_PASSWORD is required", "[IAM_ROLE] ARN is not an IAM role ARN",
+                     "[IAM_ROLE] ARN is not an IAM role ARN",
                      "[S3] LOG_DATA must be an s3:// URI", "[S3] LOG_JSONPATH is required",
                      "[S3] REGION is not an AWS region", "[ETL] MAXERROR must be between"):
         assert expected in problems
-    assert len(info.value.problems) == 9
+    assert len(info.value.problems) == 8
     assert str(info.value).startswith(str(tmp_path / "dwh.cfg"))
 
 
@@ -135,3 +135,13 @@ def test_the_example_file_is_a_valid_local_config():
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "dwh.cfg.example", environ={})
     assert cfg.engine == "local" and cfg.s3.log_data == "s3://udacity-dend/log_data" and cfg.maxerror == 0
+
+
+def test_redshift_password_is_only_needed_to_connect(tmp_path):
+    from sparkify.warehouse import Warehouse
+
+    cfg = load_config(write(tmp_path, REDSHIFT_CFG.replace("DB_PASSWORD = Secret-Passw0rd\n", "")), environ={})
+    assert cfg.cluster.db_password == ""
+    with pytest.raises(ConfigError, match=f"DB_PASSWORD is required to connect to Redshift: set the environment "
+                                          f"variable {PASSWORD_ENV}"):
+        Warehouse(cfg).connect()

@@ -1,0 +1,225 @@
+"""--dry-run: the SQL a script sends to Redshift, in order, printed instead of executed.
+
+`create_tables.py --dry-run`, `etl.py --dry-run` and `analytics.py --dry-run` print every statement
+the script would send to the cluster of a configuration with `ENGINE = redshift`, in order, each
+ending with `;`, with the real COPY options and role ARN. Nothing here opens a connection or calls
+AWS: the statements come from the same plans the scripts execute (sparkify.pipeline's
+create_tables_plan / etl_plan, whose steps render what they run), and for analytics.py from the same
+sql_queries entries and checks that sparkify.reports runs.
+
+The output is itself a valid SQL script: comments (`--`) name each statement (after its sql_queries
+variable where there is one) and explain what happens on the paths a normal run does not take (lock
+waits, a failing COPY, a failing check). `begin;` and `commit;` (or `rollback;`) are the transaction
+boundaries psycopg2 sends. The one parameter (etl_runs.finished_at) is shown as the literal psycopg2
+would send at that moment.
+
+Only ENGINE = redshift: with another engine the dry run refuses (ConfigError, exit 2), because what
+runs there differs (the DDL is translated and COPY is emulated by many other statements).
+
+Secrets are masked in the whole output, whatever their origin: the cluster password (from the file
+or SPARKIFY_DB_PASSWORD), any PASSWORD/SECRET/TOKEN/KEY value of the configuration file, the AWS
+secret key and session token of the environment, and the credential forms SQL can carry
+(`ACCESS_KEY_ID '...'`, `SECRET_ACCESS_KEY '...'`, `SESSION_TOKEN '...'`, `PASSWORD '...'`,
+`aws_secret_access_key=...` inside a CREDENTIALS string).
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import sql_queries
+from sparkify import checks, pipeline
+from sparkify.config import PASSWORD_ENV, Config
+from sparkify.errors import ConfigError
+from sparkify.pipeline import Statement
+from sparkify.warehouse import LOCK_FIRST_WAIT_MS, count_query, lock_statements
+
+log = logging.getLogger(__name__)
+
+MASK = "****"
+# Values shorter than this are not masked by value (they would mangle unrelated SQL); Redshift passwords
+# are 8 to 64 characters, and the pattern-based masking below does not depend on length.
+MIN_SECRET_LENGTH = 6
+
+_SECRET_CLAUSE_RE = re.compile(
+    r"(?i)\b(access_key_id|secret_access_key|session_token|password)(\s+(?:as\s+)?)'(?:[^']|'')*'"
+)
+_SECRET_ASSIGNMENT_RE = re.compile(
+    r"(?i)\b(aws_access_key_id|aws_secret_access_key|aws_session_token|token|password)(\s*=\s*)([^;'\s]+)"
+)
+_SECRET_KEY_RE = re.compile(r"(?i)(password|secret|token|^key$|access_key)")
+_ENV_SECRETS = (PASSWORD_ENV, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+SCRIPTS = ("create_tables.py", "etl.py", "analytics.py")
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """The statements one script sends, in order, with notes (comments) keyed by statement id."""
+
+    prog: str
+    statements: list[Statement]
+    notes: dict[str, str]
+    summary: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Statements
+
+
+def require_redshift(config: Config, prog: str) -> None:
+    if config.engine != "redshift":
+        where = f" in {config.path}" if config.path else " (no dwh.cfg: the built-in default is ENGINE = local)"
+        raise ConfigError(
+            f"--dry-run shows the SQL that runs on Redshift: set [WAREHOUSE] ENGINE = redshift{where}; "
+            f"this configuration's ENGINE is {config.engine}, where the DDL is translated and COPY is emulated"
+        )
+
+
+def render_plan(plan: Iterable[pipeline.Step], config: Config) -> list[Statement]:
+    return [statement for step in plan for statement in step.redshift_statements(config)]
+
+
+def _transaction(statements: list[Statement], end: str = "commit") -> list[Statement]:
+    return [Statement("begin", "begin"), *statements, Statement(end, end)]
+
+
+def create_tables_dry_run(config: Config) -> DryRun:
+    statements = _transaction(render_plan(pipeline.create_tables_plan(), config))
+    return DryRun("create_tables.py", statements, notes={
+        "begin": "one transaction: every table is dropped and created again (all data is lost)",
+        "count staging_events": "row counts: the proof of life create_tables.py prints",
+    }, summary=f"{len(sql_queries.drop_table_queries)} drops, {len(sql_queries.create_table_queries)} creates")
+
+
+def etl_dry_run(config: Config) -> DryRun:
+    statements = _transaction(render_plan(pipeline.etl_plan(), config))
+    first_wait = LOCK_FIRST_WAIT_MS // 1000
+    later = max(config.lock_timeout - first_wait, 0)
+    notes = {
+        "begin": "one transaction: it commits only if every statement below succeeds; any failure rolls back",
+        "lock.statement_timeout": (f"the ETL lock: wait up to {first_wait} s for a running etl.py; if it still "
+                                   f"holds the lock, the same three statements run once more with statement_timeout "
+                                   f"= {later * 1000} ([ETL] LOCK_TIMEOUT = {config.lock_timeout} s)"),
+        "staging_events_clear": "empty staging (DELETE, not TRUNCATE: TRUNCATE would commit the transaction)",
+        "batch_tables_drop[0]": "merge staging into the star schema (sql_queries.insert_table_queries)",
+        "check songplays.songplay_id_unique": (f"data-quality checks (sparkify.checks): a failing check also "
+                                               f"runs `select * from (...) as offenders order by 1 limit "
+                                               f"{checks.SAMPLE}`, then the run rolls back"),
+        "etl_run_insert": "record the run (finished_at: the client's UTC clock when it runs)",
+        "count staging_events": "row counts for etl.py's summary line",
+    }
+    for template in sql_queries.copy_table_queries:
+        notes[pipeline.CopyStep(template).id] = (
+            f"COPY into {template.table}; if it fails, the transaction is rolled back and stl_load_errors is read "
+            "(sparkify.copy.redshift.LOAD_ERRORS_QUERY) to name the first rejected record")
+    copies = ", ".join(t.table for t in sql_queries.copy_table_queries)
+    return DryRun("etl.py", statements, notes, summary=f"COPY into {copies}, merge, {len(checks.CHECKS)} checks")
+
+
+def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
+    """What sparkify.reports.build_report sends: counts, the analysts' queries, the checks if asked; it
+    only reads, and ends its transaction with a rollback."""
+    body = [Statement(f"count {t}", count_query(t)) for t in sql_queries.ALL_TABLES]
+    body += [Statement(name, query.strip()) for name, query in sql_queries.analytics_queries.items()]
+    if with_checks:
+        body += pipeline.ChecksStep().redshift_statements(config)
+    notes = {"begin": "read only: the transaction is rolled back at the end"}
+    if with_checks:
+        notes["check songplays.songplay_id_unique"] = "data-quality checks (--check, --json)"
+    return DryRun("analytics.py", _transaction(body, end="rollback"), notes,
+                  summary=f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
+
+
+def conditional_statements(config: Config) -> list[Statement]:
+    """Statements sent to Redshift only on paths a successful run does not take (proven in the grammar test)."""
+    from sparkify.copy import redshift
+
+    later_ms = max(config.lock_timeout - LOCK_FIRST_WAIT_MS // 1000, 0) * 1000
+    out = [Statement(f"lock retry {i}", s) for i, s in enumerate(lock_statements(later_ms))]
+    out.append(Statement("load_errors", redshift.LOAD_ERRORS_QUERY))
+    out += [Statement(f"check sample {c.name}", checks.sample_query(c)) for c in checks.CHECKS]
+    out.append(Statement("rollback", "rollback"))
+    return out
+
+
+def dry_run_for(prog: str, config: Config, *, with_checks: bool = False) -> DryRun:
+    require_redshift(config, prog)
+    if prog == "create_tables.py":
+        return create_tables_dry_run(config)
+    if prog == "etl.py":
+        return etl_dry_run(config)
+    if prog == "analytics.py":
+        return analytics_dry_run(config, with_checks=with_checks)
+    raise ValueError(f"no dry run for {prog!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Output
+
+
+def format_dry_run(run: DryRun, config: Config) -> str:
+    c = config.cluster
+    where = f"{c.host}:{c.db_port}/{c.db_name} as {c.db_user}" if c else "?"
+    lines = [
+        f"-- {run.prog} --dry-run: the {len(run.statements)} statements {run.prog} sends to Redshift, in order "
+        f"({run.summary}). Nothing was executed.",
+        f"-- cluster: {where}; config: {config.source_name}",
+    ]
+    for statement in run.statements:
+        lines.append("")
+        note = run.notes.get(statement.id)
+        if note:
+            lines.append(f"-- {note}")
+        lines.append(f"-- [{statement.id}]")
+        lines.append(statement.sql.strip().rstrip(";") + ";")
+    return "\n".join(lines) + "\n"
+
+
+def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value we know of: the cluster password, the environment's, the config file's."""
+    environ = os.environ if environ is None else environ
+    values = []
+    if config.cluster is not None:
+        values.append(config.cluster.db_password)
+    values += [environ.get(name) or "" for name in _ENV_SECRETS]
+    if config.path is not None:
+        values += _file_secrets(Path(config.path))
+    return sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def _file_secrets(path: Path) -> list[str]:
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cp.read_file(fh)
+    except (OSError, configparser.Error, UnicodeDecodeError):
+        return []
+    out = []
+    for section in cp.sections():
+        for key, value in cp.items(section):
+            if _SECRET_KEY_RE.search(key) and value:
+                out.append(value.strip().strip("'\"").strip())
+    return out
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every known secret value, and every credential clause, replaced by ****."""
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _SECRET_CLAUSE_RE.sub(lambda m: f"{m[1]}{m[2]}'{MASK}'", text)
+    return _SECRET_ASSIGNMENT_RE.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+
+
+def dry_run_text(prog: str, config: Config, *, with_checks: bool = False,
+                 environ: Mapping[str, str] | None = None) -> str:
+    """The masked text `<prog> --dry-run` prints."""
+    run = dry_run_for(prog, config, with_checks=with_checks)
+    log.info("%s --dry-run: %d statements, nothing executed", prog, len(run.statements))
+    return mask_secrets(format_dry_run(run, config), secret_values(config, environ))

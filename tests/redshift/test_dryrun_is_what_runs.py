@@ -1,0 +1,85 @@
+"""The dry run shows exactly what runs: the real code paths on ENGINE = redshift, with psycopg2.connect replaced by
+a recorder (tests/redshift/conftest.py FakeConnection), send the dry run's statements, in the same order.
+
+This is what keeps the dry run honest where it cannot share code (Warehouse.acquire_etl_lock's statements,
+checks.run_checks' wrapping, reports.build_report): if any of them changes, these tests fail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sparkify import dryrun, pipeline
+from sparkify.errors import LoadError
+from sparkify.warehouse import lock_statements
+
+FROZEN = datetime(2018, 11, 30, 23, 59, 59, 123456)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(pipeline, "utcnow", lambda: FROZEN)
+
+
+def sqls(run: dryrun.DryRun) -> list[str]:
+    return [s.sql.strip() for s in run.statements]
+
+
+def test_create_tables_sends_its_dry_run(redshift_config, recorded):
+    counts = pipeline.create_tables(redshift_config)
+    assert counts == {t: 0 for t in counts}
+    assert list(recorded) == sqls(dryrun.create_tables_dry_run(redshift_config))
+
+
+def test_etl_sends_its_dry_run(redshift_config, recorded, frozen_clock):
+    report = pipeline.run_etl(redshift_config, show_progress=False)
+    assert list(recorded) == sqls(dryrun.etl_dry_run(redshift_config))
+    assert "'2018-11-30T23:59:59.123456'::timestamp" in "\n".join(recorded)
+    assert len(recorded.connects) == 1  # one connection, one transaction
+    assert set(report.timings) >= {"lock", "copy staging_events", "copy staging_songs", "transform", "checks"}
+
+
+@pytest.mark.parametrize("flags", [False, True], ids=["plain", "with checks"])
+def test_analytics_sends_its_dry_run(flags, redshift_config, recorded):
+    from sparkify.reports import build_report
+
+    build_report(redshift_config, with_checks=flags)
+    assert list(recorded) == sqls(dryrun.analytics_dry_run(redshift_config, with_checks=flags))
+
+
+def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, recorded):
+    """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then stl_load_errors is read in
+    the same session; nothing after the COPY runs, and the statements are the dry run's 'other paths'."""
+    from sparkify.copy.redshift import LOAD_ERRORS_QUERY
+
+    recorded.fail_on = lambda sql: sql.startswith("copy staging_events")
+    with pytest.raises(LoadError, match="staging_events: COPY failed: Load into table 'staging_events' failed"):
+        pipeline.run_etl(redshift_config, show_progress=False)
+    expected = sqls(dryrun.etl_dry_run(redshift_config))
+    upto = next(i for i, s in enumerate(expected) if s.startswith("copy staging_events"))
+    assert list(recorded) == [*expected[:upto + 1], "rollback", "begin", LOAD_ERRORS_QUERY, "rollback"]
+    assert not any("savepoint" in s for s in recorded)
+    assert LOAD_ERRORS_QUERY in [s.sql for s in dryrun.conditional_statements(redshift_config)]
+
+
+def test_the_lock_retry_sends_the_statements_the_dry_run_lists(redshift_config, recorded):
+    """A held lock: the second attempt's statements are the ones listed for the grammar test."""
+    import psycopg2.errors
+
+    attempts = []
+
+    def fail_first_lock(sql):
+        if sql == "lock etl_runs":
+            attempts.append(sql)
+            if len(attempts) == 1:
+                raise psycopg2.errors.QueryCanceled("canceling statement due to statement timeout")
+        return False
+
+    recorded.fail_on = fail_first_lock
+    wh = pipeline.Warehouse(redshift_config)
+    conn = wh.connect()
+    wh.acquire_etl_lock(conn, redshift_config.lock_timeout)
+    retry = [s.sql for s in dryrun.conditional_statements(redshift_config) if s.id.startswith("lock retry")]
+    assert list(recorded) == ["begin", *lock_statements()[:2], "rollback", "begin", *retry]

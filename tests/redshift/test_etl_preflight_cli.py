@@ -1,0 +1,119 @@
+"""etl.py --preflight, and the preflight that starts every Redshift etl.py: moto for AWS, the embedded PostgreSQL
+standing in for the cluster's database (found through [DWH] DWH_CLUSTER_IDENTIFIER, as its HOST is local)."""
+
+from __future__ import annotations
+
+import pytest
+
+import etl
+from sparkify import pipeline
+from sparkify.pipeline import EtlReport, create_tables
+
+
+@pytest.fixture
+def cluster_cfg(aws_world, local_config, write_cfg, tmp_path):
+    """cluster_cfg(region=...) -> a dwh.cfg with ENGINE = redshift whose [CLUSTER] is this test's PostgreSQL
+    database, whose role, cluster and bucket are in moto, and whose tables exist."""
+    world = aws_world()
+    create_tables(local_config)
+    c = local_config.cluster
+
+    def write(region="us-west-2", **overrides):
+        return write_cfg(tmp_path / "dwh.cfg", host=c.host, port=c.db_port, db_name=c.db_name, db_user=c.db_user,
+                         arn=world.role_arn, region=region,
+                         extra="[DWH]\nDWH_CLUSTER_IDENTIFIER = sparkify-dwh\nDWH_REGION = us-west-2\n", **overrides)
+
+    return write
+
+
+@pytest.fixture
+def etl_must_not_run(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("run_etl must not start")
+
+    monkeypatch.setattr(etl, "run_etl", refuse)
+
+
+@pytest.fixture
+def fake_etl(monkeypatch):
+    calls = []
+
+    def run(config, **kwargs):
+        calls.append(config)
+        return EtlReport(staged={"staging_events": 0, "staging_songs": 0})
+
+    monkeypatch.setattr(etl, "run_etl", run)
+    return calls
+
+
+def test_preflight_of_a_misconfigured_region(cluster_cfg, capsys):
+    cfg = cluster_cfg(region="us-east-1")
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if not line.startswith("ok ")] == [
+        "FATAL s3.region: bucket udacity-dend is in us-west-2 but [S3] REGION = us-east-1: set REGION = us-west-2"]
+    assert [line.split(":")[0] for line in out] == [
+        "ok    cluster.login", "ok    tables", "ok    aws.credentials", "ok    iam.role", "ok    iam.attached",
+        "FATAL s3.region", "ok    s3.log_data", "ok    s3.song_data", "ok    s3.log_jsonpath", "ok    iam.s3_read"]
+
+
+def test_preflight_all_ok_exits_0(cluster_cfg, capsys):
+    assert etl.main(["--config", str(cluster_cfg()), "--preflight"]) == 0
+    assert all(line.startswith("ok    ") for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_fatal_preflight_stops_the_load_before_any_sql(cluster_cfg, etl_must_not_run, capsys):
+    cfg = cluster_cfg(region="us-east-1")
+    assert etl.main(["--config", str(cfg)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    last = captured.err.strip().splitlines()[-1]
+    assert last == ("etl.py: preflight: s3.region: bucket udacity-dend is in us-west-2 but [S3] REGION = us-east-1: "
+                    "set REGION = us-west-2; nothing was loaded (etl.py --preflight lists every finding; "
+                    "--skip-preflight bypasses it)")
+
+
+def test_a_passing_preflight_lets_the_load_run(cluster_cfg, fake_etl, capsys):
+    assert etl.main(["--config", str(cluster_cfg())]) == 0
+    assert len(fake_etl) == 1
+    assert "preflight: 10 ok, 0 warnings, 0 fatal" in capsys.readouterr().err
+
+
+def test_skip_preflight(cluster_cfg, fake_etl, monkeypatch, capsys):
+    from sparkify import preflight
+
+    monkeypatch.setattr(preflight, "run_preflight", lambda *a, **k: pytest.fail("preflight must not run"))
+    assert etl.main(["--config", str(cluster_cfg(region="us-east-1")), "--skip-preflight"]) == 0
+    assert len(fake_etl) == 1
+
+
+def test_other_engines_load_without_preflight(config_file, monkeypatch, fake_etl):
+    from sparkify import preflight
+
+    monkeypatch.setattr(preflight, "require_ok", lambda *a, **k: pytest.fail("preflight must not run"))
+    assert etl.main(["--config", str(config_file())]) == 0
+
+
+def test_preflight_on_postgres_checks_the_database(config_file, local_config, capsys):
+    cfg = config_file()
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok    cluster.login: logged in to ")
+    assert out[1] == "FATAL tables.staging_events: table staging_events does not exist: run create_tables.py"
+    create_tables(local_config)
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "ok    tables: the 8 tables exist with the expected columns"
+
+
+def test_dry_run_and_preflight_are_exclusive(capsys):
+    with pytest.raises(SystemExit) as info:
+        etl.main(["--dry-run", "--preflight"])
+    assert info.value.code == 2
+
+
+def test_the_plans_are_what_etl_runs():
+    """run_etl and create_tables walk these plans; the dry run walks the same ones (no second list)."""
+    assert [s.id for s in pipeline.etl_plan()][:5] == ["etl_lock", "staging_events_clear", "staging_songs_clear",
+                                                      "staging_events_copy", "staging_songs_copy"]
+    ids = [s.id for s in pipeline.etl_plan()]
+    assert ids[-len(pipeline.merge_plan()):] == [s.id for s in pipeline.merge_plan()]
