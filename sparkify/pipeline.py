@@ -402,4 +402,4 @@ class _ProgressLog:
         self.last = now
         rate = p.get("records", 0) / max(now - self.t0, 1e-9)
         log.info("%s: %s/%s files, %s records (%.0f/s), %s rejected", self.table, p.get("files_done"),
-                 p.get("files_total", "?"), p.get("records"), rate, p.get("rejected", 0))
+                 p.get("files_total") or "?", p.get("records"), rate, p.get("rejected", 0))

@@ -1,0 +1,482 @@
+"""Redshift's COPY ... FORMAT AS JSON, emulated on PostgreSQL.
+
+`emulate_copy(conn, spec, ...)` reads the files `spec` names (sparkify.copy.sources), splits them into
+JSON records (orjson per line; sparkify.copy.records for everything else), converts each record into a
+line of PostgreSQL's COPY text format with Redshift's rules for the target column types
+(sparkify.copy.rows, sparkify.copy.convert) and streams the lines into `COPY <table> (...) FROM STDIN`:
+the server ingests while Python parses, and memory does not grow with the input.
+
+Rejected records are skipped up to MAXERROR; one more fails the whole COPY (LoadError), and the target
+table is left exactly as before (the COPY runs inside a SAVEPOINT on the caller's transaction, which is
+never committed or rolled back here). Rejected records are written to `stl_load_errors` through a
+separate autocommit connection, so they are kept even when the COPY fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import orjson
+import psycopg2
+from psycopg2 import sql
+
+from sparkify.copy.convert import NULL_SQL, Column, Options, Reject, column_from_catalog
+from sparkify.copy.jsonpaths import JsonPathsError, parse_jsonpaths_file
+from sparkify.copy import parallel
+from sparkify.copy.parallel import ParallelProducer, worker_count
+from sparkify.copy.records import MAX_OBJECT_BYTES, Malformed, ObjectTooLarge, Recovery
+from sparkify.copy.redshift import format_load_errors
+from sparkify.copy.rows import CHUNK_ROWS, RowBuilder, RowReject
+from sparkify.copy.sources import (SourceFile, is_s3, list_local, list_manifest, list_s3, open_all, read_location,
+                                   s3_client)
+from sparkify.copy.spec import CopySpec
+from sparkify.errors import LoadError
+
+log = logging.getLogger("sparkify.copy")
+
+PROGRESS_EVERY = 0.5  # seconds
+_savepoints = itertools.count(1)
+
+STL_LOAD_ERRORS_DDL = """
+create table if not exists stl_load_errors (
+    userid          integer,
+    slice           integer,
+    tbl             integer,
+    starttime       timestamp,
+    session         integer,
+    query           integer,
+    filename        varchar(256),
+    line_number     bigint,
+    colname         varchar(127),
+    type            varchar(10),
+    col_length      varchar(10),
+    position        integer,
+    raw_line        varchar(1024),
+    raw_field_value varchar(1024),
+    err_code        integer,
+    err_reason      varchar(100),
+    is_partial      integer,
+    start_offset    bigint
+)
+"""
+STL_COLUMNS = ("userid", "slice", "tbl", "starttime", "session", "query", "filename", "line_number", "colname",
+               "type", "col_length", "position", "raw_line", "raw_field_value", "err_code", "err_reason",
+               "is_partial", "start_offset")
+_STL_LIMITS = {"filename": 256, "colname": 127, "type": 10, "col_length": 10, "raw_line": 1024,
+               "raw_field_value": 1024, "err_reason": 100}
+
+
+_TYPE_NAMES = {"varchar": "varchar", "char": "char", "text": "text", "int2": "int2", "int4": "int4", "int8": "int8",
+               "float4": "float4", "float8": "float8", "numeric": "numeric", "bool": "bool",
+               "timestamp": "timestamp", "timestamptz": "timestamptz", "date": "date"}
+
+
+@dataclass
+class CopyResult:
+    table: str
+    files: int
+    loaded: int
+    rejected: int
+    errors: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- catalog
+
+def read_columns(conn, table: str) -> tuple[int, list[Column]]:
+    """(oid, columns in order) of `table` from the catalog of `conn` (generated and identity columns are
+    left out: they take their defaults)."""
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s)::oid", (table,))
+        row = cur.fetchone()
+        if row is None or row[0] is None:
+            raise LoadError(f"{table}: table does not exist (create the staging tables first)", table=table)
+        oid = row[0]
+        cur.execute(
+            """select a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+                 from pg_attribute a
+                where a.attrelid = %s and a.attnum > 0 and not a.attisdropped
+                  and a.attgenerated = '' and a.attidentity = ''
+                order by a.attnum""",
+            (oid,),
+        )
+        columns = [column_from_catalog(name, type_text, not_null) for name, type_text, not_null in cur.fetchall()]
+    if not columns:
+        raise LoadError(f"{table}: the table has no loadable columns", table=table)
+    return oid, columns
+
+
+def _table_identifier(table: str) -> sql.Composable:
+    parts = table.split(".")
+    return sql.Identifier(*parts)
+
+
+# --------------------------------------------------------------------------- the load
+
+class _Load:
+    """State of one emulated COPY: counters, rejected records, and the chunk generator."""
+
+    def __init__(self, spec: CopySpec, columns: list[Column], builder: RowBuilder, oid: int, session: int,
+                 sources: Iterator[SourceFile], client_factory, progress):
+        self.spec = spec
+        self.columns = columns
+        self.builder = builder
+        self.oid = oid
+        self.session = session
+        self.sources = sources
+        self.client_factory = client_factory
+        self.progress = progress
+        self.starttime = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.files_done = 0
+        self.loaded = 0
+        self.current = ("", "")
+        self.bytes = 0
+        self.errors: list[dict] = []
+        self.failure: LoadError | None = None
+        self._last_progress = time.monotonic()
+        self.files_total: int | None = None
+        self.workers = 0  # > 0: parse in that many worker processes (sparkify.copy.parallel)
+
+    # ------------------------------------------------------------- errors
+    def _error(self, src: SourceFile, lineno: int, raw: bytes, column: int | None, reject: Reject) -> dict:
+        col = self.columns[column] if column is not None else None
+        return {
+            "userid": 0, "slice": 0, "tbl": self.oid, "starttime": self.starttime, "session": self.session,
+            "query": None, "filename": src.url, "key": src.key, "line_number": lineno,
+            "colname": col.name if col else "", "type": _TYPE_NAMES.get(col.kind, col.type)[:10] if col else "",
+            "col_length": str(col.length) if col and col.length is not None else "",
+            "position": 0, "raw_line": raw.decode("utf-8", "replace")[:1024],
+            "raw_field_value": (reject.raw_value or "")[:1024] if col else "",
+            "err_code": reject.err_code, "err_reason": reject.reason,
+            "is_partial": 0, "start_offset": 0,
+        }
+
+    def reject(self, src: SourceFile, lineno: int, raw: bytes, column: int | None, reject: Reject) -> None:
+        self.add_error(self._error(src, lineno, raw, column, reject))
+
+    def add_error(self, error: dict) -> None:
+        """Record a rejected record; one more than MAXERROR fails the COPY."""
+        self.errors.append(error)
+        if len(self.errors) > self.spec.maxerror:
+            self.failure = LoadError(format_load_errors(self.spec.table, self.errors, self.spec.maxerror),
+                                     table=self.spec.table, rejected=self.errors)
+            raise self.failure
+
+    def _report(self, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = now
+            self.progress({"table": self.spec.table, "files_done": self.files_done, "files_total": self.files_total,
+                           "records": self.loaded + len(self.errors), "bytes": self.bytes,
+                           "rejected": len(self.errors)})
+
+    # ------------------------------------------------------------- the producer
+    def chunks(self) -> Iterator[bytes]:
+        """COPY text chunks of at least CHUNK_ROWS lines (but at the end), produced lazily from the sources."""
+        if self.workers:
+            yield from ParallelProducer(self, self.workers).chunks(self.sources)
+            self._report(force=True)
+            return
+        pump = self.builder.pump
+        use_get = False
+        recovery = Recovery(self.spec.acceptinvchars)
+        buffered: list[str] = []
+        for src, stream in open_all(self.sources, self.client_factory):
+            self.current = (src.url, src.key)
+            ctx = _FileContext(self, self.builder, src, recovery)
+            with stream:
+                for rows in (self.builder.pump_get if use_get else pump)(stream, ctx):
+                    if not buffered and len(rows) >= CHUNK_ROWS:
+                        yield self._flush(rows)
+                        continue
+                    buffered.extend(rows)
+                    if len(buffered) >= CHUNK_ROWS:
+                        yield self._flush(buffered)
+                        buffered = []
+            if not use_get and ctx.missing * 20 > ctx.lineno:  # records often lack members: use o.get()
+                use_get = True
+            self.files_done += 1
+            self.bytes += src.size or 0
+            self._report()
+        if buffered:
+            yield self._flush(buffered)
+        self._report(force=True)
+
+    def _flush(self, rows: list[str]) -> bytes:
+        self.loaded += len(rows)
+        data = ("\n".join(rows) + "\n").encode("utf-8")
+        self._report()
+        return data
+
+
+class _FileContext:
+    """The pump's context for one file: line number, and the slow path for lines the hot loop gave up on.
+    `sink.reject(src, lineno, raw, column, reject)` records a rejected record."""
+
+    def __init__(self, sink, builder: RowBuilder, src: SourceFile, recovery: Recovery, lineno: int = 0):
+        self.load = sink
+        self.src = src
+        self.recovery = recovery
+        self.lineno = lineno
+        self.missing = 0
+        self.slow = builder.slow
+
+    def _convert(self, lineno: int, raw: bytes, record, out: list[str]) -> None:
+        try:
+            out.append(self.slow(record))
+        except RowReject as exc:
+            self.load.reject(self.src, lineno, raw, exc.column, exc.reject)
+
+    def handle(self, line: bytes, lines: Iterator[bytes], out: list[str]) -> None:
+        lineno = self.lineno
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            found, consumed = self.recovery.recover(line, lineno, lines, lineno == 1)
+            self.lineno = lineno + consumed
+            for item in found:
+                if type(item.value) is Malformed:
+                    self.load.reject(self.src, item.lineno, item.raw, None, Reject(1216, item.value.reason))
+                else:
+                    self._convert(item.lineno, item.raw, item.value, out)
+            return
+        stripped = line.strip()
+        if len(stripped) > MAX_OBJECT_BYTES:
+            raise ObjectTooLarge(lineno, len(stripped))
+        self._convert(lineno, stripped, record, out)
+
+
+class _ChunkReader:
+    """A file-like object for cursor.copy_expert: read() returns the next chunk of the generator."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self.error: BaseException | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return next(self._chunks, b"")
+        except BaseException as exc:  # remembered: psycopg2 reports its own "error in .read() call"
+            self.error = exc
+            raise
+
+    def readline(self, size: int = -1) -> bytes:  # pragma: no cover - psycopg2 only calls read()
+        return self.read(size)
+
+
+# --------------------------------------------------------------------------- stl_load_errors
+
+def write_load_errors(error_conn_factory: Callable[[], object], errors: list[dict]) -> None:
+    """Append `errors` to stl_load_errors (created if missing) through a separate autocommit connection."""
+    if not errors:
+        return
+    conn = error_conn_factory()
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for attempt in range(2):
+                try:
+                    cur.execute(STL_LOAD_ERRORS_DDL)
+                    cur.execute("create sequence if not exists stl_load_errors_query_seq")
+                    break
+                except (psycopg2.errors.UniqueViolation, psycopg2.errors.DuplicateTable,
+                        psycopg2.errors.DuplicateObject):
+                    if attempt:
+                        raise
+            cur.execute("select nextval('stl_load_errors_query_seq')")
+            query = cur.fetchone()[0]
+            rows = []
+            for e in errors:
+                e["query"] = query
+                rows.append(tuple(_clip_stl(c, e.get(c)) for c in STL_COLUMNS))
+            from psycopg2.extras import execute_values
+
+            execute_values(cur, f"insert into stl_load_errors ({', '.join(STL_COLUMNS)}) values %s", rows,
+                           page_size=500)
+    finally:
+        conn.close()
+
+
+def _clip_stl(column: str, value):
+    limit = _STL_LIMITS.get(column)
+    if limit is not None and isinstance(value, str):
+        value = value.replace("\x00", "\\u0000")
+        return value[:limit]
+    return value
+
+
+# --------------------------------------------------------------------------- entry point
+
+def _options(spec: CopySpec) -> Options:
+    return Options(timeformat=spec.timeformat, truncatecolumns=spec.truncatecolumns, blanksasnull=spec.blanksasnull,
+                   emptyasnull=spec.emptyasnull, acceptinvchars=spec.acceptinvchars)
+
+
+def _paths(spec: CopySpec, columns: list[Column], client_factory) -> tuple[list[tuple], bool]:
+    """(path per column, ignorecase) from 'auto', 'auto ignorecase' or a JSONPaths file."""
+    mode = (spec.json or "auto").strip()
+    if mode.lower() == "auto":
+        return [(c.name,) for c in columns], False
+    if mode.lower() == "auto ignorecase":
+        return [(c.name.lower(),) for c in columns], True
+    data = read_location(mode, client_factory=client_factory, what="JSONPaths file")
+    try:
+        paths = parse_jsonpaths_file(data, mode)
+    except JsonPathsError as exc:
+        raise LoadError(str(exc), table=spec.table) from None
+    if paths is None:
+        log.warning("%s: JSONPaths file %s has no \"jsonpaths\" member: ignored, loading with 'auto' as Redshift does",
+                    spec.table, mode)
+        return [(c.name,) for c in columns], False
+    if len(paths) != len(columns):
+        raise LoadError(f"JSONPaths file {mode} has {len(paths)} expressions but the table has "
+                        f"{len(columns)} columns; they are matched by position, so the counts must be equal",
+                        table=spec.table)
+    return paths, False
+
+
+def _sources(spec: CopySpec, client_factory) -> Iterator[SourceFile]:
+    if spec.manifest:
+        return list_manifest(spec.source, client_factory)
+    if is_s3(spec.source):
+        return list_s3(client_factory(), spec.source)
+    return list_local(spec.source)
+
+
+def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], object],
+                 progress: Callable[[dict], None] | None = None) -> CopyResult:
+    """Load `spec` into `spec.table` on PostgreSQL as Redshift's COPY would (see the module docstring)."""
+    t0 = time.monotonic()
+    oid, columns = read_columns(conn, spec.table)
+    clients: list = []
+
+    def client_factory():
+        if not clients:
+            clients.append(s3_client(spec.endpoint_url, spec.region))
+        return clients[0]
+
+    try:
+        paths, ignorecase = _paths(spec, columns, client_factory)
+        builder = RowBuilder(columns, paths, _options(spec), ignorecase=ignorecase)
+        listing = _sources(spec, client_factory)
+        first = next(listing)
+    except StopIteration:
+        raise LoadError(f"{spec.table}: COPY found no file: the specified S3 prefix '{spec.source}' does not exist "
+                        "(the FROM value is a key prefix: check [S3] in the configuration)", table=spec.table) from None
+    except LoadError as exc:
+        raise _named(exc, spec.table) from None
+    except ValueError as exc:  # an unsupported TIMEFORMAT
+        raise LoadError(f"{spec.table}: {exc}", table=spec.table) from None
+    load = _Load(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, progress)
+    head = [first]
+    workers = worker_count()
+    if workers and not is_s3(first.url):
+        # large local inputs are parsed by worker processes: look ahead until the input is large enough
+        total = first.size or 0
+        while total < parallel.PARALLEL_MIN_BYTES:
+            nxt = next(listing, None)
+            if nxt is None:
+                break
+            head.append(nxt)
+            total += nxt.size or 0
+        if total >= parallel.PARALLEL_MIN_BYTES and all(not is_s3(s.url) for s in head):
+            load.workers = workers
+    load.sources = _counted(itertools.chain(head, listing), load)
+    column_list = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    statement = sql.SQL("copy {} ({}) from stdin with (format text, null {}, encoding 'UTF8')").format(
+        _table_identifier(spec.table), column_list, sql.SQL(NULL_SQL))
+    savepoint = sql.Identifier(f"sparkify_copy_{next(_savepoints)}")
+    use_savepoint = not conn.autocommit
+    reader = _ChunkReader(load.chunks())
+    log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
+    with conn.cursor() as cur:
+        if use_savepoint:
+            cur.execute(sql.SQL("savepoint {}").format(savepoint))
+        try:
+            cur.copy_expert(statement, reader, size=1 << 20)
+        except BaseException as exc:
+            if use_savepoint:
+                try:
+                    cur.execute(sql.SQL("rollback to savepoint {}").format(savepoint))
+                    cur.execute(sql.SQL("release savepoint {}").format(savepoint))
+                except psycopg2.Error:
+                    log.warning("%s: could not roll back to the COPY's savepoint", spec.table)
+            cause = reader.error or exc
+            failure = _failure(spec, load, cause)
+            _save_errors(spec, error_conn_factory, load.errors)
+            if failure is None:
+                raise
+            raise failure from (cause if not isinstance(cause, LoadError) else None)
+        if use_savepoint:
+            cur.execute(sql.SQL("release savepoint {}").format(savepoint))
+    _save_errors(spec, error_conn_factory, load.errors)
+    seconds = time.monotonic() - t0
+    result = CopyResult(table=spec.table, files=load.files_done, loaded=load.loaded, rejected=len(load.errors),
+                        errors=load.errors, seconds=seconds)
+    if result.rejected:
+        log.info("%s; %d rows loaded", format_load_errors(spec.table, load.errors, spec.maxerror), result.loaded)
+    log.debug("%s: loaded %d rows from %d files in %.2f s (%d rejected)", spec.table, result.loaded, result.files,
+             seconds, result.rejected)
+    return result
+
+
+def _counted(sources: Iterator[SourceFile], load: _Load) -> Iterator[SourceFile]:
+    """Pass the listing through, setting load.files_total once it is exhausted (it is never held whole)."""
+    n = 0
+    for n, src in enumerate(sources, 1):
+        yield src
+    load.files_total = n
+
+
+def _named(exc: LoadError, table: str) -> LoadError:
+    """`exc` with the table name in front of its message (once)."""
+    if exc.table is None:
+        exc.table = table
+    if not str(exc).startswith(f"{table}: "):
+        exc.args = (f"{table}: {exc}",)
+    return exc
+
+
+def _failure(spec: CopySpec, load: _Load, cause: BaseException) -> LoadError | None:
+    """The LoadError to raise for a COPY that failed with `cause` (None: re-raise the original)."""
+    if isinstance(cause, LoadError):
+        _named(cause, spec.table)
+        if not cause.rejected:
+            cause.rejected = load.errors
+        return cause
+    if isinstance(cause, ObjectTooLarge):
+        src_key = _current_key(load)
+        load.errors.append({
+            "userid": 0, "slice": 0, "tbl": load.oid, "starttime": load.starttime, "session": load.session,
+            "query": None, "filename": src_key[0], "key": src_key[1], "line_number": cause.lineno, "colname": "",
+            "type": "", "col_length": "", "position": 0, "raw_line": "", "raw_field_value": "", "err_code": 1216,
+            "err_reason": f"JSON object exceeds the 4 MB limit ({cause.size} bytes)", "is_partial": 0,
+            "start_offset": 0})
+        return LoadError(f"{spec.table}: COPY failed: {src_key[1]} line {cause.lineno}: {cause} (whatever MAXERROR "
+                         "says; split the object or load it another way) (see stl_load_errors)",
+                         table=spec.table, rejected=load.errors)
+    if isinstance(cause, psycopg2.Error):
+        first = (cause.pgerror or str(cause)).strip().splitlines()[0]
+        return LoadError(f"{spec.table}: PostgreSQL rejected the emulated COPY: {first}", table=spec.table,
+                         rejected=load.errors)
+    return None
+
+
+def _current_key(load: _Load) -> tuple[str, str]:
+    return getattr(load, "current", ("", ""))
+
+
+def _save_errors(spec: CopySpec, error_conn_factory, errors: list[dict]) -> None:
+    if not errors:
+        return
+    try:
+        write_load_errors(error_conn_factory, errors)
+    except Exception as exc:  # never hide the load's own outcome
+        log.warning("%s: could not write %d rows to stl_load_errors: %s", spec.table, len(errors), exc)

@@ -1,0 +1,158 @@
+"""The COPY statement Redshift runs, and how its failures are reported. Pure functions, no I/O.
+
+`render_copy` turns a CopySpec into Redshift SQL; every value is validated and quoted as a SQL literal,
+so a configuration value can never change the statement's shape. When a real COPY fails, psycopg2 only
+says "Load into table ... failed. Check 'stl_load_errors' system table for details": the pipeline runs
+`LOAD_ERRORS_QUERY` and shows `format_load_errors(...)` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from sparkify.copy.spec import CopySpec
+from sparkify.errors import ConfigError
+
+# Redshift accepts MAXERROR up to 100000 (larger values are silently capped to it).
+MAX_MAXERROR = 100_000
+TIMEFORMAT_KEYWORDS = ("auto", "epochsecs", "epochmillisecs")
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+# Bucket names: 3-63 characters, lower case, digits, dots and hyphens; the key may be empty.
+_S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f\x7f\\]*)?$")
+_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_TIMEFORMAT_RE = re.compile(r"^[A-Za-z0-9 :.,/_+-]{1,64}$")
+
+
+class CopySpecError(ConfigError, ValueError):
+    """A CopySpec value that cannot be rendered into a COPY statement (names the field and the fix)."""
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal: single quotes doubled. Control characters and backslashes are refused,
+    because Redshift treats a backslash in a literal as an escape character."""
+    if re.search(r"[\x00-\x1f\x7f\\]", value):
+        raise CopySpecError(f"value {value!r} contains a control character or a backslash")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def validate_spec(spec: CopySpec) -> None:
+    """Raise CopySpecError naming every field of `spec` that Redshift's COPY would not accept."""
+    problems: list[str] = []
+    if not _IDENT_RE.match(spec.table or ""):
+        problems.append(f"table {spec.table!r} is not a table name (letters, digits, _; optionally schema.table)")
+    if not _S3_URI_RE.match(spec.source or ""):
+        problems.append(f"source {spec.source!r} is not an s3://bucket/prefix URI (Redshift loads only from S3 here)")
+    if spec.json not in ("auto", "auto ignorecase") and not _S3_URI_RE.match(spec.json or ""):
+        problems.append(f"json {spec.json!r} must be 'auto', 'auto ignorecase' or the s3:// URI of a JSONPaths file")
+    if not spec.iam_role:
+        problems.append("iam_role is required: set [IAM_ROLE] ARN (arn:aws:iam::<account>:role/<name>)")
+    elif not _ARN_RE.match(spec.iam_role):
+        problems.append(f"iam_role {spec.iam_role!r} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
+    if spec.region is not None and not _REGION_RE.match(spec.region):
+        problems.append(f"region {spec.region!r} is not an AWS region name (like us-west-2)")
+    if spec.timeformat is not None and not _TIMEFORMAT_RE.match(spec.timeformat):
+        problems.append(f"timeformat {spec.timeformat!r} is not 'epochmillisecs', 'epochsecs', 'auto' "
+                        "or a format string")
+    char = spec.acceptinvchars
+    if char is not None and not (len(char) == 1 and 0x20 <= ord(char) < 0x7f and char not in "'\\"):
+        problems.append(f"acceptinvchars {spec.acceptinvchars!r} must be one printable ASCII character (default '?')")
+    if isinstance(spec.maxerror, bool) or not isinstance(spec.maxerror, int) or not 0 <= spec.maxerror <= MAX_MAXERROR:
+        problems.append(f"maxerror {spec.maxerror!r} must be an integer from 0 to {MAX_MAXERROR}")
+    if problems:
+        raise CopySpecError(problems)
+
+
+def render_copy(spec: CopySpec) -> str:
+    """The Redshift COPY statement for `spec`, on one line. Raises CopySpecError (a ValueError) on bad values."""
+    validate_spec(spec)
+    parts = [f"copy {spec.table}", f"from {quote_literal(spec.source)}", f"iam_role {quote_literal(spec.iam_role)}"]
+    if spec.region:
+        parts.append(f"region {quote_literal(spec.region)}")
+    if spec.manifest:
+        parts.append("manifest")
+    parts.append(f"format as json {quote_literal(spec.json)}")
+    if spec.timeformat:
+        timeformat = spec.timeformat.lower() if spec.timeformat.lower() in TIMEFORMAT_KEYWORDS else spec.timeformat
+        parts.append(f"timeformat {quote_literal(timeformat)}")
+    if spec.truncatecolumns:
+        parts.append("truncatecolumns")
+    if spec.blanksasnull:
+        parts.append("blanksasnull")
+    if spec.emptyasnull:
+        parts.append("emptyasnull")
+    if spec.acceptinvchars is not None:
+        parts.append(f"acceptinvchars as {quote_literal(spec.acceptinvchars)}")
+    parts.append(f"maxerror {spec.maxerror}")
+    parts.append(f"compupdate {'on' if spec.compupdate else 'off'}")
+    parts.append(f"statupdate {'on' if spec.statupdate else 'off'}")
+    return " ".join(parts)
+
+
+# The rows of stl_load_errors written by the last COPY of this session. pg_last_copy_id() is -1 when the
+# session ran no COPY (it also names a COPY that failed); the fallback takes the session's latest query.
+LOAD_ERRORS_QUERY = """
+select le.query,
+       trim(le.filename) as filename,
+       le.line_number,
+       trim(le.colname) as colname,
+       trim(le.type) as type,
+       trim(le.col_length) as col_length,
+       le.position,
+       trim(le.raw_line) as raw_line,
+       trim(le.raw_field_value) as raw_field_value,
+       le.err_code,
+       trim(le.err_reason) as err_reason
+from stl_load_errors le
+where le.query = coalesce(
+    nullif(pg_last_copy_id(), -1),
+    (select max(query) from stl_load_errors where session = pg_backend_pid())
+)
+order by le.starttime, le.filename, le.line_number
+limit 100
+""".strip()
+
+
+def display_key(row: Mapping) -> str:
+    """The file of an stl_load_errors row as shown to users: an S3 key (without s3://bucket/), or the
+    emulator's path relative to the COPY's source prefix's parent (the row's `key`)."""
+    key = row.get("key")
+    if key:
+        return str(key)
+    filename = str(row.get("filename") or "").strip()
+    match = re.match(r"^s3://[^/]+/(.*)$", filename)
+    return match.group(1) if match else filename
+
+
+def _clip(value: str, limit: int = 80) -> str:
+    value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def format_load_errors(table: str, rows: Sequence[Mapping], maxerror: int) -> str:
+    """One line for the user: how many records were rejected and where the first one is.
+
+    e.g. `staging_events: COPY rejected 3 records (MAXERROR 0); first: log_data/2018/11/2018-11-05-events.json
+    line 17, column user_id: Invalid digit, Value 'a', Pos 0, Type: Integer (value "abc") (see stl_load_errors)`
+    """
+    if not rows:
+        return (f"{table}: COPY failed and stl_load_errors holds no row for it (MAXERROR {maxerror}); "
+                "the database error above is the cause")
+    n = len(rows)
+    first = rows[0]
+    where = display_key(first)
+    line = first.get("line_number")
+    if line is not None and int(line) >= 0:
+        where += f" line {int(line)}"
+    colname = str(first.get("colname") or "").strip()
+    if colname:
+        where += f", column {colname}"
+    reason = str(first.get("err_reason") or "").strip() or f"error {first.get('err_code')}"
+    raw = first.get("raw_field_value")
+    raw = "" if raw is None else str(raw).strip()
+    value = f' (value "{_clip(raw)}")' if raw and colname else ""
+    noun = "record" if n == 1 else "records"
+    return (f"{table}: COPY rejected {n} {noun} (MAXERROR {maxerror}); first: {where}: {reason}{value} "
+            "(see stl_load_errors)")

@@ -1,0 +1,137 @@
+"""render_copy, LOAD_ERRORS_QUERY and format_load_errors: pure, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify.copy.redshift import LOAD_ERRORS_QUERY, CopySpecError, format_load_errors, render_copy
+from sparkify.copy.spec import CopySpec
+from sparkify.errors import ConfigError
+
+ARN = "arn:aws:iam::123456789012:role/dwhRole"
+
+
+def spec(**kw) -> CopySpec:
+    base = dict(table="staging_events", source="s3://udacity-dend/log_data",
+                json="s3://udacity-dend/log_json_path.json", timeformat="epochmillisecs", region="us-west-2",
+                iam_role=ARN, maxerror=0)
+    base.update(kw)
+    return CopySpec(**base)
+
+
+def test_render_events_copy():
+    assert render_copy(spec()) == (
+        "copy staging_events from 's3://udacity-dend/log_data' iam_role 'arn:aws:iam::123456789012:role/dwhRole' "
+        "region 'us-west-2' format as json 's3://udacity-dend/log_json_path.json' timeformat 'epochmillisecs' "
+        "truncatecolumns blanksasnull emptyasnull maxerror 0 compupdate off statupdate off")
+
+
+def test_render_songs_copy_auto_without_region():
+    sql = render_copy(spec(table="staging_songs", source="s3://udacity-dend/song_data", json="auto",
+                           timeformat=None, region=None, maxerror=10))
+    assert sql == ("copy staging_songs from 's3://udacity-dend/song_data' iam_role "
+                   "'arn:aws:iam::123456789012:role/dwhRole' format as json 'auto' truncatecolumns blanksasnull "
+                   "emptyasnull maxerror 10 compupdate off statupdate off")
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(manifest=True, source="s3://bkt/manifests/events.manifest"), "region 'us-west-2' manifest format as json"),
+    (dict(json="auto ignorecase"), "format as json 'auto ignorecase'"),
+    (dict(acceptinvchars="?"), "emptyasnull acceptinvchars as '?' maxerror 0"),
+    (dict(truncatecolumns=False, blanksasnull=False, emptyasnull=False), "timeformat 'epochmillisecs' maxerror 0"),
+    (dict(compupdate=True, statupdate=True), "compupdate on statupdate on"),
+    (dict(timeformat="EPOCHMILLISECS"), "timeformat 'epochmillisecs'"),
+    (dict(timeformat="YYYY-MM-DD HH:MI:SS"), "timeformat 'YYYY-MM-DD HH:MI:SS'"),
+    (dict(source="s3://bucket/it's/data"), "from 's3://bucket/it''s/data'"),
+    (dict(table="analytics.staging_events"), "copy analytics.staging_events from"),
+])
+def test_render_options(changes, fragment):
+    assert fragment in render_copy(spec(**changes))
+
+
+@pytest.mark.parametrize("changes, problem", [
+    (dict(table="staging events"), "table"),
+    (dict(table="t; drop table users"), "table"),
+    (dict(source="/home/me/log_data"), "source"),
+    (dict(source="s3://Bad_Bucket/x"), "source"),
+    (dict(source="s3://bkt/x'; drop"), None),  # quotes are fine (doubled) but a backslash or control char is not
+    (dict(source="s3://bucket/a\\b"), "source"),
+    (dict(source="s3://bucket/a\nb"), "source"),
+    (dict(json="s3:/bucket/paths.json"), "json"),
+    (dict(json="auto-ignore"), "json"),
+    (dict(iam_role=None), "iam_role is required"),
+    (dict(iam_role="arn:aws:iam::123:role/x"), "iam_role"),
+    (dict(iam_role="dwhRole"), "iam_role"),
+    (dict(region="Oregon"), "region"),
+    (dict(timeformat="epochmillisecs'; drop"), "timeformat"),
+    (dict(acceptinvchars="??"), "acceptinvchars"),
+    (dict(acceptinvchars="'"), "acceptinvchars"),
+    (dict(maxerror=-1), "maxerror"),
+    (dict(maxerror=100001), "maxerror"),
+    (dict(maxerror="5"), "maxerror"),
+    (dict(maxerror=True), "maxerror"),
+])
+def test_render_rejects_invalid_values(changes, problem):
+    if problem is None:
+        assert "'s3://bkt/x''; drop'" in render_copy(spec(**changes))
+        return
+    with pytest.raises(CopySpecError) as exc:
+        render_copy(spec(**changes))
+    assert problem in str(exc.value)
+    assert isinstance(exc.value, ValueError) and isinstance(exc.value, ConfigError)
+
+
+def test_render_reports_every_problem_at_once():
+    with pytest.raises(CopySpecError) as exc:
+        render_copy(spec(table="a b", region="nowhere", maxerror=-3))
+    assert len(exc.value.problems) == 3
+
+
+def test_load_errors_query_targets_the_last_copy():
+    q = " ".join(LOAD_ERRORS_QUERY.split())
+    assert "from stl_load_errors" in q
+    assert "where le.query = coalesce( nullif(pg_last_copy_id(), -1)," in q
+    assert "(select max(query) from stl_load_errors where session = pg_backend_pid())" in q
+    for column in ("filename", "line_number", "colname", "raw_field_value", "err_code", "err_reason"):
+        assert column in q
+    assert "trim(le.filename)" in q  # char(256) columns come back padded
+    assert q.endswith("limit 100")
+
+
+def _row(**kw):
+    row = dict(query=42, filename="s3://udacity-dend/log_data/2018/11/2018-11-05-events.json" + " " * 30,
+               line_number=17, colname="user_id" + " " * 120, type="int4", col_length="0", position=0,
+               raw_line="{...}", raw_field_value="abc   ", err_code=1207,
+               err_reason="Invalid digit, Value 'a', Pos 0, Type: Integer   ")
+    row.update(kw)
+    return row
+
+
+def test_format_load_errors_from_redshift_rows():
+    msg = format_load_errors("staging_events", [_row(), _row(line_number=18), _row(line_number=40)], 0)
+    assert msg == ("staging_events: COPY rejected 3 records (MAXERROR 0); first: "
+                   "log_data/2018/11/2018-11-05-events.json line 17, column user_id: Invalid digit, Value 'a', "
+                   "Pos 0, Type: Integer (value \"abc\") (see stl_load_errors)")
+
+
+def test_format_load_errors_single_record_without_column():
+    msg = format_load_errors("staging_songs", [_row(colname="", raw_field_value="", err_code=1216,
+                                                    err_reason="Invalid JSON: unexpected end of data")], 5)
+    assert msg == ("staging_songs: COPY rejected 1 record (MAXERROR 5); first: "
+                   "log_data/2018/11/2018-11-05-events.json line 17: Invalid JSON: unexpected end of data "
+                   "(see stl_load_errors)")
+
+
+def test_format_load_errors_prefers_the_emulators_key():
+    msg = format_load_errors("t", [_row(filename="/tmp/x/log_data/a.json", key="log_data/a.json")], 0)
+    assert "first: log_data/a.json line 17" in msg
+
+
+def test_format_load_errors_clips_long_values():
+    msg = format_load_errors("t", [_row(raw_field_value="x" * 500 + "\n")], 0)
+    assert '(value "' + "x" * 77 + '...")' in msg
+
+
+def test_format_load_errors_without_rows():
+    msg = format_load_errors("staging_events", [], 0)
+    assert msg.startswith("staging_events: COPY failed and stl_load_errors holds no row")
