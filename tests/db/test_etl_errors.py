@@ -1,0 +1,80 @@
+"""etl.py with bad input: one clear line, nothing half-loaded; with enough MAXERROR, the good records load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import create_tables
+import etl
+
+
+@pytest.fixture
+def sources(real_data, tmp_path):
+    """Two real log days and a few real song files, copied into a writable tree in the bucket's layout."""
+    log_dir = tmp_path / "src" / "log_data" / "2018" / "11"
+    log_dir.mkdir(parents=True)
+    for day in ("2018-11-04-events.json", "2018-11-05-events.json"):
+        shutil.copy(real_data / "log_data" / "2018" / "11" / day, log_dir / day)
+    song_dir = tmp_path / "src" / "song_data"
+    shutil.copytree(real_data / "song_data" / "A" / "A" / "A", song_dir / "A" / "A" / "A")
+    shutil.copy(real_data / "log_json_path.json", tmp_path / "src" / "log_json_path.json")
+    return tmp_path / "src"
+
+
+def corrupt_line(path, line_number, **changes):
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[line_number - 1])
+    record.update(changes)
+    lines[line_number - 1] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def counts(conn):
+    with conn.cursor() as cur:
+        cur.execute("select (select count(*) from staging_events), (select count(*) from songplays), "
+                    "(select count(*) from users)")
+        out = cur.fetchone()
+    conn.rollback()
+    return out
+
+
+def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(sources, config_file, pg_conn, capsys):
+    good = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
+                       song_data=sources / "song_data")
+    assert create_tables.main(["--config", str(good), "-q"]) == 0
+    assert etl.main(["--config", str(good), "-q"]) == 0
+    before = counts(pg_conn)
+    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    corrupt_line(day5, 17, userId="abc")
+    capsys.readouterr()
+    assert etl.main(["--config", str(good), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("etl.py: staging_events: COPY rejected 1 record (MAXERROR 0); first: "
+                             "log_data/2018/11/2018-11-05-events.json line 17, column user_id: ")
+    assert err[0].endswith('(value "abc") (see stl_load_errors)')
+    assert counts(pg_conn) == before  # staging and star tables exactly as before
+    with pg_conn.cursor() as cur:
+        cur.execute("select filename, line_number, colname, raw_field_value from stl_load_errors")
+        rows = cur.fetchall()
+    pg_conn.rollback()
+    assert [(r[0].endswith("2018-11-05-events.json"), r[1], r[2].strip(), r[3].strip()) for r in rows] == \
+        [(True, 17, "user_id", "abc")]
+
+
+def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(sources, config_file, pg_conn, capsys):
+    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    total = len(day5.read_text().splitlines()) + len(
+        (sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
+    corrupt_line(day5, 17, userId="abc")
+    corrupt_line(day5, 20, sessionId="x")
+    cfg = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
+                      song_data=sources / "song_data", maxerror=2)
+    assert create_tables.main(["--config", str(cfg), "-q"]) == 0
+    assert etl.main(["--config", str(cfg), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert f"staging_events {total - 2}" in out and "2 records rejected (see stl_load_errors)" in out
+    assert counts(pg_conn)[0] == total - 2
