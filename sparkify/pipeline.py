@@ -344,7 +344,7 @@ def create_tables(config: Config) -> dict[str, int]:
     wh = Warehouse(config)
     log.info("creating tables in the %s", wh.describe())
     counts = execute_plan(wh, create_tables_plan()).row_counts
-    log.info("created %d tables: %s", len(counts), ", ".join(counts))
+    log.info("created %d tables: %s and etl_runs", len(sql_queries.create_table_queries), ", ".join(counts))
     return counts
 
 
