@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkify.config import PASSWORD_ENV
+from sparkify.config import PASSWORD_ENV, get_value, read_config_file
 from sparkify.errors import ConfigError, ProvisioningError
 
 log = logging.getLogger("sparkify.aws")
@@ -143,28 +143,9 @@ def load_dwh_settings(path: Path | str, environ: Mapping[str, str] | None = None
                       need_password: bool = True) -> DwhSettings:
     """Read and validate [DWH] and [AWS] of the file at `path`; ConfigError lists every problem at once."""
     path = Path(path)
-    cp = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            cp.read_file(fh)
-    except OSError as exc:
-        raise ConfigError([f"cannot read: {exc.strerror}"], path=str(path)) from None
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot parse: {str(exc).splitlines()[0]}"], path=str(path)) from None
+    cp = read_config_file(path)
     return parse_dwh_settings(cp, os.environ if environ is None else environ, path=path,
                               need_password=need_password)
-
-
-def _value(cp: configparser.ConfigParser, section: str, key: str) -> str | None:
-    if not cp.has_section(section):
-        return None
-    value = cp.get(section, key, fallback=None)
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1].strip()
-    return value or None
 
 
 def password_problem(password: str) -> str | None:
@@ -185,7 +166,7 @@ def parse_dwh_settings(cp: configparser.ConfigParser, environ: Mapping[str, str]
     problems: list[str] = []
 
     def get(key: str) -> str | None:
-        return _value(cp, "DWH", key)
+        return get_value(cp, "DWH", key)
 
     if cp.has_section("DWH"):
         unknown = sorted(k.upper() for k in cp["DWH"] if k.upper() not in KNOWN_DWH_KEYS)
@@ -296,8 +277,8 @@ def parse_dwh_settings(cp: configparser.ConfigParser, environ: Mapping[str, str]
         problems.append("[DWH] DWH_SUBNET_GROUP is required with DWH_VPC_ID: a cluster outside the default VPC "
                         "needs a cluster subnet group (with public subnets) in that VPC")
 
-    key = _value(cp, "AWS", "KEY")
-    secret = _value(cp, "AWS", "SECRET")
+    key = get_value(cp, "AWS", "KEY")
+    secret = get_value(cp, "AWS", "SECRET")
     if bool(key) != bool(secret):
         problems.append("[AWS] KEY and SECRET must be given together (or both left empty to use your AWS profile "
                         "or environment)")
@@ -844,11 +825,11 @@ def _config_hints(path: Path, environ: Mapping[str, str]) -> None:
         cp.read(path, encoding="utf-8")
     except configparser.Error:
         return
-    engine = (_value(cp, "WAREHOUSE", "ENGINE") or "").lower()
+    engine = (get_value(cp, "WAREHOUSE", "ENGINE") or "").lower()
     if engine != "redshift":
         log.info("hint: set [WAREHOUSE] ENGINE = redshift in %s so create_tables.py and etl.py use this cluster",
                  path)
-    if not environ.get(PASSWORD_ENV) and not _value(cp, "CLUSTER", "DB_PASSWORD"):
+    if not environ.get(PASSWORD_ENV) and not get_value(cp, "CLUSTER", "DB_PASSWORD"):
         log.info("hint: create_tables.py and etl.py need the password: export %s or set [CLUSTER] DB_PASSWORD "
                  "in %s", PASSWORD_ENV, path)
 

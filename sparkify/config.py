@@ -106,23 +106,33 @@ def load_config(path: Path | str | None = None, environ: dict | None = None) -> 
     resolved = resolve_config_path(path)
     if resolved is None:
         return default_config()
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(resolved, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError([f"cannot parse: {first}"], path=str(resolved)) from None
+    parser = read_config_file(resolved)
     return parse_config(parser, resolved, os.environ if environ is None else environ)
 
 
-def _get(cp: configparser.ConfigParser, section: str, key: str) -> str | None:
+def read_config_file(path: Path) -> configparser.ConfigParser:
+    """Parse an INI file; ConfigError (naming the file) if it cannot be read or parsed."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except OSError as exc:
+        raise ConfigError([f"cannot read: {exc.strerror}"], path=str(path)) from None
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot parse: {str(exc).splitlines()[0]}"], path=str(path)) from None
+    return parser
+
+
+def get_value(cp: configparser.ConfigParser, section: str, key: str) -> str | None:
+    """The stripped value of section/key, without matching surrounding quotes; None if absent or empty."""
     if not cp.has_section(section):
         return None
     value = cp.get(section, key, fallback=None)
     if value is None:
         return None
-    value = value.strip().strip("'\"").strip()
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1].strip()
     return value or None
 
 
@@ -132,15 +142,15 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
     base = path.resolve().parent
 
     def need(section: str, key: str, why: str) -> str:
-        value = _get(cp, section, key)
+        value = get_value(cp, section, key)
         if value is None:
             problems.append(f"[{section}] {key} is required {why}")
             return ""
         return value
 
-    engine = _get(cp, "WAREHOUSE", "ENGINE")
+    engine = get_value(cp, "WAREHOUSE", "ENGINE")
     if engine is None:
-        if _get(cp, "CLUSTER", "HOST"):
+        if get_value(cp, "CLUSTER", "HOST"):
             problems.append("[WAREHOUSE] ENGINE is required when [CLUSTER] HOST is set: "
                             "write ENGINE = redshift or ENGINE = postgres")
             engine = "redshift"
@@ -151,9 +161,9 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
         problems.append(f"[WAREHOUSE] ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
         engine = "local"
 
-    data_dir_raw = _get(cp, "WAREHOUSE", "DATA_DIR")
+    data_dir_raw = get_value(cp, "WAREHOUSE", "DATA_DIR")
     data_dir = _local_path(data_dir_raw, base) if data_dir_raw else base / ".sparkify" / "pgdata"
-    local_db_name = _get(cp, "WAREHOUSE", "DB_NAME") or "sparkify"
+    local_db_name = get_value(cp, "WAREHOUSE", "DB_NAME") or "sparkify"
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", local_db_name):
         problems.append(f"[WAREHOUSE] DB_NAME must be a lower-case identifier, not {local_db_name!r}")
 
@@ -171,12 +181,12 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
             else:
                 problems.append(f"[CLUSTER] DB_PORT must be a port number, not {port_raw!r}")
         # the environment first; then [CLUSTER], then [DWH] (where create_cluster.py users put it)
-        password = (environ.get(PASSWORD_ENV) or _get(cp, "CLUSTER", "DB_PASSWORD")
-                    or _get(cp, "DWH", "DWH_DB_PASSWORD") or "")
+        password = (environ.get(PASSWORD_ENV) or get_value(cp, "CLUSTER", "DB_PASSWORD")
+                    or get_value(cp, "DWH", "DWH_DB_PASSWORD") or "")
         # A missing password is reported when connecting (Warehouse.connect): --dry-run needs none.
         cluster = ClusterSettings(host=host, db_name=db_name, db_user=db_user, db_port=port, db_password=password)
 
-    arn = _get(cp, "IAM_ROLE", "ARN")
+    arn = get_value(cp, "IAM_ROLE", "ARN")
     if engine == "redshift":
         if arn is None:
             problems.append("[IAM_ROLE] ARN is required for ENGINE = redshift (create_cluster.py writes it)")
@@ -192,10 +202,10 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
             elif not (key == "LOG_JSONPATH" and value.lower() in ("auto", "auto ignorecase")):
                 value = str(_local_path(value, base))
         s3_values[key.lower()] = value
-    region = _get(cp, "S3", "REGION")
+    region = get_value(cp, "S3", "REGION")
     if region is not None and not _REGION_RE.match(region):
         problems.append(f"[S3] REGION is not an AWS region name (like us-west-2): {region!r}")
-    endpoint = _get(cp, "S3", "ENDPOINT_URL")
+    endpoint = get_value(cp, "S3", "ENDPOINT_URL")
     if endpoint is not None and not re.match(r"^https?://", endpoint):
         problems.append(f"[S3] ENDPOINT_URL must start with http:// or https://, not {endpoint!r}")
 
@@ -223,7 +233,7 @@ def _local_path(value: str, base: Path) -> Path:
 
 
 def _int(cp, section, key, default, lo, hi, problems) -> int:
-    raw = _get(cp, section, key)
+    raw = get_value(cp, section, key)
     if raw is None:
         return default
     try:

@@ -122,6 +122,17 @@ def ensure_database(server: LocalServer, dbname: str) -> str:
     return server.dsn(dbname)
 
 
+def drop_database(server: LocalServer, dbname: str) -> None:
+    """Drop `dbname` (closing its connections) if it exists."""
+    conn = psycopg2.connect(server.uri)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+    finally:
+        conn.close()
+
+
 def stop_server(data_dir: Path) -> bool:
     """Stop the embedded server if it runs. Returns whether one was stopped."""
     data_dir = Path(data_dir).expanduser().resolve()

@@ -94,11 +94,7 @@ def copy_dsn(pg_server):
     name = f"copytests_{os.getpid()}"
     dsn = localdb.ensure_database(pg_server, name)
     yield dsn
-    admin = psycopg2.connect(pg_server.uri)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    localdb.drop_database(pg_server, name)
 
 
 @pytest.fixture

@@ -93,7 +93,6 @@ def test_each_bucket_is_checked(aws_world, tmp_path, run):
 
 def test_region_from_head_bucket_when_get_bucket_location_is_denied(aws_world, tmp_path, boto_session, run):
     """udacity-dend belongs to another account: GetBucketLocation is denied, HeadBucket still names the region."""
-    import boto3
     from botocore.awsrequest import AWSResponse
 
     world = aws_world()
