@@ -358,7 +358,7 @@ def make_numeric_converter(col: Column, opts: Options) -> Callable[[Any], str]:
             if quantum is not None:
                 d = d.quantize(quantum, rounding=ROUND_DOWN)  # COPY truncates to the scale (ROUNDEC rounds)
         except InvalidOperation:
-            raise Reject(1207, f"Numeric data overflow (result precision)", text) from None
+            raise Reject(1207, "Numeric data overflow (result precision)", text) from None
         if precision is not None and d.adjusted() + 1 > precision - (scale or 0) and d != 0:
             raise Reject(1207, "Numeric data overflow (result precision)", text)
         return format(d, "f")
