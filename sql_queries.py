@@ -561,6 +561,26 @@ create_table_queries = [
 clear_staging_queries = [staging_events_clear, staging_songs_clear]
 copy_table_queries = [staging_events_copy, staging_songs_copy]
 
+# Fresh planner statistics after bulk changes. COPY runs with STATUPDATE OFF, and PostgreSQL's
+# autovacuum cannot see inside our transaction: without statistics, both planners take the just-loaded
+# tables for tiny ones and pick nested-loop joins; at a million events the anti-joins of the merge and
+# the checks then take minutes instead of seconds. ANALYZE is allowed inside a transaction on both
+# engines; on Redshift it skips tables that changed little (analyze_threshold_percent).
+analyze_staging_queries = ["analyze staging_events", "analyze staging_songs"]
+analyze_batch_queries = [
+    "analyze batch_songplays",
+    "analyze batch_users",
+    "analyze batch_songs",
+    "analyze batch_artists",
+]
+analyze_star_queries = [
+    "analyze songplays",
+    "analyze users",
+    "analyze songs",
+    "analyze artists",
+    "analyze time",
+]
+
 # Dimensions first, then the fact, then time (it reads the batch of plays).
 insert_table_queries = [
     *batch_tables_drop,
@@ -568,6 +588,7 @@ insert_table_queries = [
     batch_users_create,
     batch_songs_create,
     batch_artists_create,
+    *analyze_batch_queries,
     user_table_delete,
     user_table_insert,
     song_table_delete,

@@ -298,7 +298,9 @@ def create_tables_plan() -> tuple[Step, ...]:
 def merge_plan() -> tuple[Step, ...]:
     """The merge of a staged batch, inside the caller's transaction (merge_staging; the end of etl_plan)."""
     return (
+        *_sql_steps(sql_queries.analyze_staging_queries, timing="transform"),
         *_sql_steps(sql_queries.insert_table_queries, timing="transform"),
+        *_sql_steps(sql_queries.analyze_star_queries, timing="transform"),
         ChecksStep(),
         SqlStep("etl_run_insert", sql_queries.etl_run_insert, params=lambda: {"finished_at": utcnow()}),
         SqlStep("latest_etl_run", sql_queries.latest_etl_run, on_result=_store_run_counts),

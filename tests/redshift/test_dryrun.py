@@ -52,7 +52,9 @@ def test_etl_dry_run_is_the_plan_in_order(redshift_cfg, redshift_config, no_conn
                        *sql_queries.clear_staging_queries,
                        copies[0], sql_queries.copy_rejected_count, 'select count(*) from "staging_events"',
                        copies[1], sql_queries.copy_rejected_count, 'select count(*) from "staging_songs"',
-                       *(q.strip() for q in sql_queries.insert_table_queries)]
+                       *sql_queries.analyze_staging_queries,
+                       *(q.strip() for q in sql_queries.insert_table_queries),
+                       *sql_queries.analyze_star_queries]
     assert stmts[:len(expected_prefix)] == expected_prefix
     rest = stmts[len(expected_prefix):]
     assert rest[:len(checks.CHECKS)] == [f"select count(*) from ({c.offenders}) as offenders".strip()

@@ -62,7 +62,7 @@ EXPECTED_TYPES = {
     "set": {"set_statement"}, "lock": {"lock_table_statement"}, "copy": {"copy_statement"},
     "drop": {"drop_table_statement"}, "delete": {"delete_statement"}, "insert": {"insert_statement"},
     "create": {"create_table_statement", "create_table_as_statement"},
-    "select": {"select_statement"}, "with": {"with_compound_statement"},
+    "select": {"select_statement"}, "with": {"with_compound_statement"}, "analyze": {"analyze_statement"},
 }
 
 
