@@ -379,13 +379,14 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
     workers = worker_count()
     if workers and not is_s3(first.url):
         # large local inputs are parsed by worker processes: look ahead until the input is large enough
-        total = first.size or 0
+        # (opening a file costs about as much as parsing FILE_COST_BYTES of it: many small files count too)
+        total = (first.size or 0) + parallel.FILE_COST_BYTES
         while total < parallel.PARALLEL_MIN_BYTES:
             nxt = next(listing, None)
             if nxt is None:
                 break
             head.append(nxt)
-            total += nxt.size or 0
+            total += (nxt.size or 0) + parallel.FILE_COST_BYTES
         if total >= parallel.PARALLEL_MIN_BYTES and all(not is_s3(s.url) for s in head):
             load.workers = workers
     load.sources = _counted(itertools.chain(head, listing), load)

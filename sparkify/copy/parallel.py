@@ -36,6 +36,7 @@ log = logging.getLogger("sparkify.copy")
 
 SEGMENT_BYTES = 8 * 1024 * 1024
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this, forking costs more than it saves
+FILE_COST_BYTES = 16 * 1024  # what opening and reading one small file costs, in bytes of parsing
 QUEUE_DEPTH = 2
 
 
