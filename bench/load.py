@@ -107,15 +107,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def setup_logging(level: int) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    for name in ("sparkify", "bench"):
-        logging.getLogger(name).setLevel(level)
+    from sparkify import cli
+
+    cli.setup_logging(level=level, loggers=("sparkify", "bench"), show_names=True)
 
 
 def sample_dir(cache: Path, events: int, songs: int, seed: int) -> Path:

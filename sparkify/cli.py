@@ -50,20 +50,26 @@ def _epilog(doc: str | None) -> str | None:
     return text or None
 
 
-def setup_logging(args: argparse.Namespace | None = None) -> None:
-    level = logging.INFO
-    if args is not None and getattr(args, "verbose", False):
-        level = logging.DEBUG
-    elif args is not None and getattr(args, "quiet", False):
-        level = logging.WARNING
+def setup_logging(args: argparse.Namespace | None = None, *, level: int | None = None,
+                  loggers: tuple[str, ...] = ("sparkify",), show_names: bool = False) -> None:
+    """Log to stderr: INFO by default, DEBUG with --verbose, WARNING with --quiet (or `level`), for `loggers`;
+    everything else (boto, urllib3, ...) at WARNING."""
+    if level is None:
+        level = logging.INFO
+        if args is not None and getattr(args, "verbose", False):
+            level = logging.DEBUG
+        elif args is not None and getattr(args, "quiet", False):
+            level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    name = " %(name)s:" if show_names else ""
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s{name} %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger("sparkify").setLevel(level)
+    for logger in loggers:
+        logging.getLogger(logger).setLevel(level)
 
 
 def run(prog: str, body: Callable[[], int | None]) -> int:
