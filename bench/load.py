@@ -584,7 +584,8 @@ def summarize(args, sample_summary, info: dict, toolkit: list[dict], baseline: l
         "ceiling_input_bytes": {tb: flat[tb]["bytes"] for tb in STAGING},
         "sample": {"dir": str(sample_summary.out_dir), **sample_summary.to_dict()},
         "server": info,
-        "code": {**extra["code"], "changed_during_run": extra["code"] != code_version()},
+        "code": {**extra["code"],
+                 "changed_during_run": extra["code"]["sources_sha256"] != code_version()["sources_sha256"]},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "runs": [{"toolkit": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in t.items()
                               if k in ("staging_load_s", "transform_s", "commit_s", "tree_peak_rss_kb",
@@ -627,7 +628,7 @@ def format_table(r: dict) -> str:
         row("  staging_songs", r["staging_tables_s"]["staging_songs"], so,
             r["staging_tables_s"]["staging_songs"] / r["baseline_tables_s"]["staging_songs"]),
         row("transform: merge_staging" + (" (NOT FINISHED)" if r["transform_s"] is None else ""), r["transform_s"]),
-        row("  merges (sql_queries.insert_table_queries)", r["transform_sql_s"]),
+        row("  merges + ANALYZE ('transform' timing)", r["transform_sql_s"]),
         row("  data-quality checks", r["checks_s"]),
         row("pipeline: staging load + transform",
             r["staging_load_s"] + r["transform_s"] if r["transform_s"] is not None else None, None,
