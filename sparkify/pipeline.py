@@ -350,10 +350,6 @@ def create_tables(config: Config) -> dict[str, int]:
     return counts
 
 
-def copy_specs(config: Config) -> list[CopySpec]:
-    return [template.bind(config) for template in sql_queries.copy_table_queries]
-
-
 def ensure_sources(config: Config) -> None:
     """With the built-in default, generate the sample data on first use."""
     if config.sample_dir is None:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg2
@@ -133,14 +132,6 @@ class Warehouse:
             raise
         finally:
             conn.close()
-
-    def run_statements(self, cur, statements: Iterable[str], *, what: str = "statement") -> None:
-        """Execute statements in order, logging each with its duration."""
-        for statement in statements:
-            sql = self.prepare(statement)
-            t0 = time.monotonic()
-            cur.execute(sql)
-            log.debug("%s done in %.2f s: %s", what, time.monotonic() - t0, summarize(statement))
 
     def acquire_etl_lock(self, conn, timeout_s: int) -> None:
         """Take the ETL lock (`lock etl_runs`) inside conn's transaction, waiting up to timeout_s.
