@@ -15,10 +15,14 @@ separate autocommit connection, so they are kept even when the COPY fails.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from dataclasses import dataclass, field
 
 import orjson
@@ -27,19 +31,21 @@ from psycopg2 import sql
 
 from sparkify.copy.convert import NULL_SQL, Column, Options, Reject, column_from_catalog
 from sparkify.copy.jsonpaths import JsonPathsError, parse_jsonpaths_file
+from sparkify.copy import native as native_mod
 from sparkify.copy import parallel
 from sparkify.copy.parallel import ParallelProducer, worker_count
 from sparkify.copy.records import MAX_OBJECT_BYTES, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.redshift import format_load_errors
-from sparkify.copy.rows import CHUNK_ROWS, RowBuilder, RowReject
-from sparkify.copy.sources import (SourceFile, is_s3, list_local, list_manifest, list_s3, open_all, read_location,
-                                   s3_client)
+from sparkify.copy.rows import CHUNK_BYTES, RowBuilder, RowReject
+from sparkify.copy.sources import (SourceFile, file_size, is_s3, list_local, list_manifest, list_s3, read_all,
+                                   read_location, s3_client)
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
 
 PROGRESS_EVERY = 0.5  # seconds
+ONE_LINE_BATCH = 512  # one-line files converted per native call
 _savepoints = itertools.count(1)
 
 STL_LOAD_ERRORS_DDL = """
@@ -179,41 +185,83 @@ class _Load:
 
     # ------------------------------------------------------------- the producer
     def chunks(self) -> Iterator[bytes]:
-        """COPY text chunks of at least CHUNK_ROWS lines (but at the end), produced lazily from the sources."""
+        """COPY text chunks of about CHUNK_BYTES (but at the end), produced lazily from the sources."""
         if self.workers:
             yield from ParallelProducer(self, self.workers).chunks(self.sources)
             self._report(force=True)
             return
-        pump = self.builder.pump
-        use_get = False
-        recovery = Recovery(self.spec.acceptinvchars)
-        buffered: list[str] = []
-        for src, stream in open_all(self.sources, self.client_factory):
-            self.current = (src.url, src.key)
-            ctx = _FileContext(self, self.builder, src, recovery)
-            with stream:
-                for rows in (self.builder.pump_get if use_get else pump)(stream, ctx):
-                    if not buffered and len(rows) >= CHUNK_ROWS:
-                        yield self._flush(rows)
-                        continue
-                    buffered.extend(rows)
-                    if len(buffered) >= CHUNK_ROWS:
-                        yield self._flush(buffered)
-                        buffered = []
-            if not use_get and ctx.missing * 20 > ctx.lineno:  # records often lack members: use o.get()
-                use_get = True
-            self.files_done += 1
-            self.bytes += src.size or 0
-            self._report()
-        if buffered:
-            yield self._flush(buffered)
+        self._use_get = False
+        self._recovery = Recovery(self.spec.acceptinvchars)
+        self._parts: list[bytes] = []
+        self._size = 0
+        native = self.builder.native
+        ones: list[tuple[SourceFile, bytes]] = []  # consecutive one-line files (one song each, typically)
+        for src, content in read_all(self.sources, self.client_factory):
+            if native is not None and type(content) is bytes and _one_line(content):
+                ones.append((src, content))
+                if len(ones) >= ONE_LINE_BATCH:
+                    yield from self._one_line_files(ones)
+                    ones = []
+                continue
+            if ones:
+                yield from self._one_line_files(ones)
+                ones = []
+            yield from self._file(src, content)
+        if ones:
+            yield from self._one_line_files(ones)
+        if self._parts:
+            yield b"".join(self._parts)
         self._report(force=True)
 
-    def _flush(self, rows: list[str]) -> bytes:
-        self.loaded += len(rows)
-        data = ("\n".join(rows) + "\n").encode("utf-8")
+    def _emit(self, payload: bytes, rows: int) -> Iterator[bytes]:
+        self.loaded += rows
+        self._parts.append(payload)
+        self._size += len(payload)
+        if self._size >= CHUNK_BYTES:
+            yield b"".join(self._parts)
+            self._parts, self._size = [], 0
+            self._report()
+
+    def _file(self, src: SourceFile, content: bytes | BinaryIO) -> Iterator[bytes]:
+        """One file through pump_bytes (the native converter if any, the Python path for what it declines)."""
+        self.current = (src.url, src.key)
+        ctx = _FileContext(self, self.builder, src, self._recovery)
+        stream = io.BytesIO(content) if type(content) is bytes else content
+        with stream:
+            for payload, rows in self.builder.pump_bytes(stream, ctx, use_get=self._use_get):
+                yield from self._emit(payload, rows)
+        if not self._use_get and ctx.missing * 20 > ctx.lineno:  # records often lack members: use o.get()
+            self._use_get = True
+        self.files_done += 1
+        self.bytes += len(content) if type(content) is bytes else file_size(src)
         self._report()
-        return data
+
+    def _one_line_files(self, files: list[tuple[SourceFile, bytes]]) -> Iterator[bytes]:
+        """Many one-line files in one native call: their lines joined, line k being file k's. A file whose
+        line the converter declines goes through _file() (the Python path), then the call resumes."""
+        buf = b"\n".join(data[:-1] if data.endswith(b"\n") else data for _, data in files) + b"\n"
+        conv = self.builder.native
+        pos, k, end = 0, 0, len(buf)
+        while k < len(files):
+            status, pos, payload, rows = conv.convert(buf, pos, end)
+            if rows:
+                yield from self._emit(payload, rows)
+                for _, data in files[k:k + rows]:
+                    self.bytes += len(data)
+                self.files_done += rows
+                k += rows
+                self.current = (files[k - 1][0].url, files[k - 1][0].key)
+                self._report()
+            if status == native_mod.DECLINED:
+                yield from self._file(*files[k])
+                k += 1
+                pos = buf.index(b"\n", pos) + 1
+
+
+def _one_line(data: bytes) -> bool:
+    """Whether `data` is one non-empty line (a newline, if any, only at its end)."""
+    i = data.find(b"\n")
+    return (i == -1 and bool(data)) or (i == len(data) - 1 and i > 0)
 
 
 class _FileContext:
@@ -269,6 +317,54 @@ class _ChunkReader:
 
     def readline(self, size: int = -1) -> bytes:  # pragma: no cover - psycopg2 only calls read()
         return self.read(size)
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _background(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """`chunks`, produced by a thread up to `depth` chunks ahead, so that converting the next chunk
+    overlaps with sending the previous one (the native converter and psycopg2's COPY both release
+    the GIL). An exception of the producer is raised here, in order; closing this generator stops it."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for chunk in chunks:
+                if not put(("data", chunk)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            put(("error", exc))
+        finally:
+            chunks.close()
+
+    thread = threading.Thread(target=run, name="sparkify-copy-producer", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "data":
+                yield item
+            elif kind == "end":
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # --------------------------------------------------------------------------- stl_load_errors
@@ -376,17 +472,19 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
         raise LoadError(f"{spec.table}: {exc}", table=spec.table) from None
     load = _Load(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, progress)
     head = [first]
-    workers = worker_count()
+    # Without the native converter, large local inputs are parsed by worker processes (with it, one
+    # process converts faster than the server ingests, and a thread overlaps the two).
+    workers = worker_count() if builder.native is None else 0
     if workers and not is_s3(first.url):
-        # large local inputs are parsed by worker processes: look ahead until the input is large enough
-        # (opening a file costs about as much as parsing FILE_COST_BYTES of it: many small files count too)
-        total = (first.size or 0) + parallel.FILE_COST_BYTES
+        # look ahead until the input is large enough (opening a file costs about as much as parsing
+        # FILE_COST_BYTES of it: many small files count too)
+        total = file_size(first) + parallel.FILE_COST_BYTES
         while total < parallel.PARALLEL_MIN_BYTES:
             nxt = next(listing, None)
             if nxt is None:
                 break
             head.append(nxt)
-            total += (nxt.size or 0) + parallel.FILE_COST_BYTES
+            total += file_size(nxt) + parallel.FILE_COST_BYTES
         if total >= parallel.PARALLEL_MIN_BYTES and all(not is_s3(s.url) for s in head):
             load.workers = workers
     load.sources = _counted(itertools.chain(head, listing), load)
@@ -395,13 +493,17 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
         _table_identifier(spec.table), column_list, sql.SQL(NULL_SQL))
     savepoint = sql.Identifier(f"sparkify_copy_{next(_savepoints)}")
     use_savepoint = not conn.autocommit
-    reader = _ChunkReader(load.chunks())
+    chunks = load.chunks()
+    reader = _ChunkReader(chunks if load.workers else _background(chunks))
     log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
     with conn.cursor() as cur:
         if use_savepoint:
             cur.execute(sql.SQL("savepoint {}").format(savepoint))
         try:
-            cur.copy_expert(statement, reader, size=1 << 20)
+            try:
+                cur.copy_expert(statement, reader, size=1 << 20)
+            finally:
+                reader.close()  # stops the producer (when the server failed the COPY first)
         except BaseException as exc:
             if use_savepoint:
                 try:

@@ -132,9 +132,9 @@ def _convert_segment(load, segment: Segment) -> tuple:
         ctx.lineno = 0  # relative; the main process adds the line offset
     parts: list[bytes] = []
     rows = 0
-    for chunk in load.builder.pump(io.BytesIO(data), ctx):
-        rows += len(chunk)
-        parts.append(("\n".join(chunk) + "\n").encode("utf-8"))
+    for payload, n in load.builder.pump_bytes(io.BytesIO(data), ctx):
+        rows += n
+        parts.append(payload)
     spilled = recovery.open_at_eof and not segment.last
     return ("ok", segment.index, b"".join(parts), rows, sink.errors, ctx.lineno, spilled)
 
@@ -285,6 +285,6 @@ class ParallelProducer:
                 fh.seek(seg.start - 1)
                 if fh.read(1) != b"\n":
                     fh.readline()
-            for rows in load.builder.pump(fh, ctx):
-                load.loaded += len(rows)
-                yield ("\n".join(rows) + "\n").encode("utf-8")
+            for payload, rows in load.builder.pump_bytes(fh, ctx):
+                load.loaded += rows
+                yield payload

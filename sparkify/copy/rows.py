@@ -3,7 +3,12 @@
 `RowBuilder.slow(record)` is the reference: a plain loop over the columns' converters
 (sparkify.copy.convert); it names the column when a value is rejected.
 
-`RowBuilder.pump(lines, ctx)` is the hot loop, generated once per COPY from the columns (the way
+`RowBuilder.pump_bytes(stream, ctx)` is what the emulator runs: COPY text in chunks of bytes. With the
+native accelerator (sparkify.copy.native), C converts the lines it is sure about and every line it
+declines goes through `ctx.handle`, the same slow path the Python hot loop uses; without it, it is
+`pump` with its rows joined and encoded.
+
+`RowBuilder.pump(lines, ctx)` is the Python hot loop, generated once per COPY from the columns (the way
 dataclasses and namedtuple generate code). For each line it parses the JSON with orjson and, for each
 column, inlines the lookup and a fast path for the common cases (a short plain string into VARCHAR, an
 int or a digit string into INTEGER, a float into DOUBLE PRECISION, epoch milliseconds into TIMESTAMP,
@@ -15,15 +20,17 @@ or rejects it and may consume further lines from the same iterator (multi-line J
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
+from sparkify.copy import native as _native
 from sparkify.copy.convert import NULL, Column, Options, Reject, date_text, make_converter
 
 Path = tuple  # of str (object member) and int (array index)
 
 CHUNK_ROWS = 2048  # rows per list yielded by pump()
+CHUNK_BYTES = 1 << 20  # COPY text per chunk yielded by pump_bytes(), and input read per block
 MAX_LINE_BYTES = 4 * 1024 * 1024  # longer lines go to ctx.handle, which enforces the 4 MB object limit
 
 _INT_DIGITS = {"int2": 4, "int4": 9, "int8": 18}  # an ASCII digit string this long always fits
@@ -99,7 +106,7 @@ class RowBuilder:
     """Converts records for one COPY: `paths[i]` locates column i's value in a record."""
 
     def __init__(self, columns: Sequence[Column], paths: Sequence[Path], opts: Options, *, ignorecase: bool = False,
-                 chunk_rows: int = CHUNK_ROWS):
+                 chunk_rows: int = CHUNK_ROWS, native: bool = True):
         if len(columns) != len(paths):
             raise ValueError("one path per column is required")
         self.columns = list(columns)
@@ -113,6 +120,55 @@ class RowBuilder:
         # pump(lines, ctx) -> lists of COPY lines. pump_get is the variant for data that often lacks members.
         self.pump: Callable[[Iterator[bytes], PumpContext], Iterator[list[str]]] = self._generate(subscript=True)
         self.pump_get: Callable[[Iterator[bytes], PumpContext], Iterator[list[str]]] = self._generate(subscript=False)
+        self.native = _native.converter(self.columns, self.paths, opts, ignorecase) if native else None
+
+    # ----------------------------------------------------------------- bytes out
+    def pump_bytes(self, stream: BinaryIO, ctx: PumpContext, *, use_get: bool = False) -> Iterator[tuple[bytes, int]]:
+        """(COPY text, rows) chunks of a binary stream of JSON lines, in order (see the module docstring)."""
+        conv = self.native
+        if conv is None:
+            for rows in (self.pump_get if use_get else self.pump)(stream, ctx):
+                yield ("\n".join(rows) + "\n").encode("utf-8"), len(rows)
+            return
+        reader = LineReader(stream)
+        parts: list[bytes] = []
+        size = nrows = 0
+        slow_rows: list[str] = []  # rows of declined lines, converted by ctx.handle
+        while True:
+            buf, pos, end = reader.block()
+            if pos >= end:
+                break
+            while pos < end:
+                status, pos, payload, rows = conv.convert(buf, pos, end)
+                if rows:
+                    if slow_rows:
+                        parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+                        nrows += len(slow_rows)
+                        slow_rows = []
+                    parts.append(payload)
+                    size += len(payload)
+                    nrows += rows
+                    ctx.lineno += rows
+                if status == _native.DECLINED:
+                    reader.pos = pos
+                    line = next(reader)
+                    ctx.lineno += 1
+                    ctx.handle(line, reader, slow_rows)  # may read further lines (a multi-line object)
+                    break
+            else:
+                reader.pos = end
+            if size >= CHUNK_BYTES or len(slow_rows) >= self.chunk_rows:
+                if slow_rows:
+                    parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+                    nrows += len(slow_rows)
+                    slow_rows = []
+                yield b"".join(parts), nrows
+                parts, size, nrows = [], 0, 0
+        if slow_rows:
+            parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+            nrows += len(slow_rows)
+        if parts:
+            yield b"".join(parts), nrows
 
     # ----------------------------------------------------------------- reference implementation
     def slow(self, record: Any) -> str:
@@ -243,6 +299,56 @@ def pump(lines, ctx):
         exec(compile(source, "<sparkify.copy.rows.pump>", "exec"), ns)  # noqa: S102 - names via repr(), see docstring
         self.source = source
         return ns["pump"]
+
+
+class LineReader:
+    """The lines of a binary stream (iterating gives them one by one, as a file does), and blocks of whole
+    lines for the native converter: `block()` -> (buf, start, end), after which the caller sets `pos` to
+    how far it got."""
+
+    def __init__(self, stream: BinaryIO, block_bytes: int = CHUNK_BYTES):
+        self.stream = stream
+        self.block_bytes = block_bytes
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
+
+    def _fill(self) -> None:
+        data = self.stream.read(self.block_bytes)
+        if not data:
+            self.eof = True
+            return
+        self.buf = self.buf[self.pos:] + data if self.pos < len(self.buf) else data
+        self.pos = 0
+
+    def __iter__(self) -> LineReader:
+        return self
+
+    def __next__(self) -> bytes:
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                line = self.buf[self.pos:i + 1]
+                self.pos = i + 1
+                return line
+            if self.eof:
+                if self.pos < len(self.buf):
+                    line = self.buf[self.pos:]
+                    self.pos = len(self.buf)
+                    return line
+                raise StopIteration
+            self._fill()
+
+    def block(self) -> tuple[bytes, int, int]:
+        """Whole lines buf[start:end] (the last line of the stream may lack its newline); start == end at
+        the end of the stream."""
+        while True:
+            i = self.buf.rfind(b"\n", self.pos)
+            if i >= 0:
+                return self.buf, self.pos, i + 1
+            if self.eof:
+                return self.buf, self.pos, len(self.buf)
+            self._fill()
 
 
 def convert_records(builder: RowBuilder, records: Sequence[Any]) -> list[str]:

@@ -1,0 +1,324 @@
+"""The native converter (sparkify/copy/native.c) against the Python path, which is the reference.
+
+Every line goes through `RowBuilder.pump_bytes` twice, with and without the native converter; the COPY
+text, the rejected records (line, column, error code) and the line count must be identical. The native
+converter may decline anything (the Python path then handles the line), so the tests also check that it
+does convert the plain lines itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+
+import pytest
+
+from sparkify.copy import native, sources
+from sparkify.copy.convert import Options, column_from_catalog
+from sparkify.copy.emulator import _FileContext
+from sparkify.copy.records import Recovery
+from sparkify.copy.rows import RowBuilder
+from sparkify.copy.sources import SourceFile
+from sparkify.errors import LoadError
+
+# Only where it cannot be built (no C compiler: the toolkit then runs in pure Python) or is switched off.
+pytestmark = pytest.mark.skipif(native._compiler() is None or not native.enabled(),
+                                reason="no C compiler, or SPARKIFY_NATIVE=0: the native converter is not used")
+
+COLUMNS = [
+    ("s8", "character varying(8)"),
+    ("txt", "text"),
+    ("i2", "smallint"),
+    ("i4", "integer"),
+    ("i8", "bigint"),
+    ("f8", "double precision"),
+    ("ts", "timestamp without time zone"),
+    ("b", "boolean"),
+    ("nn", "integer", True),
+]
+OPTION_SETS = {
+    "plain": Options(timeformat="epochmillisecs"),
+    "etl": Options(timeformat="epochmillisecs", truncatecolumns=True, emptyasnull=True, blanksasnull=True),
+    "acceptinvchars": Options(timeformat="epochmillisecs", acceptinvchars="?"),
+}
+
+
+class _Sink:
+    def __init__(self):
+        self.rejected: list[tuple] = []
+
+    def reject(self, src, lineno, raw, column, reject):
+        self.rejected.append((lineno, column, reject.err_code, reject.reason))
+
+
+def builders(options: Options) -> tuple[RowBuilder, RowBuilder]:
+    columns = [column_from_catalog(name, type_text, *rest) for name, type_text, *rest in COLUMNS]
+    paths = [(name,) for name, *_ in COLUMNS]
+    fast = RowBuilder(columns, paths, options)
+    assert fast.native is not None, "the native converter is not available (no C compiler?)"
+    reference = RowBuilder(columns, paths, options, native=False)
+    return fast, reference
+
+
+NUMERIC = {i: (float if type_text == "double precision" else int)
+           for i, (_, type_text, *_) in enumerate(COLUMNS) if type_text in ("double precision", "smallint",
+                                                                             "integer", "bigint")}
+
+
+def values(out: bytes) -> list[list]:
+    """The rows of COPY text, numbers as the server reads them: the native converter passes a JSON
+    number's text through (1.50, 5, -0), the Python path writes repr() (1.5, 5.0, 0): same values."""
+    rows = []
+    for text in out.decode("utf-8").split("\n")[:-1]:
+        fields: list = text.split("\t")
+        for i, kind in NUMERIC.items():
+            if fields[i] != "\x02":
+                fields[i] = kind(fields[i])
+        rows.append(fields)
+    return rows
+
+
+def run(builder: RowBuilder, data: bytes) -> tuple[list | str, list, int]:
+    sink = _Sink()
+    ctx = _FileContext(sink, builder, SourceFile("/x.json", "x.json"), Recovery(None))
+    try:
+        out = values(b"".join(payload for payload, _ in builder.pump_bytes(io.BytesIO(data), ctx)))
+    except Exception as exc:  # ObjectTooLarge and the like: both paths must raise the same
+        out = f"raised {type(exc).__name__}: {exc}"
+    return out, sink.rejected, ctx.lineno
+
+
+def counting(builder: RowBuilder) -> list[int]:
+    """Rows the native converter produced itself, recorded per call."""
+    counts: list[int] = []
+    real = builder.native.convert
+
+    def convert(buf, pos, end):
+        result = real(buf, pos, end)
+        counts.append(result[3])
+        return result
+
+    builder.native.convert = convert
+    return counts
+
+
+BASE = {"s8": "abc", "txt": "hello", "i2": 1, "i4": 2, "i8": 3, "f8": 1.5, "ts": 1541030419796, "b": True, "nn": 7}
+
+
+def line(**changes) -> bytes:
+    obj = dict(BASE)
+    for key, value in changes.items():
+        if value is _MISSING:
+            obj.pop(key)
+        else:
+            obj[key] = value
+    return json.dumps(obj).encode()
+
+
+_MISSING = object()
+
+CASES = {
+    "plain": line(),
+    "ascii escapes": line(txt="a\"b\\c/d\be\ff\ng\rh\ti"),
+    "unicode escapes": rb'{"s8":"Jos\u00e9","txt":"\ud83c\udfb5 \u2603 \u00e9t\u00e9","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":0,"b":false,"nn":1}',
+    "raw utf-8": '{"s8":"été","txt":"Sigur Rós 🎵","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":0,"b":false,"nn":1}'.encode(),
+    "escaped slash": rb'{"s8":"a\/b","txt":"Mozilla\/5.0 \"quoted\"","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "varchar exactly 8 bytes": line(s8="12345678"),
+    "varchar 9 bytes": line(s8="123456789"),
+    "varchar multibyte over": line(s8="ééééé"),
+    "varchar multibyte fits": line(s8="éééé"),
+    "empty string varchar": line(s8=""),
+    "blank varchar": line(s8="   "),
+    "leading space varchar": line(s8=" a"),
+    "tab only": line(txt="\t"),
+    "the null marker": line(txt="\x02"),
+    "marker inside": line(txt="a\x02b"),
+    "nul escape": rb'{"s8":"a\u0000b","txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "lone surrogate": rb'{"s8":"a","txt":"\ud800x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "low surrogate first": rb'{"s8":"a","txt":"\udc00\ud800","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "invalid utf-8": b'{"s8":"a\xff","txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "overlong utf-8": b'{"s8":"\xc0\xaf","txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "utf-8 surrogate bytes": b'{"s8":"\xed\xa0\x80","txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "raw tab in string": b'{"s8":"a\tb","txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "number into varchar": line(txt=12),
+    "float into varchar": line(txt=1.25),
+    "bool into varchar": line(txt=True),
+    "object into varchar": line(txt={"a": 1}),
+    "array into varchar": line(txt=[1, 2]),
+    "int2 max": line(i2=32767),
+    "int2 overflow": line(i2=32768),
+    "int2 min": line(i2=-32768),
+    "int4 overflow": line(i4=2**31),
+    "int8 max": line(i8=2**63 - 1),
+    "int8 overflow": line(i8=2**63),
+    "int8 19 digits": line(i8=1000000000000000000),
+    "int digit string": line(i4="39"),
+    "int leading zeros string": line(i4="0039"),
+    "int empty string": line(i4=""),
+    "int blank string": line(i4="  "),
+    "int signed string": line(i4="-5"),
+    "int float": line(i4=3.0),
+    "int float string": line(i4="3.5"),
+    "int too long string": line(i2="12345"),
+    "negative zero": b'{"s8":"a","txt":"x","i2":-0,"i4":2,"i8":3,"f8":-0.0,"ts":1,"b":true,"nn":1}',
+    "float int": line(f8=5),
+    "float exponent": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e5,"ts":1,"b":true,"nn":1}',
+    "float huge exponent": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e400,"ts":1,"b":true,"nn":1}',
+    "float tiny": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e-400,"ts":1,"b":true,"nn":1}',
+    "float long mantissa": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":0.1000000000000000055511151231257827,"ts":1,"b":true,"nn":1}',
+    "float string": line(f8="2.5"),
+    "ts negative": line(ts=-1),
+    "ts before epoch": line(ts=-86400001),
+    "ts year 1": line(ts=-62135596800000),
+    "ts year 9999": line(ts=253402300799999),
+    "ts beyond 9999": line(ts=253402300800000),
+    "ts string": line(ts="1541030419796"),
+    "ts float": line(ts=1541030419796.0),
+    "bool false": line(b=False),
+    "bool 1": line(b=1),
+    "bool 0": line(b=0),
+    "bool 2": line(b=2),
+    "bool string": line(b="true"),
+    "null values": line(s8=None, txt=None, i2=None, f8=None, ts=None, b=None),
+    "not-null null": line(nn=None),
+    "not-null missing": line(nn=_MISSING),
+    "not-null empty string": line(nn=""),
+    "missing members": line(s8=_MISSING, ts=_MISSING),
+    "empty object": b"{}",
+    "unknown members": b'{"zz":1,"s8":"a","other":[1,{"x":2}],"txt":"x","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1,"b":true,"nn":1}',
+    "unknown nested object": b'{"meta":{"a":[1,2]},"s8":"a","nn":1}',
+    "duplicate member": b'{"s8":"a","s8":"b","nn":1}',
+    "duplicate unknown member": b'{"zz":1,"zz":2,"nn":1}',
+    "whitespace everywhere": b'  {  "s8" : "a" ,\t"nn"\t:\t1  }  \r',
+    "trailing garbage": b'{"s8":"a","nn":1} x',
+    "two objects": b'{"s8":"a","nn":1}{"s8":"b","nn":2}',
+    "array record": b'[1,2,3]',
+    "scalar record": b'"just a string"',
+    "malformed": b'{"s8":"a","nn":1',
+    "bad literal": b'{"s8":tru,"nn":1}',
+    "bad number": b'{"i4":01,"nn":1}',
+    "bad number dot": b'{"f8":1.,"nn":1}',
+    "leading plus": b'{"i4":+1,"nn":1}',
+    "key with escape": b'{"s\\u0038":"a","nn":1}',
+    "non-ascii key": '{"é":"a","nn":1}'.encode(),
+    "bom": b'\xef\xbb\xbf{"s8":"a","nn":1}',
+    "blank line": b"   ",
+    "multi-line object": b'{"s8":"a",\n"nn":1}',
+}
+
+
+@pytest.mark.parametrize("options", list(OPTION_SETS))
+@pytest.mark.parametrize("case", list(CASES))
+def test_native_matches_python(case, options):
+    fast, reference = builders(OPTION_SETS[options])
+    data = CASES[case] + b"\n" + line() + b"\n"  # and a plain line after it: resuming after a decline
+    assert run(fast, data) == run(reference, data)
+
+
+def test_plain_lines_are_converted_natively():
+    fast, _ = builders(OPTION_SETS["etl"])
+    counts = counting(fast)
+    plain = [CASES[c] for c in ("plain", "ascii escapes", "unicode escapes", "raw utf-8", "escaped slash",
+                                "null values", "missing members", "duplicate unknown member", "whitespace everywhere")]
+    data = b"\n".join(plain * 100) + b"\n"
+    run(fast, data)
+    assert sum(counts) == len(plain) * 100
+
+
+def _random_value(rng: random.Random):
+    kind = rng.randrange(12)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice([0, 1, -1, 2**15 - 1, 2**15, 2**31 - 1, 2**31, -(2**31) - 1, 2**63 - 1, 2**63,
+                           rng.randrange(-10**6, 10**6), rng.randrange(10**12, 10**13)])
+    if kind == 3:
+        return rng.choice([0.5, -0.0, 1e-7, 123.456, 1.5e300, rng.uniform(-1000, 1000)])
+    if kind == 4:
+        return rng.choice(["", " ", "  x", "39", "0039", "-5", "3.5", "abc", "12345678", "123456789", "t"])
+    if kind == 5:
+        alphabet = "ab \t\n\r\\\"/é🎵\x02\x01\x7f€"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+    if kind == 6:
+        return {"k": rng.randrange(3)}
+    if kind == 7:
+        return [rng.randrange(3)]
+    return "".join(rng.choice("abcdefghij") for _ in range(rng.randrange(1, 10)))
+
+
+def _random_line(rng: random.Random) -> bytes:
+    keys = [name for name, *_ in COLUMNS] + ["extra"]
+    obj = {k: _random_value(rng) for k in keys if rng.random() < 0.9}
+    text = json.dumps(obj, ensure_ascii=rng.random() < 0.5)
+    if rng.random() < 0.05:  # damage it
+        cut = rng.randrange(len(text))
+        text = text[:cut] + rng.choice(["", "x", "}", "{", '"', ",", "\\"]) + text[cut + 1:]
+    return text.encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("options", list(OPTION_SETS))
+def test_native_matches_python_on_random_lines(options):
+    rng = random.Random(f"native-{options}")
+    fast, reference = builders(OPTION_SETS[options])
+    for batch in range(20):
+        data = b"\n".join(_random_line(rng) for _ in range(200)) + b"\n"
+        assert run(fast, data) == run(reference, data), f"batch {batch}"
+
+
+def test_lines_longer_than_the_read_block(monkeypatch):
+    """A line bigger than the reader's block and the converter's output buffer goes through as well."""
+    fast, reference = builders(OPTION_SETS["etl"])
+    big = line(txt="x" * (3 * 1024 * 1024))
+    data = line() + b"\n" + big + b"\n" + line() + b"\n"
+    assert run(fast, data) == run(reference, data)
+
+
+# --------------------------------------------------------------------------- listing and reading
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "data" / "A" / "B").mkdir(parents=True)
+    (tmp_path / "data" / "A" / "B" / "TRA.json").write_bytes(line())
+    (tmp_path / "data" / "A" / "TRB.json").write_bytes(line() + b"\n")
+    (tmp_path / "data" / "A" / "empty.json").write_bytes(b"")
+    (tmp_path / "data" / "A" / "big.json").write_bytes((line() + b"\n") * 1000)  # > 64 KB: streamed
+    (tmp_path / "data" / "A-sibling").mkdir()
+    (tmp_path / "data" / "A-sibling" / "x.json").write_bytes(line())
+    os.symlink(tmp_path / "data" / "A" / "TRB.json", tmp_path / "data" / "A" / "link.json")
+    os.symlink(tmp_path / "data" / "A" / "B", tmp_path / "data" / "A" / "C")
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("prefix", ["", "A", "A/", "A/B", "A-", "A/T", "nothing"])
+def test_native_listing_matches_scandir(tree, prefix, monkeypatch):
+    location = str(tree) + "/" + prefix
+    listed = [(s.url, s.key) for s in sources.list_local(location)]
+    monkeypatch.setattr(native, "list_dir", lambda path: None)
+    assert listed == [(s.url, s.key) for s in sources.list_local(location)]
+
+
+def test_read_all_gives_every_file_in_order(tree):
+    got = [(src.key, data if type(data) is bytes else data.read()) for src, data in
+           sources.read_all(sources.list_local(str(tree) + "/"), None)]
+    expected = [(s.key, open(s.url, "rb").read()) for s in sources.list_local(str(tree) + "/")]
+    assert got == expected
+    assert [key for key, _ in got] == ["data/A-sibling/x.json", "data/A/B/TRA.json", "data/A/C/TRA.json",
+                                       "data/A/TRB.json", "data/A/big.json", "data/A/empty.json",
+                                       "data/A/link.json"]
+
+
+def test_read_files_reports_big_and_unreadable_files(tree):
+    paths = [str(tree / "A" / "TRB.json"), str(tree / "A" / "big.json"), str(tree / "A" / "gone.json"),
+             str(tree / "A"), str(tree / "A" / "empty.json")]
+    result = native.read_files(paths, 64 * 1024)
+    assert result == [line() + b"\n", -1, -2, -2, b""]
+
+
+def test_a_file_that_disappears_is_named(tree):
+    src = SourceFile(str(tree / "A" / "gone.json"), "A/gone.json")
+    with pytest.raises(LoadError, match="gone.json disappeared"):
+        list(sources.read_all(iter([src]), None))
