@@ -587,6 +587,7 @@ def summarize(args, sample_summary, info: dict, toolkit: list[dict], baseline: l
         "code": {**extra["code"],
                  "changed_during_run": extra["code"]["sources_sha256"] != code_version()["sources_sha256"]},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "converter": _converter(),
         "runs": [{"toolkit": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in t.items()
                               if k in ("staging_load_s", "transform_s", "commit_s", "tree_peak_rss_kb",
                                        "peak_rss_kb")}
@@ -645,9 +646,17 @@ def format_table(r: dict) -> str:
                  f"process and {r['load_workers_seen']} worker processes; main process {r['peak_rss_main_process_mb']:.1f} MB "
                  f"({r['load_process_rss_before_load_mb']:.1f} MB before the load began), each worker at most "
                  f"{r['peak_rss_per_worker_mb']:.1f} MB")
+    lines.append(f"converter: {r['converter']}")
     lines.append("targets: " + "; ".join(f"{k} {v['value']} <= {v['target']}: {'met' if v['met'] else 'NOT met'}"
                                          for k, v in r["targets"].items()))
     return "\n".join(lines)
+
+
+def _converter() -> str:
+    """Which JSON -> COPY text converter the load used (SPARKIFY_NATIVE=0 measures the pure-Python one)."""
+    from sparkify.copy import native
+
+    return "native (C, sparkify/copy/native.c)" if native.enabled() and native.load_library() else "python"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,6 +68,7 @@ class RunContext:
     conn: object
     report: EtlReport
     show_progress: bool = True
+    prepared: dict = field(default_factory=dict)  # table -> emulator.PreparedCopy (see execute_steps)
 
     @property
     def config(self) -> Config:
@@ -219,7 +220,8 @@ class CopyStep(Step):
 
         progress = _ProgressLog(spec.table) if ctx.show_progress else None
         result = emulator.emulate_copy(
-            ctx.conn, spec, error_conn_factory=lambda: ctx.wh.connect(autocommit=True), progress=progress
+            ctx.conn, spec, error_conn_factory=lambda: ctx.wh.connect(autocommit=True), progress=progress,
+            prepared=ctx.prepared.pop(spec.table, None),
         )
         if result.rejected:
             log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
@@ -319,14 +321,35 @@ def etl_plan() -> tuple[Step, ...]:
 
 
 def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
-    """Run steps in order in ctx's transaction, adding each one's duration to its timing."""
-    for step in steps:
-        t0 = time.monotonic()
-        try:
-            step.run(ctx)
-        finally:
-            if step.timing:
-                ctx.report.timings[step.timing] = ctx.report.timings.get(step.timing, 0.0) + time.monotonic() - t0
+    """Run steps in order in ctx's transaction, adding each one's duration to its timing.
+
+    Emulated COPYs that follow each other overlap: when the first starts, the next ones are prepared
+    (sparkify.copy.emulator.prepare_copy), so their files are read and converted while the server ingests
+    the first table; each still runs, reports and fails in its own turn."""
+    try:
+        for i, step in enumerate(steps):
+            if isinstance(step, CopyStep) and not ctx.wh.is_redshift and not ctx.prepared:
+                _prepare_following_copies(ctx, steps[i + 1:])
+            t0 = time.monotonic()
+            try:
+                step.run(ctx)
+            finally:
+                if step.timing:
+                    ctx.report.timings[step.timing] = ctx.report.timings.get(step.timing, 0.0) + time.monotonic() - t0
+    finally:
+        for prepared in ctx.prepared.values():  # (a step failed before their turn)
+            prepared.close()
+        ctx.prepared.clear()
+
+
+def _prepare_following_copies(ctx: RunContext, rest: Sequence[Step]) -> None:
+    from sparkify.copy import emulator
+
+    for step in rest:
+        if not isinstance(step, CopyStep):
+            break
+        spec = step.spec(ctx.config)
+        ctx.prepared[spec.table] = emulator.prepare_copy(ctx.conn, spec)
 
 
 def execute_plan(wh: Warehouse, steps: Sequence[Step], *, show_progress: bool = True) -> EtlReport:

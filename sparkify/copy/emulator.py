@@ -37,7 +37,7 @@ from sparkify.copy.parallel import ParallelProducer, worker_count
 from sparkify.copy.records import MAX_OBJECT_BYTES, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.redshift import format_load_errors
 from sparkify.copy.rows import CHUNK_BYTES, RowBuilder, RowReject
-from sparkify.copy.sources import (SourceFile, file_size, is_s3, list_local, list_manifest, list_s3, read_all,
+from sparkify.copy.sources import (LocalBatch, SourceFile, file_size, is_s3, list_local, list_manifest, list_s3, read_all,
                                    read_location, s3_client)
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import LoadError
@@ -196,22 +196,36 @@ class _Load:
         self._size = 0
         native = self.builder.native
         ones: list[tuple[SourceFile, bytes]] = []  # consecutive one-line files (one song each, typically)
-        for src, content in read_all(self.sources, self.client_factory):
-            if native is not None and type(content) is bytes and _one_line(content):
-                ones.append((src, content))
-                if len(ones) >= ONE_LINE_BATCH:
-                    yield from self._one_line_files(ones)
-                    ones = []
-                continue
-            if ones:
-                yield from self._one_line_files(ones)
-                ones = []
-            yield from self._file(src, content)
+        for item in read_all(self.sources, self.client_factory, batches=True):
+            if type(item) is LocalBatch:
+                if native is not None and item.joined is not None:  # all one-line files: one native call
+                    if ones:
+                        yield from self._one_line_files(ones)
+                        ones = []
+                    yield from self._one_line_files(list(zip(item.sources, item.contents)), item.joined)
+                    continue
+                items = item.items()
+            else:
+                items = (item,)
+            for src, content in items:
+                yield from self._next_file(src, content, ones)
         if ones:
             yield from self._one_line_files(ones)
         if self._parts:
             yield b"".join(self._parts)
         self._report(force=True)
+
+    def _next_file(self, src: SourceFile, content, ones: list) -> Iterator[bytes]:
+        if self.builder.native is not None and type(content) is bytes and _one_line(content):
+            ones.append((src, content))
+            if len(ones) >= ONE_LINE_BATCH:
+                yield from self._one_line_files(ones)
+                ones.clear()
+            return
+        if ones:
+            yield from self._one_line_files(ones)
+            ones.clear()
+        yield from self._file(src, content)
 
     def _emit(self, payload: bytes, rows: int) -> Iterator[bytes]:
         self.loaded += rows
@@ -236,10 +250,12 @@ class _Load:
         self.bytes += len(content) if type(content) is bytes else file_size(src)
         self._report()
 
-    def _one_line_files(self, files: list[tuple[SourceFile, bytes]]) -> Iterator[bytes]:
-        """Many one-line files in one native call: their lines joined, line k being file k's. A file whose
-        line the converter declines goes through _file() (the Python path), then the call resumes."""
-        buf = b"\n".join(data[:-1] if data.endswith(b"\n") else data for _, data in files) + b"\n"
+    def _one_line_files(self, files: list[tuple[SourceFile, bytes]], joined: bytes | None = None) -> Iterator[bytes]:
+        """Many one-line files in one native call: their lines joined (`joined`, if the reader joined them
+        already), line k being file k's. A file whose line the converter declines goes through _file()
+        (the Python path), then the call resumes."""
+        buf = joined if joined is not None else (
+            b"\n".join(data[:-1] if data.endswith(b"\n") else data for _, data in files) + b"\n")
         conv = self.builder.native
         pos, k, end = 0, 0, len(buf)
         while k < len(files):
@@ -324,47 +340,62 @@ class _ChunkReader:
             close()
 
 
-def _background(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
-    """`chunks`, produced by a thread up to `depth` chunks ahead, so that converting the next chunk
-    overlaps with sending the previous one (the native converter and psycopg2's COPY both release
-    the GIL). An exception of the producer is raised here, in order; closing this generator stops it."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class _Background:
+    """`chunks`, produced by a thread (started at once) up to `depth` chunks ahead, so that converting the
+    next chunk overlaps with sending the previous one (the native converter's read-ahead and psycopg2's
+    COPY release the GIL). An exception of the producer is raised here, in order; close() stops it."""
 
-    def put(item) -> bool:
-        while not stop.is_set():
+    def __init__(self, chunks: Iterator[bytes], depth: int = 4):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._chunks = chunks
+        self._thread = threading.Thread(target=self._run, name="sparkify-copy-producer", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
             try:
-                q.put(item, timeout=0.1)
+                self._queue.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def run() -> None:
+    def _run(self) -> None:
         try:
-            for chunk in chunks:
-                if not put(("data", chunk)):
+            for chunk in self._chunks:
+                if not self._put(("data", chunk)):
                     return
-            put(("end", None))
+            self._put(("end", None))
         except BaseException as exc:  # handed to the consumer
-            put(("error", exc))
+            self._put(("error", exc))
         finally:
-            chunks.close()
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
 
-    thread = threading.Thread(target=run, name="sparkify-copy-producer", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, item = q.get()
-            if kind == "data":
-                yield item
-            elif kind == "end":
-                return
-            else:
-                raise item
-    finally:
-        stop.set()
-        thread.join()
+    def __iter__(self) -> _Background:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        kind, item = self._queue.get()
+        if kind == "data":
+            return item
+        self.close()
+        if kind == "end":
+            raise StopIteration
+        raise item
+
+    def close(self) -> None:
+        self._done = True
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+
 
 
 # --------------------------------------------------------------------------- stl_load_errors
@@ -446,10 +477,43 @@ def _sources(spec: CopySpec, client_factory) -> Iterator[SourceFile]:
     return list_local(spec.source)
 
 
-def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], object],
-                 progress: Callable[[dict], None] | None = None) -> CopyResult:
-    """Load `spec` into `spec.table` on PostgreSQL as Redshift's COPY would (see the module docstring)."""
-    t0 = time.monotonic()
+class PreparedCopy:
+    """An emulated COPY whose reading and converting already runs (see prepare_copy): up to
+    PREFETCH_CHUNKS chunks of COPY text wait for emulate_copy(..., prepared=this) to send them."""
+
+    def __init__(self, spec: CopySpec):
+        self.spec = spec
+        self.load: _Load | None = None
+        self.chunks: Iterator[bytes] | None = None
+        self.error: BaseException | None = None  # a setup error, raised by emulate_copy, in its turn
+
+    def close(self) -> None:
+        """Stop the producer (emulate_copy does it; call it for a prepared COPY that will not run)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+PREFETCH_CHUNKS = 64  # about 64 MB of COPY text converted ahead for a prepared COPY
+
+
+def prepare_copy(conn, spec: CopySpec, *, start: bool = True) -> PreparedCopy:
+    """Set up an emulated COPY on `conn` (catalog, JSONPaths, listing) and, with `start`, begin reading and
+    converting its files in a thread, so that the work overlaps with whatever `conn` does before
+    emulate_copy(conn, spec, prepared=...) sends the result (etl.py: the previous table's COPY). Errors are
+    kept and raised by emulate_copy, so they surface in the COPY's turn."""
+    prepared = PreparedCopy(spec)
+    try:
+        prepared.load = _setup(conn, spec)
+    except LoadError as exc:
+        prepared.error = exc
+        return prepared
+    if start and not prepared.load.workers:
+        prepared.chunks = _Background(prepared.load.chunks(), depth=PREFETCH_CHUNKS)
+    return prepared
+
+
+def _setup(conn, spec: CopySpec) -> _Load:
     oid, columns = read_columns(conn, spec.table)
     clients: list = []
 
@@ -470,7 +534,7 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
         raise _named(exc, spec.table) from None
     except ValueError as exc:  # an unsupported TIMEFORMAT
         raise LoadError(f"{spec.table}: {exc}", table=spec.table) from None
-    load = _Load(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, progress)
+    load = _Load(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, None)
     head = [first]
     # Without the native converter, large local inputs are parsed by worker processes (with it, one
     # process converts faster than the server ingests, and a thread overlaps the two).
@@ -488,13 +552,30 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
         if total >= parallel.PARALLEL_MIN_BYTES and all(not is_s3(s.url) for s in head):
             load.workers = workers
     load.sources = _counted(itertools.chain(head, listing), load)
+    return load
+
+
+def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], object],
+                 progress: Callable[[dict], None] | None = None, prepared: PreparedCopy | None = None) -> CopyResult:
+    """Load `spec` into `spec.table` on PostgreSQL as Redshift's COPY would (see the module docstring).
+    `prepared`: from prepare_copy(conn, spec) (its converted chunks are sent first)."""
+    t0 = time.monotonic()
+    if prepared is None:
+        prepared = prepare_copy(conn, spec, start=False)
+    if prepared.error is not None:
+        raise prepared.error
+    load = prepared.load
+    load.progress = progress
+    columns = load.columns
     column_list = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
     statement = sql.SQL("copy {} ({}) from stdin with (format text, null {}, encoding 'UTF8')").format(
         _table_identifier(spec.table), column_list, sql.SQL(NULL_SQL))
     savepoint = sql.Identifier(f"sparkify_copy_{next(_savepoints)}")
     use_savepoint = not conn.autocommit
-    chunks = load.chunks()
-    reader = _ChunkReader(chunks if load.workers else _background(chunks))
+    chunks = prepared.chunks
+    if chunks is None:
+        chunks = load.chunks() if load.workers else _Background(load.chunks())
+    reader = _ChunkReader(chunks)
     log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
     with conn.cursor() as cur:
         if use_savepoint:

@@ -17,6 +17,7 @@
  * value that is exactly 0x02 is written as \x02), the row ended by a newline.
  */
 #define _DEFAULT_SOURCE  /* d_type, DT_DIR */
+#define _GNU_SOURCE  /* openat, O_DIRECTORY, O_CLOEXEC on older C libraries */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -478,20 +479,41 @@ int sparkify_convert(const spec_t *s, const unsigned char *in, long in_len, unsi
  * so 100,000 one-song files cost no Python work per file). paths: n NUL-terminated paths, one after
  * the other. Each file's content goes to out, one after the other; lens[i] is its length, or -1 if it
  * has more than max_bytes (the caller streams it) or -2 if it cannot be read (the caller opens it again
- * and reports the error). Returns the bytes written; stops early (lens[i] = -3 from there on) when out
- * is full.
+ * and reports the error). one_line[i] is 1 for a non-empty file without a newline but at its end; such
+ * a file is written with a newline at its end (not counted in lens[i]). Returns the bytes written; stops
+ * early (lens[i] = -3 from there on) when out is full.
  */
-long sparkify_read_files(const char *paths, int n, long max_bytes, unsigned char *out, long out_cap, long *lens) {
+long sparkify_read_files(const char *paths, int n, long max_bytes, unsigned char *out, long out_cap, long *lens,
+                         int *one_line) {
     const char *p = paths;
     long used = 0;
+    /* consecutive files of one directory are opened relative to it (openat): the kernel resolves the
+     * directory's path once, not once per file */
+    char dir[4096];
+    size_t dir_len = (size_t)-1;
+    int dir_fd = -1;
     for (int i = 0; i < n; i++) {
         size_t plen = strlen(p);
-        if (out_cap - used < max_bytes + 1) {
+        if (out_cap - used < max_bytes + 2) {
             for (int j = i; j < n; j++) lens[j] = -3;
+            if (dir_fd >= 0) close(dir_fd);
             return used;
         }
+        const char *slash = strrchr(p, '/');
+        size_t dlen = slash ? (size_t)(slash - p) : 0;
+        if (slash && dlen > 0 && dlen < sizeof dir && !(dlen == dir_len && memcmp(dir, p, dlen) == 0)) {
+            if (dir_fd >= 0) close(dir_fd);
+            memcpy(dir, p, dlen);
+            dir[dlen] = 0;
+            dir_len = dlen;
+            do { dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); } while (dir_fd < 0 && errno == EINTR);
+        }
         int fd;
-        do { fd = open(p, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+        if (slash && dlen > 0 && dlen == dir_len && dir_fd >= 0) {
+            do { fd = openat(dir_fd, slash + 1, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+        } else {
+            do { fd = open(p, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+        }
         if (fd < 0) {
             lens[i] = -2;
         } else {
@@ -509,10 +531,21 @@ long sparkify_read_files(const char *paths, int n, long max_bytes, unsigned char
             }
             close(fd);
             lens[i] = got;
-            if (got > 0) used += got;
+            one_line[i] = 0;
+            if (got > 0) {
+                /* one line: no newline but (maybe) the last byte; written newline-terminated, so that the
+                 * files of a batch follow each other as lines */
+                const unsigned char *nl = memchr(out + used, '\n', (size_t)got);
+                if (!nl || nl == out + used + got - 1) {
+                    one_line[i] = 1;
+                    if (!nl) out[used + got++] = '\n';
+                }
+                used += got;
+            }
         }
         p += plen + 1;
     }
+    if (dir_fd >= 0) close(dir_fd);
     return used;
 }
 

@@ -127,7 +127,7 @@ def load_library() -> ctypes.CDLL | None:
         global _read_files
         reader = ctypes.CDLL(str(path)).sparkify_read_files
         reader.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
-                           ctypes.POINTER(ctypes.c_long)]
+                           ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_int)]
         reader.restype = ctypes.c_long
         _read_files = reader
         global _list_dir
@@ -201,34 +201,42 @@ class NativeConverter:
         return status, self._pos.value, ctypes.string_at(self._out, self._len.value) if rows else b"", rows
 
 
-def read_files(paths: Sequence[str], max_bytes: int) -> list[bytes | int]:
-    """The contents of small local files, read in C without the GIL: bytes, or -1 for a file bigger than
-    `max_bytes`, or -2 for a file that could not be read (the caller opens it itself, which reports why).
+def read_files(paths: Sequence[str], max_bytes: int) -> tuple[list[bytes | int], bytes | None]:
+    """The contents of small local files, read in C without the GIL: (contents, joined).
+
+    contents[i]: bytes, or -1 for a file bigger than `max_bytes`, or -2 for a file that could not be read
+    (the caller opens it itself, which reports why). joined: if every file is one non-empty line, their
+    lines, each ended by a newline, in order (for one native conversion call); else None.
     Requires load_library() to have succeeded."""
     out = getattr(_buffers, "out", None)
     if out is None:
-        out = _buffers.out = ctypes.create_string_buffer(max(READ_BUFFER_BYTES, 2 * (max_bytes + 1)))
-    result: list[bytes | int] = []
+        out = _buffers.out = ctypes.create_string_buffer(max(READ_BUFFER_BYTES, 2 * (max_bytes + 2)))
+    contents: list[bytes | int] = []
+    blobs: list[bytes] = []
+    all_one_line = True
     i = 0
     while i < len(paths):
         batch = paths[i:]
         n = len(batch)
         lens = (ctypes.c_long * n)()
+        one_line = (ctypes.c_int * n)()
         names = b"\0".join(os.fsencode(p) for p in batch) + b"\0"
-        used = _read_files(names, n, max_bytes, out, len(out), lens)
+        used = _read_files(names, n, max_bytes, out, len(out), lens, one_line)
         blob = ctypes.string_at(out, used)
+        blobs.append(blob)
         at = 0
         for k in range(n):
             size = lens[k]
             if size == -3:
                 break
             if size >= 0:
-                result.append(blob[at:at + size])
-                at += size
+                contents.append(blob[at:at + size])
+                at += size + (1 if one_line[k] and (size == 0 or blob[at + size - 1:at + size] != b"\n") else 0)
             else:
-                result.append(size)
+                contents.append(size)
+            all_one_line = all_one_line and bool(one_line[k])
             i += 1
-    return result
+    return contents, (b"".join(blobs) if all_one_line and contents else None)
 
 
 def list_dir(path: str) -> list[tuple[str, str]] | None:
