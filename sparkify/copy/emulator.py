@@ -229,6 +229,10 @@ class _Load:
 
     def _emit(self, payload: bytes, rows: int) -> Iterator[bytes]:
         self.loaded += rows
+        if not self._parts and len(payload) >= CHUNK_BYTES // 2:  # big enough to send as it is
+            yield payload
+            self._report()
+            return
         self._parts.append(payload)
         self._size += len(payload)
         if self._size >= CHUNK_BYTES:

@@ -145,10 +145,13 @@ class RowBuilder:
                         parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
                         nrows += len(slow_rows)
                         slow_rows = []
-                    parts.append(payload)
-                    size += len(payload)
-                    nrows += rows
                     ctx.lineno += rows
+                    if not parts and len(payload) >= CHUNK_BYTES // 2:  # big enough: no copy
+                        yield payload, rows
+                    else:
+                        parts.append(payload)
+                        size += len(payload)
+                        nrows += rows
                 if status == _native.DECLINED:
                     reader.pos = pos
                     line = next(reader)
@@ -318,7 +321,7 @@ class LineReader:
         if not data:
             self.eof = True
             return
-        self.buf = self.buf[self.pos:] + data if self.pos < len(self.buf) else data
+        self.buf = self.buf[self.pos:] + data if self.pos < len(self.buf) else data  # (a partial line + data)
         self.pos = 0
 
     def __iter__(self) -> LineReader:
