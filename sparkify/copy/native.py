@@ -45,6 +45,7 @@ _lib_error: str | None = None
 _read_files = None  # sparkify_read_files through a CDLL handle: it runs without the GIL
 _list_dir = None  # sparkify_list_dir, also without the GIL
 _buffers = threading.local()
+_load_lock = threading.Lock()
 READ_BUFFER_BYTES = 2 * 1024 * 1024
 
 
@@ -82,10 +83,30 @@ def _compiler() -> list[str] | None:
     return None
 
 
-def library_path() -> Path:
+def library_path(directory: Path | None = None) -> Path:
     tag = f"{' '.join(CFLAGS)} {sys.platform} {platform.machine()}".encode()
     digest = hashlib.sha256(SOURCE.read_bytes() + tag).hexdigest()[:16]
-    return _cache_dir() / f"sparkify_native-{digest}.so"
+    return (directory or _cache_dir()) / f"sparkify_native-{digest}.so"
+
+
+def _built_library() -> Path:
+    """The compiled library: from the cache, else compiled now (into a private temporary directory if the
+    cache directory is not writable)."""
+    path = library_path()
+    if path.exists():
+        return path
+    if _compiler() is None:
+        raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
+    try:
+        log.debug("compiling the native COPY converter into %s", path)
+        build(path)
+        return path
+    except PermissionError:
+        fallback = library_path(Path(tempfile.gettempdir()) / f"sparkify-{os.getuid()}")
+        if not fallback.exists():
+            log.debug("compiling the native COPY converter into %s", fallback)
+            build(fallback)
+        return fallback
 
 
 def build(target: Path) -> None:
@@ -114,23 +135,26 @@ def load_library() -> ctypes.CDLL | None:
     if not enabled():
         _lib_error = "SPARKIFY_NATIVE=0"
         return None
+    with _load_lock:
+        if _lib is None and _lib_error is None:
+            _load()
+    return _lib
+
+
+def _load() -> None:
+    global _lib, _lib_error, _read_files, _list_dir
     try:
-        path = library_path()
-        if not path.exists():
-            log.debug("compiling the native COPY converter into %s", path)
-            build(path)
+        path = _built_library()
         lib = ctypes.PyDLL(str(path))  # keeps the GIL: short calls, no convoy with the reader threads
         fn = lib.sparkify_convert
         fn.argtypes = [ctypes.POINTER(_Spec), ctypes.c_char_p, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                        ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long)]
         fn.restype = ctypes.c_int
-        global _read_files
         reader = ctypes.CDLL(str(path)).sparkify_read_files
         reader.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                            ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_int)]
         reader.restype = ctypes.c_long
         _read_files = reader
-        global _list_dir
         lister = ctypes.CDLL(str(path)).sparkify_list_dir
         lister.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_long]
         lister.restype = ctypes.c_long
@@ -140,7 +164,6 @@ def load_library() -> ctypes.CDLL | None:
         _lib_error = str(exc)
         log.info("the native COPY converter is not available (%s): using the pure-Python converter "
                  "(same results, slower)", exc)
-    return _lib
 
 
 def _kind(col: Column, opts: Options) -> int | None:

@@ -403,3 +403,33 @@ def test_a_prepared_copy_of_a_missing_prefix_fails_in_its_turn(db, tmp_path):
     prepared = prepare_copy(db.conn, spec)  # no exception yet
     with pytest.raises(LoadError, match="b: COPY found no file"):
         emulate_copy(db.conn, spec, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
+
+
+# --------------------------------------------------------------------------- building
+
+@pytest.fixture
+def fresh_native(monkeypatch, tmp_path):
+    """The native module as in a new process, with an empty cache directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("_lib", "_lib_error", "_read_files", "_list_dir"):
+        monkeypatch.setattr(native, name, None)
+    return tmp_path / "cache" / "sparkify"
+
+
+def test_the_library_is_compiled_into_the_cache_on_first_use(fresh_native):
+    assert native.load_library() is not None
+    assert [p.name for p in fresh_native.iterdir()] == [native.library_path().name]
+
+
+def test_without_a_compiler_everything_runs_in_python(fresh_native, monkeypatch, caplog, tree):
+    monkeypatch.setattr(native, "_compiler", lambda: None)
+    with caplog.at_level("INFO", logger="sparkify.copy"):
+        assert native.load_library() is None
+    assert "no C compiler found" in caplog.text and "pure-Python converter" in caplog.text
+    columns = [column_from_catalog(name, type_text, *rest) for name, type_text, *rest in COLUMNS]
+    builder = RowBuilder(columns, [(name,) for name, *_ in COLUMNS], OPTION_SETS["etl"])
+    assert builder.native is None
+    out, rejected, lines = run(builder, line() + b"\n")
+    assert (len(out), rejected, lines) == (1, [], 1)
+    assert len(list(sources.list_local(str(tree) + "/"))) == 7  # listing and reading without C too
+    assert [len(d) for _, d in sources.read_all(sources.list_local(str(tree / "A" / "B")), None)] == [len(line())]
