@@ -498,7 +498,7 @@ class PreparedCopy:
             close()
 
 
-PREFETCH_CHUNKS = 64  # about 64 MB of COPY text converted ahead for a prepared COPY
+PREFETCH_CHUNKS = 8  # chunks of SEND_BYTES (32 MB of COPY text) converted ahead for a prepared COPY
 
 
 def prepare_copy(conn, spec: CopySpec, *, start: bool = True) -> PreparedCopy:
