@@ -5,7 +5,9 @@ the COPY statements are templates (sparkify.copy.spec.CopyTemplate) bound to the
 settings at run time and rendered by a pure function (sparkify.copy.redshift.render_copy).
 On the `local` and `postgres` engines, sparkify.warehouse.translate_for_postgres removes the
 Redshift-only clauses (DISTSTYLE, DISTKEY, SORTKEY, ENCODE) and rewrites IDENTITY; nothing else
-differs. The ordered lists at the end are what the scripts execute, in order.
+differs in these statements (the merge's PostgreSQL-only memory settings are not SQL of this file:
+sparkify.warehouse.POSTGRES_ETL_SETTINGS). The ordered lists at the end are what the scripts execute,
+in order.
 
 Distribution and sort keys, and why (a dc2.large cluster has 2 slices per node):
 - songplays and time are the two tables that grow with the event stream; both are distributed
@@ -140,7 +142,7 @@ create table artists (
 diststyle all
 """
 
-# weekday: 0 = Sunday ... 6 = Saturday (extract(dow) on both Redshift and PostgreSQL);
+# weekday: 0 = Sunday ... 6 = Saturday (date_part('dow') and extract(dow) on both Redshift and PostgreSQL);
 # week: ISO 8601 week number.
 time_table_create = """
 create table time (
@@ -197,6 +199,11 @@ staging_songs_clear = "delete from staging_songs"
 # One row per NextSong event of the batch (a duplicated event is kept once), matched to a catalog
 # song on exact title, artist name and duration. When several catalog records share those three
 # values, the lowest song_id wins, so the match can never multiply a play.
+# The events are matched before they are de-duplicated: the match keeps one row per event (at most
+# one catalog row has match_rank 1 for a title, artist and duration), so the result is the same as
+# matching the de-duplicated events, and the planner sizes the join from the events' real row count
+# (it cannot estimate how many rows a `duplicate_rank = 1` filter keeps, guesses a handful, and
+# then picks a nested loop over the catalog).
 batch_songplays_create = """
 create temp table batch_songplays as
 with next_song_events as (
@@ -210,11 +217,7 @@ with next_song_events as (
         session_id,
         item_in_session,
         location,
-        user_agent,
-        row_number() over (
-            partition by session_id, item_in_session
-            order by ts, user_id, level
-        ) as duplicate_rank
+        user_agent
     from staging_events
     where page = 'NextSong'
       and user_id is not null
@@ -236,25 +239,43 @@ catalog_matches as (
         ) as match_rank
     from staging_songs
     where song_id is not null
+),
+
+matched_events as (
+    select
+        e.start_time,
+        e.user_id,
+        e.level,
+        m.song_id,
+        m.artist_id,
+        e.session_id,
+        e.item_in_session,
+        e.location,
+        e.user_agent,
+        row_number() over (
+            partition by e.session_id, e.item_in_session
+            order by e.start_time, e.user_id, e.level
+        ) as duplicate_rank
+    from next_song_events as e
+    left join catalog_matches as m
+        on m.title = e.song
+        and m.artist_name = e.artist
+        and m.duration = e.length
+        and m.match_rank = 1
 )
 
 select
-    e.start_time,
-    e.user_id,
-    e.level,
-    m.song_id,
-    m.artist_id,
-    e.session_id,
-    e.item_in_session,
-    e.location,
-    e.user_agent
-from next_song_events as e
-left join catalog_matches as m
-    on m.title = e.song
-    and m.artist_name = e.artist
-    and m.duration = e.length
-    and m.match_rank = 1
-where e.duplicate_rank = 1
+    start_time,
+    user_id,
+    level,
+    song_id,
+    artist_id,
+    session_id,
+    item_in_session,
+    location,
+    user_agent
+from matched_events
+where duplicate_rank = 1
 """
 
 # Plays already in songplays keep their row (and songplay_id): only new natural keys are added.
@@ -415,28 +436,43 @@ select artist_id, name, location, latitude, longitude
 from batch_artists
 """
 
-# One row per distinct start_time of the batch's plays that time does not have yet.
+# The distinct start times of the batch's plays, once: the time merge and the run's count both read it.
+batch_time_create = """
+create temp table batch_time as
+select distinct start_time
+from batch_songplays
+"""
+
+# One row per distinct start_time of the batch's plays that time does not have yet. date_part and
+# extract take the same date parts on both engines (ISO week; dow 0 = Sunday); date_part returns a
+# double precision, which PostgreSQL computes about twice as fast as extract's numeric.
 time_table_insert = """
 insert into time (start_time, hour, day, week, month, year, weekday)
 with new_start_times as (
-    select distinct b.start_time
-    from batch_songplays as b
+    select b.start_time
+    from batch_time as b
     where not exists (select 1 from time as t where t.start_time = b.start_time)
 )
 
 select
     start_time,
-    extract(hour from start_time),
-    extract(day from start_time),
-    extract(week from start_time),
-    extract(month from start_time),
-    extract(year from start_time),
-    extract(dow from start_time)
+    date_part('hour', start_time),
+    date_part('day', start_time),
+    date_part('week', start_time),
+    date_part('month', start_time),
+    date_part('year', start_time),
+    date_part('dow', start_time)
 from new_start_times
 """
 
 # Records the run (finished_at is the only parameter: the client's UTC clock, as Redshift and
-# PostgreSQL name "now" differently). The counts describe the batch just merged.
+# PostgreSQL name "now" differently). The counts describe the batch just merged:
+# - staged_events, staged_songs: the rows COPY put into staging;
+# - songplays_added: the batch's plays (its distinct NextSong events), all of which are in songplays
+#   once songplay_table_insert has run (those already there kept their row, the others were added),
+#   so a re-run of the same files records the same number;
+# - users_merged, songs_merged, artists_merged: the batch's distinct users, songs and artists;
+# - time_added: the distinct start times of the batch's plays (batch_time), all in time afterwards.
 etl_run_insert = """
 insert into etl_runs (
     finished_at, staged_events, staged_songs, songplays_added,
@@ -446,13 +482,11 @@ select
     %(finished_at)s,
     (select count(*) from staging_events),
     (select count(*) from staging_songs),
-    (select count(*) from batch_songplays as b
-        where exists (select 1 from songplays as p
-                      where p.session_id = b.session_id and p.item_in_session = b.item_in_session)),
+    (select count(*) from batch_songplays),
     (select count(*) from batch_users),
     (select count(*) from batch_songs),
     (select count(*) from batch_artists),
-    (select count(distinct start_time) from batch_songplays)
+    (select count(*) from batch_time)
 """
 
 latest_etl_run = """
@@ -467,6 +501,7 @@ batch_tables_drop = [
     "drop table if exists batch_users",
     "drop table if exists batch_songs",
     "drop table if exists batch_artists",
+    "drop table if exists batch_time",
 ]
 
 # --------------------------------------------------------------------------- analytics
@@ -566,9 +601,17 @@ copy_table_queries = [staging_events_copy, staging_songs_copy]
 # tables for tiny ones and pick nested-loop joins; at a million events the anti-joins of the merge and
 # the checks then take minutes instead of seconds. ANALYZE is allowed inside a transaction on both
 # engines; on Redshift it skips tables that changed little (analyze_threshold_percent).
-analyze_staging_queries = ["analyze staging_events", "analyze staging_songs"]
+# Staging and the batch of plays are only read by the merge, so they are analyzed on the columns its
+# plans filter, join, group or rank on (plus, for staging_events, the two wide text columns the plays
+# carry through their sort, so that row widths are estimated right); the star tables get every column,
+# for the analysts' queries too.
+analyze_staging_queries = [
+    ("analyze staging_events (page, user_id, session_id, item_in_session, ts, level, song, artist, length, "
+     "location, user_agent)"),
+    "analyze staging_songs (song_id, title, artist_id, artist_name, duration)",
+]
 analyze_batch_queries = [
-    "analyze batch_songplays",
+    "analyze batch_songplays (session_id, item_in_session, start_time)",
     "analyze batch_users",
     "analyze batch_songs",
     "analyze batch_artists",
@@ -581,7 +624,8 @@ analyze_star_queries = [
     "analyze time",
 ]
 
-# Dimensions first, then the fact, then time (it reads the batch of plays).
+# The batches (batch_time after the analyzed batch of plays, whose statistics size its DISTINCT), then
+# the dimensions, then the fact, then time.
 insert_table_queries = [
     *batch_tables_drop,
     batch_songplays_create,
@@ -589,6 +633,7 @@ insert_table_queries = [
     batch_songs_create,
     batch_artists_create,
     *analyze_batch_queries,
+    batch_time_create,
     user_table_delete,
     user_table_insert,
     song_table_delete,

@@ -4,7 +4,8 @@ create_tables: DROP then CREATE every table, in one transaction.
 run_etl: one transaction that
   1. takes the ETL lock (a second run waits, bounded, then fails clearly),
   2. empties staging and COPYs the configured S3 (or local) prefixes into it,
-  3. merges staging into the five star tables (sql_queries.insert_table_queries),
+  3. merges staging into the five star tables (sql_queries.insert_table_queries; on the PostgreSQL
+     engines after the transaction's SET LOCAL settings, Warehouse.etl_settings_statements),
   4. runs the data-quality checks, and records the run in etl_runs,
 and commits only if every step succeeded: a failure at any point leaves the warehouse as it was.
 
@@ -126,6 +127,24 @@ class SqlStep(Step):
             log.debug("%s done in %.2f s: %s", self.id, time.monotonic() - t0, summarize(self.sql))
             if self.on_result is not None:
                 self.on_result(cur, ctx.report)
+
+
+@dataclass(frozen=True)
+class EtlSettingsStep(Step):
+    """PostgreSQL engines only: the ETL transaction's SET LOCAL settings (Warehouse.etl_settings_statements).
+
+    Redshift receives nothing from this step, so the dry run shows nothing for it."""
+
+    id: str = "etl_settings"
+    timing: str | None = "transform"
+
+    def redshift_statements(self, config: Config) -> list[Statement]:
+        return []
+
+    def run(self, ctx: RunContext) -> None:
+        with ctx.conn.cursor() as cur:
+            for statement in ctx.wh.etl_settings_statements():
+                cur.execute(statement)
 
 
 @dataclass(frozen=True)
@@ -300,6 +319,7 @@ def create_tables_plan() -> tuple[Step, ...]:
 def merge_plan() -> tuple[Step, ...]:
     """The merge of a staged batch, inside the caller's transaction (merge_staging; the end of etl_plan)."""
     return (
+        EtlSettingsStep(),
         *_sql_steps(sql_queries.analyze_staging_queries, timing="transform"),
         *_sql_steps(sql_queries.insert_table_queries, timing="transform"),
         *_sql_steps(sql_queries.analyze_star_queries, timing="transform"),

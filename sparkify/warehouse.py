@@ -16,6 +16,11 @@ exactly these changes, and no others:
   is the transforms' job and sparkify.checks verifies it.
 VARCHAR(n) counts bytes on Redshift and characters on PostgreSQL; the COPY emulation applies
 Redshift's byte rule before the value reaches PostgreSQL.
+
+On the PostgreSQL engines only, the merge also starts with `etl_settings_statements()`: `SET LOCAL`
+planner/executor settings for the ETL transaction (they end with it), because PostgreSQL's defaults
+are sized for many small concurrent queries (see POSTGRES_ETL_SETTINGS). Redshift manages its memory
+per WLM queue, has no such settings, and receives none of these statements (the dry run shows none).
 """
 
 from __future__ import annotations
@@ -59,6 +64,17 @@ def translate_for_postgres(statement: str) -> str:
     return _VARCHAR_MAX.sub("varchar(65535)", out)
 
 
+# SET LOCAL on the PostgreSQL engines at the start of the merge (Warehouse.etl_settings_statements).
+# work_mem: the merge sorts and hashes a whole batch at once (at 1,000,000 events: the ranking of the
+# NextSong events, the distinct start times, the checks' group-bys and anti-joins over songplays);
+# with PostgreSQL's default of 4MB every one of them spills to temporary files. It is a per-operation
+# limit for this one session, so a few operations of one statement may each use up to it (hashes up to
+# hash_mem_multiplier times it); an operation that needs more still completes, spilling to disk.
+POSTGRES_ETL_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("work_mem", "256MB"),
+)
+
+
 class Warehouse:
     """One warehouse, as the configuration describes it. Connections are made on demand, never at import."""
 
@@ -83,6 +99,12 @@ class Warehouse:
 
     def prepare(self, statement: str) -> str:
         return statement if self.is_redshift else translate_for_postgres(statement)
+
+    def etl_settings_statements(self) -> list[str]:
+        """The `SET LOCAL` statements the merge starts with: none on Redshift (POSTGRES_ETL_SETTINGS)."""
+        if self.is_redshift:
+            return []
+        return [f"set local {name} = '{value}'" for name, value in POSTGRES_ETL_SETTINGS]
 
     def connect(self, *, autocommit: bool = False):
         """A new psycopg2 connection. WarehouseError names the target and the likely fix."""

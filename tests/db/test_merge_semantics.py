@@ -107,6 +107,7 @@ def test_rerun_is_idempotent_including_surrogate_keys(make_event, make_song, loa
     report = load_batch(events=events, songs=[make_song()])
     assert {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.STAR_TABLES} == snapshot
     assert report.run_counts["songplays_of_run"] == 5
+    assert report.run_counts["time_of_run"] == 5
     assert rows(pg_conn, "select count(*) from etl_runs") == [(2,)]
 
 
@@ -131,3 +132,116 @@ def test_a_failing_check_rolls_the_run_back(make_event, load_batch, pg_conn):
         load_batch(events=[make_event(item=2)])
     assert rows(pg_conn, "select count(*) from songplays") == [(2,)]
     assert rows(pg_conn, "select count(*) from etl_runs") == [(1,)]
+
+
+def test_duplicated_event_is_matched_once_and_the_earliest_copy_wins(make_event, make_song, load_batch, pg_conn):
+    """The events are matched to the catalog before they are de-duplicated: still one play per natural key."""
+    report = load_batch(
+        songs=[make_song(), make_song(song_id="SOZZZ")],  # two catalog records for the same title/artist/duration
+        events=[
+            make_event(item=1, ts=T0 + timedelta(seconds=1), song="Song A", artist="Artist A", length=200.5,
+                       level="paid"),
+            make_event(item=1, ts=T0, song="Song A", artist="Artist A", length=200.5, level="free"),
+            make_event(item=1, ts=T0, song="Song A", artist="Artist A", length=200.5, level="free"),
+        ],
+    )
+    assert rows(pg_conn, "select start_time, level, song_id, artist_id from songplays") == [
+        (T0, "free", "SOAAA", "ARAAA")]
+    assert report.run_counts["songplays_of_run"] == 1
+    assert report.run_counts["time_of_run"] == 1
+
+
+def test_user_ties_on_the_latest_ts_go_to_the_latest_session_then_item(make_event, load_batch, pg_conn):
+    load_batch(events=[
+        make_event(session_id=1, item=9, ts=T0, level="free", first_name="A"),
+        make_event(session_id=2, item=0, ts=T0, level="paid", first_name="B"),
+        make_event(session_id=2, item=1, ts=T0, level="free", first_name="C"),
+        make_event(session_id=3, item=0, ts=T0 - timedelta(seconds=1), level="paid", first_name="D"),
+    ])
+    assert rows(pg_conn, "select level, first_name, last_event_at from users") == [("free", "C", T0)]
+
+
+def test_run_counts_describe_the_batch_including_what_was_already_there(make_event, load_batch, pg_conn):
+    """etl_runs.songplays_added / time_added count the batch's plays and start times, new or not."""
+    load_batch(events=[make_event(item=1, ts=T0), make_event(item=2, ts=T0 + timedelta(seconds=1))])
+    report = load_batch(events=[
+        make_event(item=2, ts=T0 + timedelta(seconds=1)),  # already loaded
+        make_event(item=3, ts=T0 + timedelta(seconds=2)),
+        make_event(item=4, ts=T0 + timedelta(seconds=2)),  # same start time as item 3
+        make_event(item=5, ts=T0 + timedelta(seconds=3), page="Home"),
+    ])
+    assert report.run_counts == {"staged_events": 4, "staged_songs": 0, "songplays_of_run": 3, "users_merged": 1,
+                                 "songs_merged": 0, "artists_merged": 0, "time_of_run": 2}
+    assert rows(pg_conn, "select count(*) from songplays") == [(4,)]
+    assert rows(pg_conn, "select count(*) from time") == [(3,)]
+    assert rows(pg_conn, "select songplays_added, time_added from etl_runs order by run_id") == [(2, 2), (3, 2)]
+
+
+def _replace_merge_statement(monkeypatch, old: str, new: str | None) -> None:
+    queries = list(sql_queries.insert_table_queries)
+    i = queries.index(old)
+    if new is None:
+        del queries[i]
+    else:
+        queries[i] = new
+    monkeypatch.setattr(sql_queries, "insert_table_queries", queries)
+
+
+def test_the_gate_catches_a_play_the_run_failed_to_insert(make_event, load_batch, pg_conn, monkeypatch):
+    skipping_item_2 = sql_queries.songplay_table_insert.replace("where not exists",
+                                                                "where b.item_in_session <> 2 and not exists")
+    _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert, skipping_item_2)
+    with pytest.raises(CheckError, match=r"songplays\.match_staged_next_song_events failed: 1 offending rows.*"
+                                         r"e\.g\. \(1, 2\)"):
+        load_batch(events=[make_event(item=1), make_event(item=2, ts=T0 + timedelta(seconds=1))])
+    assert rows(pg_conn, "select count(*) from songplays") == [(0,)]
+
+
+def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_batch, pg_conn, monkeypatch):
+    events = [make_event(item=1), make_event(item=2, ts=T0 + timedelta(seconds=1))]
+    load_batch(events=events)
+    # a merge that forgets the anti-join: re-running the batch duplicates both plays
+    _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert,
+                             sql_queries.songplay_table_insert[:sql_queries.songplay_table_insert.index("where not")])
+    with pytest.raises(CheckError, match=r"songplays\.session_id_item_in_session_unique failed: 2 offending rows.*"
+                                         r"e\.g\. \(1, [12]\), \(1, [12]\)"):  # samples sort on their first column
+        load_batch(events=events)
+    assert rows(pg_conn, "select count(*) from songplays") == [(2,)]
+
+
+def test_the_gate_catches_an_orphan_created_by_the_run(make_event, load_batch, pg_conn, monkeypatch):
+    load_batch(events=[make_event(item=1)])
+    _replace_merge_statement(monkeypatch, sql_queries.user_table_insert, None)  # users of the batch never merged
+    with pytest.raises(CheckError, match=r"songplays\.user_id_in_users failed: 1 offending rows.*e\.g\. 8"):
+        load_batch(events=[make_event(user_id=8, item=2)])
+    assert rows(pg_conn, "select user_id from users") == [(7,)]
+
+
+def test_the_gate_counts_duplicated_surrogate_keys_exactly(make_event, load_batch, pg_conn):
+    load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(3)])
+    with pg_conn.cursor() as cur:  # corrupt: ids 0 and 1 used twice (new natural keys, so only the ids clash)
+        cur.execute("insert into songplays (songplay_id, start_time, user_id, session_id, item_in_session) "
+                    "select songplay_id, start_time, user_id, 9, item_in_session from songplays where songplay_id < 2")
+    pg_conn.commit()
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=5)])
+    result = next(r for r in failed.value.failures if r.name == "songplays.songplay_id_unique")
+    assert (result.count, result.sample) == (2, [0, 1])
+
+
+def test_the_merge_tunes_postgresql_for_its_own_transaction_only(warehouse):
+    from sparkify.pipeline import merge_staging
+
+    conn = warehouse.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("show work_mem")
+            default = cur.fetchone()[0]
+            merge_staging(warehouse, conn)
+            cur.execute("show work_mem")
+            assert cur.fetchone()[0] == "256MB"
+            conn.rollback()
+            cur.execute("show work_mem")
+            assert cur.fetchone()[0] == default != "256MB"
+    finally:
+        conn.close()

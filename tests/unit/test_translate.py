@@ -40,3 +40,22 @@ def test_translated_ddl_has_no_redshift_words(statement):
         assert word not in out
     # every column survives
     assert len(re.findall(r"^\s+\w+\s+\w", out, re.M)) == len(re.findall(r"^\s+\w+\s+\w", statement.lower(), re.M))
+
+
+def _config(engine: str):
+    from sparkify.config import ClusterSettings, Config, S3Settings
+
+    cluster = None if engine == "local" else ClusterSettings(host="h", db_name="d", db_user="u", db_port=5439,
+                                                             db_password="p")
+    return Config(engine=engine, s3=S3Settings("s3://b/log", "s3://b/log.json", "s3://b/song"), cluster=cluster)
+
+
+def test_etl_settings_are_postgresql_only():
+    """The merge's SET LOCAL tuning goes to the PostgreSQL engines only: Redshift has no work_mem."""
+    from sparkify.warehouse import POSTGRES_ETL_SETTINGS, Warehouse
+
+    assert Warehouse(_config("redshift")).etl_settings_statements() == []
+    for engine in ("postgres", "local"):
+        statements = Warehouse(_config(engine)).etl_settings_statements()
+        assert statements == [f"set local {name} = '{value}'" for name, value in POSTGRES_ETL_SETTINGS]
+        assert "set local work_mem = '256MB'" in statements
