@@ -4,7 +4,9 @@
 JSON records (orjson per line; sparkify.copy.records for everything else), converts each record into a
 line of PostgreSQL's COPY text format with Redshift's rules for the target column types
 (sparkify.copy.rows, sparkify.copy.convert) and streams the lines into `COPY <table> (...) FROM STDIN`:
-the server ingests while Python parses, and memory does not grow with the input.
+the server ingests while Python parses, and memory does not grow with the input. The common case is
+converted by the C converter (sparkify.copy.native) in a producer thread; the lines it declines take
+the Python path. prepare_copy() lets the next COPY read and convert while this one is being ingested.
 
 Rejected records are skipped up to MAXERROR; one more fails the whole COPY (LoadError), and the target
 table is left exactly as before (the COPY runs inside a SAVEPOINT on the caller's transaction, which is

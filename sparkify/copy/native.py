@@ -129,7 +129,7 @@ def build(target: Path) -> None:
 
 def load_library() -> ctypes.CDLL | None:
     """The compiled converter (compiled now if needed), or None (the reason is logged once)."""
-    global _lib, _lib_error
+    global _lib_error
     if _lib is not None or _lib_error is not None:
         return _lib
     if not enabled():

@@ -1,5 +1,8 @@
 """Parsing large local inputs in worker processes, so that Python's work uses the cores PostgreSQL leaves free.
 
+Used only without the C converter (sparkify.copy.native): with it, one process converts faster than the
+server ingests.
+
 One Python process parses and converts about 200,000 log events per second; the server ingests COPY text
 about twice as fast. For large local inputs, the emulator therefore forks worker processes (the `fork` start
 method: they inherit the generated hot loop, nothing is pickled but bytes) and gives them *segments*: a file,
