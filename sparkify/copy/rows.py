@@ -128,7 +128,7 @@ class RowBuilder:
         conv = self.native
         if conv is None:
             for rows in (self.pump_get if use_get else self.pump)(stream, ctx):
-                yield ("\n".join(rows) + "\n").encode("utf-8"), len(rows)
+                yield encode_rows(rows), len(rows)
             return
         reader = LineReader(stream)
         parts: list[bytes] = []
@@ -142,9 +142,9 @@ class RowBuilder:
                 status, pos, payload, rows = conv.convert(buf, pos, end)
                 if rows:
                     if slow_rows:
-                        parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+                        parts.append(encode_rows(slow_rows))
                         nrows += len(slow_rows)
-                        slow_rows = []
+                        slow_rows.clear()
                     ctx.lineno += rows
                     if not parts and len(payload) >= CHUNK_BYTES // 2:  # big enough: no copy
                         yield payload, rows
@@ -162,13 +162,13 @@ class RowBuilder:
                 reader.pos = end
             if size >= CHUNK_BYTES or len(slow_rows) >= self.chunk_rows:
                 if slow_rows:
-                    parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+                    parts.append(encode_rows(slow_rows))
                     nrows += len(slow_rows)
-                    slow_rows = []
+                    slow_rows.clear()
                 yield b"".join(parts), nrows
                 parts, size, nrows = [], 0, 0
         if slow_rows:
-            parts.append(("\n".join(slow_rows) + "\n").encode("utf-8"))
+            parts.append(encode_rows(slow_rows))
             nrows += len(slow_rows)
         if parts:
             yield b"".join(parts), nrows
@@ -302,6 +302,11 @@ def pump(lines, ctx):
         exec(compile(source, "<sparkify.copy.rows.pump>", "exec"), ns)  # noqa: S102 - names via repr(), see docstring
         self.source = source
         return ns["pump"]
+
+
+def encode_rows(rows: list[str]) -> bytes:
+    """COPY lines (without their newlines) as the bytes COPY FROM STDIN takes."""
+    return ("\n".join(rows) + "\n").encode("utf-8")
 
 
 class LineReader:
