@@ -26,6 +26,7 @@ DEFAULT_LOCK_TIMEOUT = 300
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f\x7f\\']*)?$")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class S3Settings:
     song_data: str
     region: str | None = None
     endpoint_url: str | None = None
+    # Where etl.py writes each run's COPY manifests (an s3:// prefix); unset: on Redshift, a run with new
+    # objects COPYs whole prefixes (sparkify.ledger).
+    manifest_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,11 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
     if endpoint is not None and not re.match(r"^https?://", endpoint):
         problems.append(f"[S3] ENDPOINT_URL must start with http:// or https://, not {endpoint!r}")
 
+    manifest_prefix = get_value(cp, "S3", "MANIFEST_PREFIX")
+    if manifest_prefix is not None and not _S3_PREFIX_RE.match(manifest_prefix):
+        problems.append(f"[S3] MANIFEST_PREFIX must be an s3://bucket/prefix URI (where etl.py may write its COPY "
+                        f"manifests), not {manifest_prefix!r}")
+
     maxerror = _int(cp, "ETL", "MAXERROR", DEFAULT_MAXERROR, 0, 100000, problems)
     lock_timeout = _int(cp, "ETL", "LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, 0, 86400, problems)
 
@@ -221,7 +230,7 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ) -> Config:
         local_db_name=local_db_name,
         cluster=cluster,
         iam_role_arn=arn,
-        s3=S3Settings(region=region, endpoint_url=endpoint, **s3_values),
+        s3=S3Settings(region=region, endpoint_url=endpoint, manifest_prefix=manifest_prefix, **s3_values),
         maxerror=maxerror,
         lock_timeout=lock_timeout,
     )

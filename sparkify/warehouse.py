@@ -17,22 +17,30 @@ exactly these changes, and no others:
 VARCHAR(n) counts bytes on Redshift and characters on PostgreSQL; the COPY emulation applies
 Redshift's byte rule before the value reaches PostgreSQL.
 
-On the PostgreSQL engines only, the merge also starts with `etl_settings_statements()`: `SET LOCAL`
-planner/executor settings for the ETL transaction (they end with it), because PostgreSQL's defaults
-are sized for many small concurrent queries (see POSTGRES_ETL_SETTINGS). Redshift manages its memory
-per WLM queue, has no such settings, and receives none of these statements (the dry run shows none).
+What the PostgreSQL engines do besides, and only they (Redshift receives none of it; the dry run shows
+what Redshift receives):
+- the merge starts with `etl_settings_statements()`: `SET LOCAL` planner/executor settings for the ETL
+  transaction (they end with it), because PostgreSQL's defaults are sized for many small concurrent
+  queries (see POSTGRES_ETL_SETTINGS). Redshift manages its memory per WLM queue and has no such settings;
+- the load ledger's rows go in with `copy_rows` (COPY FROM STDIN of sql_queries.loaded_objects_copy),
+  where Redshift, which has no COPY FROM STDIN, gets multi-row INSERTs (sql_queries.loaded_objects_insert);
+- ANALYZE of a table that the run changed by less than ANALYZE_THRESHOLD of its rows is skipped: Redshift
+  skips it by itself (analyze_threshold_percent, 10 % by default), PostgreSQL's ANALYZE always samples.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from datetime import datetime
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.errors
 
+import sql_queries
 from sparkify import localdb
 from sparkify.config import PASSWORD_ENV, Config
 from sparkify.errors import ConfigError, LockTimeout, WarehouseError
@@ -73,6 +81,8 @@ def translate_for_postgres(statement: str) -> str:
 POSTGRES_ETL_SETTINGS: tuple[tuple[str, str], ...] = (
     ("work_mem", "256MB"),
 )
+# Redshift's default analyze_threshold_percent, as a fraction (see the module docstring).
+ANALYZE_THRESHOLD = 0.10
 
 
 class Warehouse:
@@ -197,10 +207,34 @@ LOCK_FIRST_WAIT_MS = 2000
 
 
 def lock_statements(timeout_ms: int = LOCK_FIRST_WAIT_MS) -> list[str]:
-    """What acquire_etl_lock sends for one attempt (the dry run shows the same)."""
-    from sql_queries import etl_lock
+    """What acquire_etl_lock sends for one attempt (sql_queries.etl_lock_queries; the dry run shows the same)."""
+    set_timeout, lock, reset = sql_queries.etl_lock_queries
+    return [set_timeout.format(timeout_ms=int(timeout_ms)), lock, reset]
 
-    return [f"set statement_timeout = {int(timeout_ms)}", etl_lock, "set statement_timeout = 0"]
+
+def _copy_text(value) -> str:
+    """One field of PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def copy_rows(cur, statement: str, rows) -> int:
+    """PostgreSQL engines: send `rows` with `statement` (a COPY ... FROM STDIN in text format). Returns the count."""
+    buffer = io.StringIO()
+    n = 0
+    for row in rows:
+        buffer.write("\t".join(_copy_text(v) for v in row))
+        buffer.write("\n")
+        n += 1
+    buffer.seek(0)
+    cur.copy_expert(statement, buffer)
+    return n
 
 
 def count_query(table: str) -> str:

@@ -476,6 +476,8 @@ def _paths(spec: CopySpec, columns: list[Column], client_factory) -> tuple[list[
 
 
 def _sources(spec: CopySpec, client_factory) -> Iterator[SourceFile]:
+    if spec.files is not None:
+        return iter(spec.files)
     if spec.manifest:
         return list_manifest(spec.source, client_factory)
     if is_s3(spec.source):

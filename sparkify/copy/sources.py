@@ -44,6 +44,8 @@ class SourceFile:
     url: str  # s3://bucket/key, or the absolute local path
     key: str  # the S3 key, or the local path relative to the source prefix's parent
     size: int | None = None
+    etag: str | None = None  # S3 listings only
+    last_modified: object = None  # S3 listings only: the object's LastModified (an aware datetime)
 
 
 def is_s3(location: str) -> bool:
@@ -73,7 +75,8 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None):
 
 # --------------------------------------------------------------------------- listing
 
-def _local_prefix(prefix: str) -> str:
+def local_prefix(prefix: str) -> str:
+    """The absolute path prefix a local FROM value stands for (a trailing separator is kept)."""
     absolute = os.path.abspath(os.path.expanduser(prefix))
     if prefix.endswith(("/", os.sep)) and not absolute.endswith(os.sep):
         absolute += os.sep
@@ -130,7 +133,7 @@ def _walk(directory: str, prefix: str) -> Iterator[str]:
 def list_local(prefix: str) -> Iterator[SourceFile]:
     """Every regular file whose absolute path starts with `prefix`, in lexicographic path order (sizes are
     not read here: one stat per file costs more than reading a small file; readers find the size)."""
-    full = _local_prefix(prefix)
+    full = local_prefix(prefix)
     parent = os.path.dirname(full.rstrip(os.sep)) if full.endswith(os.sep) else os.path.dirname(full)
     walk_from = full.rstrip(os.sep) if full.endswith(os.sep) else parent
     cut = len(parent.rstrip(os.sep)) + 1
@@ -157,7 +160,8 @@ def _page_objects(bucket: str, page: dict) -> Iterator[SourceFile]:
         key = obj["Key"]
         if key.endswith("/") and obj.get("Size", 0) == 0:
             continue
-        yield SourceFile(url=f"s3://{bucket}/{key}", key=key, size=obj.get("Size"))
+        yield SourceFile(url=f"s3://{bucket}/{key}", key=key, size=obj.get("Size"), etag=obj.get("ETag"),
+                         last_modified=obj.get("LastModified"))
 
 
 def read_location(location: str, *, client_factory=None, what: str = "file") -> bytes:

@@ -102,7 +102,7 @@ def test_preflight_on_postgres_checks_the_database(config_file, local_config, ca
     assert out[1] == "FATAL tables.staging_events: table staging_events does not exist: run create_tables.py"
     create_tables(local_config)
     assert etl.main(["--config", str(cfg), "--preflight"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "ok    tables: the 8 tables exist with the expected columns"
+    assert capsys.readouterr().out.splitlines()[1] == "ok    tables: the 10 tables exist with the expected columns"
 
 
 def test_dry_run_and_preflight_are_exclusive(capsys):
@@ -113,7 +113,8 @@ def test_dry_run_and_preflight_are_exclusive(capsys):
 
 def test_the_plans_are_what_etl_runs():
     """run_etl and create_tables walk these plans; the dry run walks the same ones (no second list)."""
-    assert [s.id for s in pipeline.etl_plan()][:5] == ["etl_lock", "staging_events_clear", "staging_songs_clear",
-                                                      "staging_events_copy", "staging_songs_copy"]
+    assert [s.id for s in pipeline.etl_plan()][:8] == ["etl_lock", "etl_start", "objects", "staging_events_clear",
+                                                      "staging_songs_clear", "staging_events_copy",
+                                                      "staging_songs_copy", "ledger"]
     ids = [s.id for s in pipeline.etl_plan()]
     assert ids[-len(pipeline.merge_plan()):] == [s.id for s in pipeline.merge_plan()]
