@@ -78,6 +78,7 @@ class RunState:
     rows: dict[str, int] = field(default_factory=dict)  # statement id -> rows it wrote (known while running)
     manifests: dict[str, str] = field(default_factory=dict)  # staging table -> the run's manifest (s3:// sources)
     loaded_at: datetime | None = None  # when the run's objects count as loaded (ledger rows)
+    counts_before: dict[str, int] = field(default_factory=dict)  # changed star tables' rows before the merge
 
     @property
     def is_redshift(self) -> bool:
@@ -558,6 +559,25 @@ class AnalyzeStep(Step):
 
 
 @dataclass(frozen=True)
+class CountsBeforeStep(Step):
+    """The row counts of the star tables the run is about to change (for checks.never_shrinks)."""
+
+    id: str = "counts_before"
+    timing: str | None = "counts"
+
+    @staticmethod
+    def _counted(state: RunState) -> tuple[str, ...]:
+        return tuple(t for t in sql_queries.STAR_TABLES if t in state.changed())
+
+    def redshift_statements(self, state: RunState) -> list[Statement]:
+        return [Statement(f"count {t} before", count_query(t)) for t in self._counted(state)]
+
+    def run(self, ctx: RunContext) -> None:
+        with ctx.conn.cursor() as cur:
+            ctx.state.counts_before = fetch_counts(cur, self._counted(ctx.state))
+
+
+@dataclass(frozen=True)
 class CountsStep(Step):
     """Row counts into the report: the tables the run changed are counted, the others come from the previous
     run's totals (etl_runs); staging from what the run loaded. With `tables`, those tables are counted."""
@@ -607,8 +627,7 @@ class ChecksStep(Step):
     def run(self, ctx: RunContext) -> None:
         with ctx.conn.cursor() as cur:
             results = checks.run_checks(cur, self.groups(ctx.state))
-        if ctx.state.previous_totals:
-            results += checks.never_shrinks(ctx.state.previous_totals, ctx.report.row_counts)
+        results += checks.never_shrinks(ctx.state.counts_before, ctx.report.row_counts)
         ctx.report.checks = results
         checks.raise_on_failures(results)
 
@@ -692,6 +711,7 @@ def merge_plan() -> tuple[Step, ...]:
     """The merge of what was staged, inside the caller's transaction (the end of etl_plan; merge_staging)."""
     return (
         EtlSettingsStep(),
+        CountsBeforeStep(),
         *_sql_steps(sql_queries.song_merge_queries, timing="transform", when=_when_loaded(SONGS)),
         *_sql_steps(sql_queries.event_merge_queries, timing="transform", when=_when_loaded(EVENTS)),
         SqlStep("time_orphans_delete", sql_queries.time_orphans_delete, timing="transform",

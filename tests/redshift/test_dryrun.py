@@ -95,6 +95,8 @@ def test_etl_dry_run_is_the_plan_in_order(redshift_cfg, redshift_config, udacity
                                                      "version, last_modified, run_id, loaded_at)"] * 2
     assert "'s3://udacity-dend/log_data/2018/11/2018-11-02-events.json'" in rest[0]
     rest = rest[2:]
+    assert rest[:5] == [f'select count(*) from "{t}"' for t in sql_queries.STAR_TABLES]  # before the merge
+    rest = rest[5:]
     merge = [q.strip() for q in (*sql_queries.song_merge_queries, *sql_queries.event_merge_queries)]
     assert rest[:len(merge)] == merge
     rest = rest[len(merge):]
