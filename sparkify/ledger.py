@@ -55,11 +55,9 @@ class ListedObject(NamedTuple):
         return self.last_modified
 
 
-@dataclass(frozen=True)
-class LedgerRow:
-    """What the ledger remembers of one loaded object (the columns loaded_objects_select returns)."""
+class LedgerRow(NamedTuple):
+    """What the ledger remembers of one loaded object (loaded_objects_select's columns but the url)."""
 
-    url: str
     size: int
     version: str | None
 
@@ -178,23 +176,24 @@ def plan_table(table: str, prefix: str, listed: Iterable[ListedObject], ledger: 
                reload: bool = False) -> TablePlan:
     """Sort the listed objects against the ledger rows of `table` (see the module docstring)."""
     plan = TablePlan(table=table, prefix=prefix, reload=reload)
-    seen: set[str] = set()
+    remaining = dict(ledger)
+    skipped = 0
     for obj in listed:
-        seen.add(obj.url)
-        row = ledger.get(obj.url)
+        row = remaining.pop(obj.url, None)
         if row is None:
             plan.new.append(obj)
-        elif reload or not unchanged(obj, row):
+        elif reload or obj.size != row.size or obj.version != row.version:
             plan.reloaded.append(obj)
         else:
-            plan.unchanged += 1
-    plan.missing = sorted(url for url in ledger if url not in seen and _under(url, prefix))
+            skipped += 1
+    plan.unchanged = skipped
+    plan.missing = sorted(url for url in remaining if _under(url, prefix))
     return plan
 
 
 def ledger_from_rows(rows: Iterable[Sequence]) -> dict[str, LedgerRow]:
-    """sql_queries.loaded_objects_select's rows -> {url: LedgerRow}."""
-    return {r[0]: LedgerRow(r[0], r[1], r[2]) for r in rows}
+    """sql_queries.loaded_objects_select's rows (url, size, version) -> {url: LedgerRow}."""
+    return {url: LedgerRow(size, version) for url, size, version in rows}
 
 
 # --------------------------------------------------------------------------------------------------
