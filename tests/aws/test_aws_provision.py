@@ -8,9 +8,13 @@ import json
 import boto3
 import pytest
 
-from sparkify import aws
-from sparkify.aws import S3_READ_ONLY_POLICY_ARN, TAG_KEY, TRUST_POLICY, create_all, delete_all, load_dwh_settings
-from sparkify.errors import ProvisioningError
+from sparkify.aws.base import TAG_KEY, make_session
+from sparkify.aws.iam import S3_READ_ONLY_POLICY_ARN
+from sparkify.aws.policies import TRUST_POLICY
+from sparkify.aws.provision import create_all
+from sparkify.aws.teardown import delete_all, make_confirm
+from sparkify.config import load_dwh_settings
+from sparkify.errors import ConfigError, ProvisioningError
 
 from tests.aws.conftest import CFG_TEMPLATE, FAKE_PASSWORD, capture_params, fake_response, new_session, write_cfg
 
@@ -161,7 +165,7 @@ def test_explicit_aws_keys_are_used(moto, tmp_path, fast, monkeypatch):
     path = write_cfg(tmp_path / "dwh.cfg", extra="[AWS]\nKEY = AKIDFROMCONFIG\nSECRET = SecretFromConfig\n")
     report = create_all(load_dwh_settings(path), path, timing=fast, environ={})  # the library's own session
     assert report.steps[2].outcome == "created"
-    assert aws.make_session(load_dwh_settings(path)).get_credentials().access_key == "AKIDFROMCONFIG"
+    assert make_session(load_dwh_settings(path)).get_credentials().access_key == "AKIDFROMCONFIG"
 
 
 @pytest.mark.parametrize("policy", ["arn:aws:iam::aws:policy/AdministratorAccess",
@@ -289,7 +293,7 @@ def test_delete_with_a_final_snapshot(session, cfg_path, fast):
 
 def test_bad_snapshot_name_is_refused_before_anything_happens(moto, cfg_path, fast):
     create(cfg_path, fast)
-    with pytest.raises(aws.ConfigError, match="--final-snapshot"):
+    with pytest.raises(ConfigError, match="--final-snapshot"):
         delete(cfg_path, fast, final_snapshot="bad--name-")
     assert len(clients()[2].describe_clusters()["Clusters"]) == 1
 
@@ -357,11 +361,11 @@ def test_declining_deletes_nothing(moto, cfg_path, fast):
 
 
 def test_confirmation_refuses_without_a_terminal():
-    confirm = aws.make_confirm(assume_yes=False, interactive=False, ask=lambda text: pytest.fail("asked"))
+    confirm = make_confirm(assume_yes=False, interactive=False, ask=lambda text: pytest.fail("asked"))
     with pytest.raises(ProvisioningError, match="--yes"):
         confirm(["delete x"])
-    assert aws.make_confirm(assume_yes=True, interactive=False, ask=input)(["delete x"]) is True
+    assert make_confirm(assume_yes=True, interactive=False, ask=input)(["delete x"]) is True
     prompts = []
-    ask = aws.make_confirm(assume_yes=False, interactive=True, ask=lambda text: prompts.append(text) or "yes")
+    ask = make_confirm(assume_yes=False, interactive=True, ask=lambda text: prompts.append(text) or "yes")
     assert ask(["delete Redshift cluster 'x'"]) is True and "delete Redshift cluster 'x'" in prompts[0]
-    assert aws.make_confirm(assume_yes=False, interactive=True, ask=lambda text: "n")(["x"]) is False
+    assert make_confirm(assume_yes=False, interactive=True, ask=lambda text: "n")(["x"]) is False

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from sparkify.aws import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
+from sparkify.config import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
 from sparkify.errors import ConfigError
 
 GOOD_PW = "Sup3rSecretPw"
@@ -22,7 +22,10 @@ def parse(text: str, environ=None, **kw) -> DwhSettings:
 def test_defaults():
     s = parse(f"[DWH]\nDWH_DB_PASSWORD = {GOOD_PW}\n")
     assert (s.cluster_identifier, s.cluster_type, s.num_nodes, s.node_type) == ("sparkify-dwh", "single-node", 1,
-                                                                               "dc2.large")
+                                                                               None)  # None: chosen at create time
+    assert (s.mode, s.namespace, s.workgroup, s.base_capacity, s.usage_limit, s.usage_limit_action) \
+        == ("cluster", "sparkify-dwh", "sparkify-dwh", 4, 8, "deactivate")
+    assert s.publicly_accessible is True and s.managed_password is False and s.kms_key_id is None
     assert (s.iam_role_name, s.db_name, s.db_user, s.port, s.region) == ("sparkify-dwh-s3-read", "sparkify",
                                                                         "sparkify_admin", 5439, "us-west-2")
     assert s.allowed_cidr is None and s.vpc_id is None and s.aws_key is None and s.aws_secret is None
