@@ -275,10 +275,10 @@ def unknown_keys(cp: configparser.ConfigParser) -> list[tuple[str, str | None, s
                 continue
             home = next((s for s, keys in KNOWN_KEYS.items() if upper in keys), None)
             near = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
-            if near:
-                hint = f"did you mean {near[0]}?"
-            elif home:
+            if home:
                 hint = f"it belongs in [{home}]"
+            elif near:
+                hint = f"did you mean {near[0]}?"
             else:
                 hint = f"known keys: {', '.join(known)}"
             out.append((section, upper, hint))

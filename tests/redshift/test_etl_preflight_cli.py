@@ -126,3 +126,62 @@ def test_the_plans_are_what_etl_runs():
                                                       "staging_events_copy", "staging_songs_copy"]
     ids = [s.id for s in pipeline.etl_plan()]
     assert ids[-len(pipeline.merge_plan()):] == [s.id for s in pipeline.merge_plan()]
+
+
+# ---- [CLUSTER] AUTH = iam: temporary credentials from AWS (moto's GetClusterCredentials), right before connecting
+
+
+@pytest.fixture
+def iam_role_in_postgres(pg_server):
+    """The database user GetClusterCredentials names ("IAM:" + DB_USER), in the PostgreSQL standing in for the
+    cluster (which trusts local connections, so the temporary password itself is not checked there)."""
+    import psycopg2
+
+    conn = psycopg2.connect(pg_server.uri)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute('drop role if exists "IAM:postgres"')
+        cur.execute('create role "IAM:postgres" login superuser')
+    yield "IAM:postgres"
+    with conn.cursor() as cur:
+        cur.execute('drop role if exists "IAM:postgres"')
+    conn.close()
+
+
+@pytest.fixture
+def issued_tokens(monkeypatch):
+    """Every DbPassword AWS issues to sparkify.dbauth, so a test can prove none is printed or logged."""
+    from sparkify import dbauth
+
+    tokens: list[str] = []
+    make_session = dbauth.make_session
+
+    def recording(config):
+        session = make_session(config)
+        session.events.register("after-call.redshift.GetClusterCredentials",
+                                lambda parsed, **kwargs: tokens.append(parsed["DbPassword"]))
+        return session
+
+    monkeypatch.setattr(dbauth, "make_session", recording)
+    dbauth.forget()
+    yield tokens
+    dbauth.forget()
+
+
+def test_without_a_password_the_preflight_and_the_warehouse_use_iam_credentials(
+        cluster_cfg, iam_role_in_postgres, issued_tokens, capsys, caplog):
+    from sparkify.config import load_config
+    from sparkify.warehouse import Warehouse
+
+    cfg = cluster_cfg(password="")  # no password anywhere, AWS credentials (moto's) available: AUTH = iam
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].startswith("ok    cluster.login: logged in to ")
+    assert out.splitlines()[0].endswith(" as IAM:postgres (temporary credentials from IAM)")
+    conn = Warehouse(load_config(cfg)).connect()
+    with conn.cursor() as cur:
+        cur.execute("select current_user")
+        assert cur.fetchone()[0] == "IAM:postgres"
+    conn.close()
+    assert len(issued_tokens) == 1  # fetched once, reused by the second connection
+    assert issued_tokens[0] and issued_tokens[0] not in out + err + caplog.text
