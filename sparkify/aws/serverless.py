@@ -175,7 +175,7 @@ def ensure_workgroup(rs, settings: DwhSettings, group_id: str, timing: Timing) -
             try:
                 rs.create_workgroup(**params)
                 outcome = "created"
-                log.info("%s: creation requested (base capacity %d RPUs, %s); this usually takes a few minutes",
+                log.info("%s: creation requested (base capacity %d RPUs, %s)",
                          resource, settings.base_capacity,
                          "publicly accessible" if settings.publicly_accessible else "not publicly accessible")
             except Exception as exc:
@@ -280,7 +280,7 @@ def delete_workgroup(rs, settings: DwhSettings, timing: Timing) -> Step:
     log.info("%s: deletion requested", resource)
     wait_until(lambda: _status(lambda: get_workgroup(rs, settings)), goal=None, resource=resource, timing=timing,
                transitional={"DELETING", "AVAILABLE", "MODIFYING"}, what="deleted")
-    return Step("workgroup", settings.workgroup, "deleted", "with its usage limit")
+    return Step("workgroup", settings.workgroup, "deleted")
 
 
 def delete_namespace(rs, settings: DwhSettings, final_snapshot: str | None, timing: Timing) -> Step:
