@@ -30,13 +30,11 @@ secret key and session token of the environment, and the credential forms SQL ca
 
 from __future__ import annotations
 
-import configparser
 import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import sql_queries
 from sparkify import checks, pipeline
@@ -58,7 +56,6 @@ _SECRET_CLAUSE_RE = re.compile(
 _SECRET_ASSIGNMENT_RE = re.compile(
     r"(?i)\b(aws_access_key_id|aws_secret_access_key|aws_session_token|token|password)(\s*=\s*)([^;'\s]+)"
 )
-_SECRET_KEY_RE = re.compile(r"(?i)(password|secret|token|^key$|access_key)")
 _ENV_SECRETS = (PASSWORD_ENV, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 SCRIPTS = ("create_tables.py", "etl.py", "analytics.py")
@@ -257,24 +254,8 @@ def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> l
     if config.cluster is not None:
         values.append(config.cluster.db_password)
     values += [environ.get(name) or "" for name in _ENV_SECRETS]
-    if config.path is not None:
-        values += _file_secrets(Path(config.path))
+    values += list(config.file_secrets)
     return sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
-
-
-def _file_secrets(path: Path) -> list[str]:
-    cp = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            cp.read_file(fh)
-    except (OSError, configparser.Error, UnicodeDecodeError):
-        return []
-    out = []
-    for section in cp.sections():
-        for key, value in cp.items(section):
-            if _SECRET_KEY_RE.search(key) and value:
-                out.append(value.strip().strip("'\"").strip())
-    return out
 
 
 def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:

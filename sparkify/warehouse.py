@@ -45,9 +45,9 @@ import psycopg2
 import psycopg2.errors
 
 import sql_queries
-from sparkify import localdb
-from sparkify.config import PASSWORD_ENV, Config
-from sparkify.errors import ConfigError, LockTimeout, WarehouseError
+from sparkify import dbauth, localdb
+from sparkify.config import Config
+from sparkify.errors import LockTimeout, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,8 @@ class Warehouse:
                     self._local_dsn = localdb.ensure_database(server, self.config.local_db_name)
                 conn = psycopg2.connect(self._local_dsn, application_name="sparkify")
             else:
-                if self.is_redshift and not self.config.cluster.db_password:
-                    raise ConfigError(f"[CLUSTER] DB_PASSWORD is required to connect to Redshift: set the "
-                                      f"environment variable {PASSWORD_ENV} (or DB_PASSWORD in the file)",
-                                      path=str(self.config.path) if self.config.path else None)
-                conn = psycopg2.connect(
-                    **self.config.cluster.dsn_kwargs(), connect_timeout=15, application_name="sparkify"
+                conn = psycopg2.connect(  # the password, or temporary IAM credentials ([CLUSTER] AUTH)
+                    **dbauth.dsn_kwargs(self.config), connect_timeout=15, application_name="sparkify"
                 )
         except psycopg2.OperationalError as exc:
             raise WarehouseError(f"cannot connect to the {self.describe()}: {_first_line(exc)}{self._hint(exc)}") from None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 import orjson
 
+from sparkify.awsnames import is_s3, split_s3  # noqa: F401 - is_s3 is part of this module's API
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
@@ -34,7 +34,6 @@ PREFETCH_LIMIT_BYTES = 8 * 1024 * 1024  # objects up to this size are read whole
 SMALL_FILE_BYTES = 64 * 1024  # local files up to this size are read whole by the fetch threads
 LOCAL_BATCH = 256  # local files per read-ahead task
 READ_BUFFER = 1024 * 1024
-_S3_RE = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,6 @@ class SourceFile:
     size: int | None = None
     etag: str | None = None  # S3 listings only
     last_modified: object = None  # S3 listings only: the object's LastModified (an aware datetime)
-
-
-def is_s3(location: str) -> bool:
-    return location.startswith("s3://")
-
-
-def split_s3(url: str) -> tuple[str, str]:
-    m = _S3_RE.match(url)
-    if not m or not m.group(1):
-        raise LoadError(f"{url!r} is not an s3://bucket/key URI")
-    return m.group(1), m.group(2)
 
 
 def s3_client(endpoint_url: str | None = None, region: str | None = None):
@@ -215,6 +203,11 @@ def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile
         url = entry.get("url") if isinstance(entry, dict) else None
         if not isinstance(url, str) or not url:
             raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
+        if is_s3(url):
+            try:
+                split_s3(url)
+            except ValueError as exc:
+                raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
         mandatory = bool(entry.get("mandatory", False))
         if is_s3(url) and client is None:
             client = client_factory()

@@ -33,6 +33,7 @@ class CopySpec:
     acceptinvchars: str | None = None  # replacement character, e.g. '?'; None: invalid UTF-8 is an error
     compupdate: bool = False
     statupdate: bool = False
+    noload: bool = False  # NOLOAD: read and check every record, load none (etl.py --preflight)
 
 
 @dataclass(frozen=True)

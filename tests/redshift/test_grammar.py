@@ -3,7 +3,7 @@
 The statements are those of the three dry runs (create_tables.py, etl.py, analytics.py --check) for a
 realistic ENGINE = redshift configuration (so the COPY statements carry the real options, role ARN and
 region), plus the statements sent only on other paths (lock retry, a failed COPY's stl_load_errors query,
-a failed check's sample query) and the preflight's information_schema query. One test per statement, named
+a failed check's sample query), the preflight's information_schema query and its COPY ... NOLOAD statements. One test per statement, named
 after it, so a failure names the statement. The negative tests prove the grammar check can fail.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify import dryrun, pipeline, preflight
+from sparkify import dryrun, noload, pipeline, preflight
 from sparkify.config import parse_config
 
 REALISTIC_CFG = """\
@@ -88,6 +88,8 @@ CASES = [(f"{run.prog} {i:02d} {s.id}", s.sql) for run in RUNS for i, s in enume
 CASES += [(f"other path: {s.id}", s.sql) for s in dryrun.conditional_statements(CONFIG)]
 CASES.append(("preflight tables query", pipeline.render_params(preflight.TABLES_QUERY,
                                                                preflight.tables_query_params())))
+CASES.append(("preflight server version", "select version()"))
+CASES += [(f"preflight noload {i}", sql) for i, sql in enumerate(noload.noload_statements(CONFIG))]
 
 # The statement type sqlfluff must recognise, by first keyword (a statement parsed as something else is a bug).
 EXPECTED_TYPES = {
@@ -113,7 +115,8 @@ def test_the_cases_cover_every_kind_of_statement():
     kinds = {sql.split()[0].lower() for _, sql in CASES}
     assert kinds == set(EXPECTED_TYPES)
     copies = [sql for _, sql in CASES if sql.startswith("copy ")]
-    assert len(copies) == 4 and all("iam_role 'arn:aws:iam::123456789012:role/sparkify-dwh-s3-read'" in c
+    assert sum(sql.endswith(" noload") for sql in copies) == 2  # the preflight's, beside the two etl.py runs' four
+    assert len(copies) == 6 and all("iam_role 'arn:aws:iam::123456789012:role/sparkify-dwh-s3-read'" in c
                                     and "region 'us-west-2'" in c and "maxerror 10" in c for c in copies)
     assert sum(" manifest " in c and "'s3://sparkify-ops/manifests/run-000042/" in c for c in copies) == 2
     ids = {name.split()[-1] for name, _ in CASES}
