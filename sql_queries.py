@@ -874,6 +874,9 @@ class Check(NamedTuple):
     name: str
     description: str
     offenders: str  # a SELECT of the offending keys, over the group's CTEs
+    # A scalar expression over the group's CTEs that is exactly the number of offenders, when cheaper than
+    # count(*) of `offenders` (a cheap test that proves there are none, the exact count only otherwise).
+    count: str | None = None
 
 
 class CheckGroup(NamedTuple):
@@ -889,7 +892,8 @@ def group_counter(group: CheckGroup) -> str:
     """The statement that counts every check's offenders of `group` (one row, one column per check)."""
     if group.counter is not None:
         return group.counter.strip()
-    counts = ",\n    ".join(f"(select count(*) from ({c.offenders.strip()}) as offenders_{i})"
+    counts = ",\n    ".join(c.count.strip() if c.count else
+                           f"(select count(*) from ({c.offenders.strip()}) as offenders_{i})"
                            for i, c in enumerate(group.checks))
     return f"{group.with_clause.strip()}\nselect\n    {counts}".strip()
 
@@ -997,46 +1001,79 @@ CHECKS: tuple[CheckGroup, ...] = (
 
 # --- the run's gate
 # The plays of the run: every staged NextSong event's natural key must be in songplays exactly once,
-# and those plays must find their user, time, song and artist. The run's start times once in time, with
-# their columns right. The run's users, songs and artists once each.
+# and those plays must find their user, song and artist; their start times must be in time exactly once,
+# with the right parts. The run's users, songs and artists must be in their tables exactly once.
+# "Exactly once" is first proved by counting (the keys' rows, distinct keys, and the run's distinct keys all
+# equal), which costs a sort of the keys; only when that fails is the exact number of offending keys
+# counted. At a first load the run touches every key, so these are whole-table checks at that moment.
+
+
+def _exactly_once(rows: str, key_expression: str, wanted: str, offenders: str) -> str:
+    """The count of a "run keys in `rows` exactly once" check: 0 when rows, distinct keys and the `wanted`
+    number of distinct run keys are equal (then no key is missing or repeated), else the exact count."""
+    return f"""case
+        when (select count(*) from {rows}) = {wanted}
+         and (select count(distinct {key_expression}) from {rows}) = {wanted}
+            then 0
+        else (select count(*) from ({offenders}) as offenders)
+    end"""
+
+
+_RUN_PLAYS_ONCE = """select k.session_id, k.item_in_session
+from (select distinct session_id, item_in_session from run_keys) as k
+left join (
+    select session_id, item_in_session, count(*) as copies
+    from run_plays
+    group by session_id, item_in_session
+) as c on c.session_id = k.session_id and c.item_in_session = k.item_in_session
+where c.copies is null or c.copies <> 1"""
+
+_RUN_TIMES_ONCE = f"""select r.start_time
+from (select distinct start_time from run_plays) as r
+left join (
+    select start_time, count(*) as copies, max(case when {_time_columns_differ()} then 1 else 0 end) as wrong
+    from run_time_rows
+    group by start_time
+) as c on c.start_time = r.start_time
+where c.copies is null or c.copies <> 1 or c.wrong = 1"""
+
 RUN_CHECKS: tuple[CheckGroup, ...] = (
     CheckGroup(
         "run plays",
         with_clause=f"""
-with {_RUN_KEYS},
+with run_keys as (
+    select session_id, item_in_session
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
 
 run_plays as (
     select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
     from songplays as p
-    join run_keys as k
-        on k.session_id = p.session_id
-        and k.item_in_session = p.item_in_session
+    where exists (
+        select 1
+        from run_keys as k
+        where k.session_id = p.session_id
+          and k.item_in_session = p.item_in_session
+    )
 ),
 
-play_copies as (
-    select session_id, item_in_session, count(*) as copies
-    from run_plays
-    group by session_id, item_in_session
-),
-
-run_times as (
-    select distinct start_time
-    from run_plays
-),
-
-time_copies as (
-    select t.start_time, count(*) as copies, max(case when {_time_columns_differ("t")} then 1 else 0 end) as wrong
+run_time_rows as (
+    select t.start_time, t.hour, t.day, t.week, t.month, t.year, t.weekday
     from time as t
-    join run_times as r on r.start_time = t.start_time
-    group by t.start_time
+    where t.start_time in (select start_time from run_plays)
 )
 """,
         checks=(
             Check("songplays.run_plays_once",
                   "NextSong events of this run not in songplays exactly once (missing or duplicated)",
-                  "select k.session_id, k.item_in_session from run_keys as k "
-                  "left join play_copies as c on c.session_id = k.session_id and c.item_in_session = k.item_in_session "
-                  "where c.copies is null or c.copies <> 1"),
+                  _RUN_PLAYS_ONCE,
+                  _exactly_once("run_plays", SONGPLAY_NATURAL_KEY,
+                                f"(select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys)", _RUN_PLAYS_ONCE)),
             Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
                   "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
             Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
@@ -1047,9 +1084,14 @@ time_copies as (
                   "where artist_id is not null and artist_id not in (select artist_id from artists)"),
             Check("time.run_start_time_once", "start times of this run's plays not in time exactly once, or with "
                   "hour/day/week/month/year/weekday that differ from start_time",
-                  "select r.start_time from run_times as r "
-                  "left join time_copies as c on c.start_time = r.start_time "
-                  "where c.copies is null or c.copies <> 1 or c.wrong = 1"),
+                  _RUN_TIMES_ONCE,
+                  f"""case
+        when (select count(*) from run_time_rows) = (select count(distinct start_time) from run_plays)
+         and (select count(distinct start_time) from run_time_rows) = (select count(distinct start_time) from run_plays)
+         and not exists (select 1 from run_time_rows where {_time_columns_differ()})
+            then 0
+        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+    end"""),
         ),
     ),
     CheckGroup(
@@ -1063,17 +1105,21 @@ with run_users as (
       and ts is not null
 ),
 
-user_copies as (
-    select u.user_id, count(*) as copies
+user_rows as (
+    select u.user_id
     from users as u
-    join run_users as r on r.user_id = u.user_id
-    group by u.user_id
+    where u.user_id in (select user_id from run_users)
 )
 """,
         checks=(
             Check("users.run_user_id_once", "users of this run not in users exactly once",
-                  "select r.user_id from run_users as r left join user_copies as c on c.user_id = r.user_id "
-                  "where c.copies is null or c.copies <> 1"),
+                  "select r.user_id from run_users as r "
+                  "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
+                  "on c.user_id = r.user_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("user_rows", "user_id", "(select count(*) from run_users)",
+                                "select r.user_id from run_users as r "
+                                "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
+                                "on c.user_id = r.user_id where c.copies is null or c.copies <> 1")),
         ),
     ),
     CheckGroup(
@@ -1082,16 +1128,15 @@ user_copies as (
 with run_songs as (
     select distinct r.song_id
     from song_records as r
-    join staging_songs as s on s.song_id = r.song_id
-    where r.title is not null
+    where r.song_id in (select song_id from staging_songs)
+      and r.title is not null
       and r.artist_id is not null
 ),
 
-song_copies as (
-    select s.song_id, count(*) as copies
+song_rows as (
+    select s.song_id
     from songs as s
-    join run_songs as r on r.song_id = s.song_id
-    group by s.song_id
+    where s.song_id in (select song_id from run_songs)
 ),
 
 run_artists as (
@@ -1100,20 +1145,29 @@ run_artists as (
     where artist_id is not null
 ),
 
-artist_copies as (
-    select a.artist_id, count(*) as copies
+artist_rows as (
+    select a.artist_id
     from artists as a
-    join run_artists as r on r.artist_id = a.artist_id
-    group by a.artist_id
+    where a.artist_id in (select artist_id from run_artists)
 )
 """,
         checks=(
             Check("songs.run_song_id_once", "songs of this run not in songs exactly once",
-                  "select r.song_id from run_songs as r left join song_copies as c on c.song_id = r.song_id "
-                  "where c.copies is null or c.copies <> 1"),
+                  "select r.song_id from run_songs as r "
+                  "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
+                  "on c.song_id = r.song_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("song_rows", "song_id", "(select count(*) from run_songs)",
+                                "select r.song_id from run_songs as r "
+                                "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
+                                "on c.song_id = r.song_id where c.copies is null or c.copies <> 1")),
             Check("artists.run_artist_id_once", "artists of this run not in artists exactly once",
-                  "select r.artist_id from run_artists as r left join artist_copies as c on c.artist_id = r.artist_id "
-                  "where c.copies is null or c.copies <> 1"),
+                  "select r.artist_id from run_artists as r "
+                  "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) as c "
+                  "on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("artist_rows", "artist_id", "(select count(*) from run_artists)",
+                                "select r.artist_id from run_artists as r "
+                                "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) "
+                                "as c on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1")),
         ),
     ),
 )

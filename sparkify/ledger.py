@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -77,8 +79,12 @@ class TablePlan:
 
     @property
     def to_load(self) -> list[ListedObject]:
-        """The objects this run COPYs, in listing (key) order."""
-        return sorted(self.new + self.reloaded, key=lambda o: o.url)
+        """The objects this run COPYs, in listing (key) order (sorted once: a first load has 100,000s)."""
+        key = (len(self.new), len(self.reloaded))
+        if getattr(self, "_to_load_key", None) != key:
+            self._to_load = sorted(self.new + self.reloaded, key=lambda o: o.url)
+            self._to_load_key = key
+        return self._to_load
 
     @property
     def listed(self) -> int:
@@ -206,6 +212,32 @@ LEDGER_COLUMNS = ("table_name", "object_url", "size", "version", "last_modified"
 def ledger_rows(plan: TablePlan, run_id: int, loaded_at: datetime) -> list[tuple]:
     """The loaded_objects rows for the objects `plan` loads (in LEDGER_COLUMNS order)."""
     return [(plan.table, o.url, o.size, o.version, o.modified(), run_id, loaded_at) for o in plan.to_load]
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_field(text: str) -> str:
+    """A text field of PostgreSQL's COPY text format."""
+    if _COPY_SPECIAL.search(text) is None:
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
+    """ledger_rows(...) as the text of a COPY FROM STDIN (LEDGER_COLUMNS order): what the PostgreSQL engines
+    send (100,000 rows in a fraction of a second, where building them as literals takes seconds)."""
+    head = f"{_copy_field(plan.table)}\t"
+    tail = f"\t{int(run_id)}\t{loaded_at.isoformat(sep=' ')}\n"
+    lines = []
+    for o in plan.to_load:
+        if o.mtime_ns is not None:
+            seconds, ns = divmod(o.mtime_ns, 1_000_000_000)
+            modified = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{ns // 1000:06d}"
+        else:
+            modified = o.last_modified.isoformat(sep=" ") if o.last_modified is not None else "\\N"
+        lines.append(f"{head}{_copy_field(o.url)}\t{o.size}\t{_copy_field(o.version)}\t{modified}{tail}")
+    return "".join(lines)
 
 
 def manifest_url(manifest_prefix: str, run_id: int | None, table: str) -> str:

@@ -24,6 +24,7 @@ exactly those statements (tests/redshift/test_dryrun_is_what_runs.py records a r
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +36,7 @@ from sparkify import checks, ledger
 from sparkify.config import Config
 from sparkify.copy.spec import CopySpec, CopyTemplate
 from sparkify.errors import LoadError
-from sparkify.warehouse import ANALYZE_THRESHOLD, Warehouse, copy_rows, count_query, fetch_counts, lock_statements, \
-    summarize
+from sparkify.warehouse import ANALYZE_THRESHOLD, Warehouse, count_query, fetch_counts, lock_statements, summarize
 
 log = logging.getLogger(__name__)
 
@@ -503,13 +503,13 @@ class LedgerStep(Step):
             for table, replaced, plan in self._work(state):
                 for params in self._deletes(table, replaced):
                     cur.execute(sql_queries.loaded_objects_delete, params)
-                rows = ledger.ledger_rows(plan, state.run_id or 0, _ledger_time(state))
                 if ctx.wh.is_redshift:
-                    for sql, params in self._inserts(rows):
+                    for sql, params in self._inserts(ledger.ledger_rows(plan, state.run_id or 0, _ledger_time(state))):
                         cur.execute(sql, params)
                 else:
-                    copy_rows(cur, sql_queries.loaded_objects_copy, rows)
-                log.debug("%s: %d objects recorded in loaded_objects", table, len(rows))
+                    text = ledger.ledger_copy_text(plan, state.run_id or 0, _ledger_time(state))
+                    cur.copy_expert(sql_queries.loaded_objects_copy, io.StringIO(text))
+                log.debug("%s: %d objects recorded in loaded_objects", table, len(plan.to_load))
 
 
 def _ledger_time(state: RunState) -> datetime:

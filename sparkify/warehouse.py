@@ -26,7 +26,7 @@ what Redshift receives):
 - the merge starts with `etl_settings_statements()`: `SET LOCAL` planner/executor settings for the ETL
   transaction (they end with it), because PostgreSQL's defaults are sized for many small concurrent
   queries (see POSTGRES_ETL_SETTINGS). Redshift manages its memory per WLM queue and has no such settings;
-- the load ledger's rows go in with `copy_rows` (COPY FROM STDIN of sql_queries.loaded_objects_copy),
+- the load ledger's rows go in with COPY FROM STDIN (sql_queries.loaded_objects_copy, sparkify.ledger.ledger_copy_text),
   where Redshift, which has no COPY FROM STDIN, gets multi-row INSERTs (sql_queries.loaded_objects_insert);
 - ANALYZE of a table that the run changed by less than ANALYZE_THRESHOLD of its rows is skipped: Redshift
   skips it by itself (analyze_threshold_percent, 10 % by default), PostgreSQL's ANALYZE always samples.
@@ -34,10 +34,8 @@ what Redshift receives):
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-from datetime import datetime
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -214,31 +212,6 @@ def lock_statements(timeout_ms: int = LOCK_FIRST_WAIT_MS) -> list[str]:
     """What acquire_etl_lock sends for one attempt (sql_queries.etl_lock_queries; the dry run shows the same)."""
     set_timeout, lock, reset = sql_queries.etl_lock_queries
     return [set_timeout.format(timeout_ms=int(timeout_ms)), lock, reset]
-
-
-def _copy_text(value) -> str:
-    """One field of PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def copy_rows(cur, statement: str, rows) -> int:
-    """PostgreSQL engines: send `rows` with `statement` (a COPY ... FROM STDIN in text format). Returns the count."""
-    buffer = io.StringIO()
-    n = 0
-    for row in rows:
-        buffer.write("\t".join(_copy_text(v) for v in row))
-        buffer.write("\n")
-        n += 1
-    buffer.seek(0)
-    cur.copy_expert(statement, buffer)
-    return n
 
 
 def count_query(table: str) -> str:

@@ -263,3 +263,28 @@ def test_a_run_killed_mid_copy_leaves_ledger_and_star_schema_as_they_were(cfg, d
     run(etl, cfg())
     assert contract(pg_conn) == CONTRACT
     assert latest_run(pg_conn)["objects_loaded"] == 21 + 30 * 15  # days 10-30, and every copy
+
+
+def test_ledger_rows_sent_with_copy_are_the_rows_redshift_gets_as_literals(pg_conn, tmp_path):
+    """The PostgreSQL engines send the ledger with COPY text; Redshift with INSERT literals: the same rows, odd
+    characters in paths included."""
+    from datetime import datetime
+
+    from sparkify import ledger
+
+    (tmp_path / "a\tb\\c").mkdir()
+    for name in ("x\ny.json", "plain.json", "é ü.json"):
+        (tmp_path / "a\tb\\c" / name).write_text("{}")
+    plan = ledger.plan_table("staging_songs", str(tmp_path), ledger.list_objects(str(tmp_path)), {})
+    loaded_at = datetime(2026, 11, 30, 12, 0, 0, 123456)
+    with pg_conn.cursor() as cur:
+        cur.execute("create temp table lo (table_name text, object_url text, size bigint, version text, "
+                    "last_modified timestamp, run_id bigint, loaded_at timestamp)")
+        import io
+
+        cur.copy_expert("copy lo from stdin", io.StringIO(ledger.ledger_copy_text(plan, 7, loaded_at)))
+        cur.execute("select * from lo order by object_url")
+        copied = cur.fetchall()
+    pg_conn.rollback()
+    assert copied == sorted(ledger.ledger_rows(plan, 7, loaded_at), key=lambda r: r[1])
+    assert len(copied) == 3 and all(r[4] is not None for r in copied)

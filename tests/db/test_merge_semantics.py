@@ -394,3 +394,40 @@ def test_a_play_corrected_by_a_later_batch_keeps_its_id_and_leaves_no_orphan_tim
     assert rows(pg_conn, "select songplay_id, start_time, level from songplays") == [(play_id, T0, "free")]
     assert rows(pg_conn, "select start_time from time") == [(T0,)]
     assert report.run_counts["songplays_changed"] == 0
+
+
+@pytest.mark.parametrize("corruption, count", [
+    ("update time set hour = hour + 1", 1),  # a wrong part
+    ("insert into time select * from time", 1),  # a start time twice
+], ids=["wrong hour", "twice"])
+def test_the_gate_checks_the_time_rows_of_the_run_s_plays(make_event, load_batch, pg_conn, corruption, count):
+    load_batch(events=[make_event(item=1, ts=T0)])
+    with pg_conn.cursor() as cur:
+        cur.execute(corruption)
+    pg_conn.commit()
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=1, ts=T0)])  # the same play again: its start time is the run's
+    result = next(r for r in failed.value.failures if r.name == "time.run_start_time_once")
+    assert (result.count, result.sample) == (count, [T0])
+
+
+def test_the_gate_counts_the_run_s_duplicated_plays_exactly(make_event, load_batch, pg_conn):
+    load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(4)])
+    with pg_conn.cursor() as cur:  # plays 1 and 2 twice, play 3 gone
+        cur.execute("insert into songplays (start_time, user_id, session_id, item_in_session) "
+                    "select start_time, user_id, session_id, item_in_session from songplays where item_in_session in (1, 2)")
+        cur.execute("delete from songplays where item_in_session = 3")
+    pg_conn.commit()
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in (0, 1, 2)])
+    result = next(r for r in failed.value.failures if r.name == "songplays.run_plays_once")
+    assert (result.count, result.sample) == (2, [(1, 1), (1, 2)])
+
+
+def test_a_run_adds_the_missing_time_row_of_its_plays(make_event, load_batch, pg_conn):
+    load_batch(events=[make_event(item=1, ts=T0)])
+    with pg_conn.cursor() as cur:
+        cur.execute("delete from time")
+    pg_conn.commit()
+    load_batch(events=[make_event(item=1, ts=T0)])
+    assert rows(pg_conn, "select start_time from time") == [(T0,)]
