@@ -569,6 +569,260 @@ order by p.plays desc, p.user_id
 limit 10
 """
 
+# The analysts' report (analytics.py --html, and --json / the text tables too): the aggregates behind
+# its charts. Every one is computed here, in SQL, over the whole star schema; only these small results
+# are fetched, never a table's rows. Days and hours are UTC, like start_time.
+
+# Plays and listeners (distinct users) per day and subscription level (the level at the time of the play).
+# Users are counted from one row per (day, level, user) rather than with count(distinct): a hash
+# aggregate, where count(distinct) makes PostgreSQL sort every play.
+plays_by_day = """
+with user_days as (
+    select cast(start_time as date) as day, level, user_id, count(*) as plays
+    from songplays
+    group by cast(start_time as date), level, user_id
+)
+
+select day, level, cast(sum(plays) as bigint) as plays, count(*) as listeners
+from user_days
+group by day, level
+order by day, level
+"""
+
+# Free vs paid: plays and listeners at each level, and users by their current level (users.level,
+# from each user's latest event). A user who upgraded counts as a listener at both levels.
+level_summary = """
+with play_levels as (
+    select level, user_id, count(*) as plays
+    from songplays
+    group by level, user_id
+),
+
+listeners as (
+    select level, cast(sum(plays) as bigint) as plays, count(*) as listeners
+    from play_levels
+    group by level
+),
+
+current_levels as (
+    select level, count(*) as users
+    from users
+    group by level
+)
+
+select
+    coalesce(l.level, c.level) as level,
+    coalesce(l.plays, 0) as plays,
+    coalesce(l.listeners, 0) as listeners,
+    coalesce(c.users, 0) as users
+from listeners as l
+full outer join current_levels as c on c.level = l.level
+order by level
+"""
+
+# Upgrades and downgrades: a play whose level differs from the same user's previous play. songplays
+# holds every play ever loaded (staging only the latest batch), so this sees every change between
+# plays; a change and its reversal between two plays are invisible. Ties on start_time cannot occur
+# for one user ((user_id, start_time) is unique among plays); the natural key orders them anyway.
+level_changes_by_day = """
+with ordered_plays as (
+    select
+        start_time,
+        level,
+        lag(level) over (
+            partition by user_id order by start_time, session_id, item_in_session
+        ) as previous_level
+    from songplays
+)
+
+select
+    cast(start_time as date) as day,
+    count(case when previous_level = 'free' and level = 'paid' then 1 end) as upgrades,
+    count(case when previous_level = 'paid' and level = 'free' then 1 end) as downgrades
+from ordered_plays
+where previous_level <> level
+group by cast(start_time as date)
+order by day
+"""
+
+# A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
+# length runs from its first play to the start of its last one: plays carry no duration (most match no
+# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
+# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
+session_plays = """
+    select
+        user_id,
+        session_id,
+        count(*) as plays,
+        floor(extract(epoch from max(start_time))) - floor(extract(epoch from min(start_time))) as seconds
+    from songplays
+    group by user_id, session_id
+"""
+
+session_summary = f"""
+with sessions as ({session_plays})
+
+select
+    count(*) as sessions,
+    count(distinct user_id) as listeners,
+    avg(cast(plays as double precision)) as plays_per_session,
+    max(plays) as most_plays,
+    avg(cast(seconds as double precision)) / 60 as average_minutes,
+    cast(max(seconds) as double precision) / 60 as longest_minutes
+from sessions
+"""
+
+# The distribution of plays per session, in fixed buckets (plays_from..plays_to; plays_to is NULL for
+# the open last bucket). Only buckets with sessions are returned.
+sessions_by_plays = f"""
+with sessions as ({session_plays}),
+
+bucketed as (
+    select
+        case
+            when plays = 1 then 1
+            when plays <= 5 then 2
+            when plays <= 10 then 6
+            when plays <= 25 then 11
+            when plays <= 50 then 26
+            when plays <= 100 then 51
+            else 101
+        end as plays_from
+    from sessions
+)
+
+select
+    plays_from,
+    case plays_from
+        when 1 then 1 when 2 then 5 when 6 then 10 when 11 then 25 when 26 then 50 when 51 then 100
+    end as plays_to,
+    count(*) as sessions
+from bucketed
+group by plays_from
+order by plays_from
+"""
+
+# The distribution of session lengths, in fixed buckets of minutes (minutes_to NULL: open bucket).
+sessions_by_length = f"""
+with sessions as ({session_plays}),
+
+bucketed as (
+    select
+        case
+            when seconds < 10 * 60 then 0
+            when seconds < 30 * 60 then 10
+            when seconds < 60 * 60 then 30
+            when seconds < 120 * 60 then 60
+            when seconds < 240 * 60 then 120
+            when seconds < 480 * 60 then 240
+            else 480
+        end as minutes_from
+    from sessions
+)
+
+select
+    minutes_from,
+    case minutes_from
+        when 0 then 10 when 10 then 30 when 30 then 60 when 60 then 120 when 120 then 240 when 240 then 480
+    end as minutes_to,
+    count(*) as sessions
+from bucketed
+group by minutes_from
+order by minutes_from
+"""
+
+# Where listeners are: the locations with most listeners (distinct users), then most plays. The location
+# is the one the app logged with each play.
+top_locations = """
+with user_locations as (
+    select coalesce(location, '(unknown)') as location, user_id, count(*) as plays
+    from songplays
+    group by coalesce(location, '(unknown)'), user_id
+)
+
+select location, count(*) as listeners, cast(sum(plays) as bigint) as plays
+from user_locations
+group by location
+order by listeners desc, plays desc, location
+limit 10
+"""
+
+# What listeners use: browser and operating system parsed from the user agent with LIKE patterns, in
+# order (the first that matches wins: Chromium's and Edge's agents also name Chrome and Safari; an
+# iPhone's says "like Mac OS X"). The patterns are applied to the distinct (user, agent) pairs only,
+# not to every play.
+user_agent_browser = """
+case
+    when user_agent is null or user_agent = '' then '(unknown)'
+    when user_agent like '%Edg/%' or user_agent like '%Edge/%' then 'Edge'
+    when user_agent like '%OPR/%' or user_agent like '%Opera%' then 'Opera'
+    when user_agent like '%Chromium/%' then 'Chromium'
+    when user_agent like '%Chrome/%' or user_agent like '%CriOS/%' then 'Chrome'
+    when user_agent like '%Firefox/%' or user_agent like '%FxiOS/%' then 'Firefox'
+    when user_agent like '%MSIE %' or user_agent like '%Trident/%' then 'Internet Explorer'
+    when user_agent like '%Safari/%' then 'Safari'
+    else 'other'
+end
+"""
+
+user_agent_os = """
+case
+    when user_agent is null or user_agent = '' then '(unknown)'
+    when user_agent like '%Windows Phone%' then 'Windows Phone'
+    when user_agent like '%Windows%' then 'Windows'
+    when user_agent like '%iPhone%' or user_agent like '%iPad%' or user_agent like '%iPod%' then 'iOS'
+    when user_agent like '%Android%' then 'Android'
+    when user_agent like '%Macintosh%' or user_agent like '%Mac OS X%' then 'macOS'
+    when user_agent like '%CrOS%' then 'Chrome OS'
+    when user_agent like '%Linux%' or user_agent like '%X11%' then 'Linux'
+    else 'other'
+end
+"""
+
+
+def _listeners_by(expression: str, name: str) -> str:
+    """Listeners and plays per value of `expression` (a CASE over user_agent), most listeners first."""
+    case = expression.strip().replace("\n", "\n        ")
+    return f"""
+with user_agents as (
+    select user_id, user_agent, count(*) as plays
+    from songplays
+    group by user_id, user_agent
+),
+
+classified as (
+    select
+        {case} as {name},
+        user_id,
+        plays
+    from user_agents
+),
+
+user_totals as (
+    select {name}, user_id, cast(sum(plays) as bigint) as plays
+    from classified
+    group by {name}, user_id
+)
+
+select {name}, count(*) as listeners, cast(sum(plays) as bigint) as plays
+from user_totals
+group by {name}
+order by listeners desc, plays desc, {name}
+"""
+
+
+listeners_by_browser = _listeners_by(user_agent_browser, "browser")
+listeners_by_os = _listeners_by(user_agent_os, "os")
+
+# The share of plays matched to a catalog song (same title, artist name and duration; see the merge).
+catalog_match = """
+select
+    count(*) as plays,
+    count(song_id) as matched_plays,
+    count(*) - count(song_id) as unmatched_plays
+from songplays
+"""
+
 # --------------------------------------------------------------------------- ordered lists
 drop_table_queries = [
     staging_events_table_drop,
@@ -650,4 +904,15 @@ analytics_queries = {
     "plays_by_hour": plays_by_hour,
     "plays_by_level": plays_by_level,
     "most_active_users": most_active_users,
+    # the analysts' report
+    "plays_by_day": plays_by_day,
+    "level_summary": level_summary,
+    "level_changes_by_day": level_changes_by_day,
+    "session_summary": session_summary,
+    "sessions_by_plays": sessions_by_plays,
+    "sessions_by_length": sessions_by_length,
+    "top_locations": top_locations,
+    "listeners_by_browser": listeners_by_browser,
+    "listeners_by_os": listeners_by_os,
+    "catalog_match": catalog_match,
 }
