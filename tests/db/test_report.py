@@ -1,9 +1,11 @@
 """The analysts' report on PostgreSQL: its aggregates on a small hand-made batch whose answers are worked out
-below, and the user-agent parsing."""
+below, the user-agent parsing, and the HTML page (self-contained, every chart there with the right number of
+marks and its numbers). The real browser and the real data: test_report_browser.py."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -144,3 +146,88 @@ def test_user_agents_are_parsed_in_sql(pg_conn):
         cur.execute(f"select n, {sql_queries.user_agent_browser}, {sql_queries.user_agent_os} from agents order by n")
         got = [(UA_CASES[n][0], browser, os) for n, browser, os in cur.fetchall()]
     assert got == UA_CASES
+
+
+def marks(svg: str, role: str = "bar") -> int:
+    return svg.count(f'aria-roledescription="{role}"')
+
+
+def figures(page: str) -> dict[str, str]:
+    """figure id -> its HTML, for the chart figures of the page."""
+    return dict(re.findall(r'<figure class="chart" id="([^"]+)">(.*?)</figure>', page, re.S))
+
+
+def test_html_report_of_a_known_batch(known, tmp_path, capsys):
+    path = tmp_path / "report.html"
+    assert analytics.main(["--config", str(known), "--html", str(path), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {path}: 14 charts")
+    page = path.read_text(encoding="utf-8")
+
+    # self-contained: nothing to fetch, no script; the CSP would refuse a request anyway
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(?:src|href)\s*=\s*(?!["']?(?:data:|#))""", page, re.I), "a link to another resource"
+    assert not re.search(r"url\((?!#)|@import", page, re.I)
+    assert not re.search(r"https?://(?!www\.w3\.org/(?:2000/svg|1999/xlink))", page), "a URL in the page"
+    assert "default-src 'none'" in page
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "duplicate element ids (inline SVGs must not share ids)"
+
+    charts = figures(page)
+    assert list(charts) == ["chart-plays-by-day", "chart-plays-by-hour", "chart-level-summary",
+                            "chart-listeners-by-day", "chart-level-changes", "chart-top-songs", "chart-top-artists",
+                            "chart-top-users", "chart-session-plays", "chart-session-length", "chart-top-locations",
+                            "chart-browsers", "chart-os", "chart-catalog-match"]
+    expected_marks = {
+        "chart-plays-by-day": 5, "chart-plays-by-hour": 24, "chart-level-summary": 6, "chart-level-changes": 2,
+        "chart-top-songs": 1, "chart-top-artists": 1, "chart-top-users": 3, "chart-session-plays": 3,
+        "chart-session-length": 3, "chart-top-locations": 3, "chart-browsers": 4, "chart-os": 3,
+        "chart-catalog-match": 2,
+    }
+    assert {k: marks(v) for k, v in charts.items() if k in expected_marks} == expected_marks
+    assert marks(charts["chart-listeners-by-day"], "point") == 5
+    assert marks(charts["chart-listeners-by-day"], "line mark") == 2
+    for name, html in charts.items():
+        assert re.search(r"<h3>[^<]+</h3>", html), f"{name}: no title"
+        assert html.count("role-axis-title") >= 2 or name == "chart-catalog-match", f"{name}: axis titles"
+    # axis titles name their units
+    assert "plays (count)" in charts["chart-plays-by-day"] and "day (UTC)" in charts["chart-plays-by-day"]
+    assert "hour of day (UTC, 0-23)" in charts["chart-plays-by-hour"]
+    assert "share of all plays (%)" in charts["chart-catalog-match"]
+    assert "session length, first to last play (minutes)" in charts["chart-session-length"]
+
+    # the numbers, in the tables under the charts
+    assert "<td>free</td><td class=\"num\">16</td><td class=\"num\">80.0%</td>" in charts["chart-level-summary"]
+    assert re.search(r"<td>London</td><td class=\"num\">2</td><td class=\"num\">17</td>", charts["chart-top-locations"])
+    assert "<td>2-5</td><td class=\"num\">3</td>" in charts["chart-session-plays"]
+    assert "<td>10-30 min</td><td class=\"num\">2</td>" in charts["chart-session-length"]
+    assert '<td class="num">10.0%</td>' in charts["chart-catalog-match"]
+    per_day = re.search(r'<figure class="table-only" id="per-day">(.*?)</figure>', page, re.S).group(1)
+    assert ("<tr><td>2018-11-06</td><td class=\"num\">12</td><td class=\"num\">2</td><td class=\"num\">1</td>"
+            "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td></tr>") in per_day
+    assert "17 of 17" in page and "\u2713 pass" in page and "FAIL" not in page
+
+
+def test_html_report_of_an_empty_warehouse_with_a_failing_check(warehouse, config_file, tmp_path, pg_conn, capsys):
+    """No plays: no charts, a page that says so; a failing check is shown, the file still written, exit 1."""
+    with pg_conn.cursor() as cur:
+        cur.execute("insert into users (user_id, level, last_event_at) values (9, 'free', '2018-11-05'), "
+                    "(9, 'paid', '2018-11-06')")
+    pg_conn.commit()
+    path = tmp_path / "empty.html"
+    assert analytics.main(["--config", str(config_file()), "--html", str(path), "--check", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"wrote {path}: 0 charts")
+    assert "users.user_id_unique: 1 offending" in captured.err
+    page = path.read_text(encoding="utf-8")
+    assert "No plays loaded yet" in page and "<svg" not in page
+    assert "\u2717 FAIL" in page and "1 of 17 checks FAILED" in page and "16 of 17" in page
+
+
+def test_html_report_to_a_missing_directory_is_one_line(known, tmp_path, capsys):
+    path = tmp_path / "no" / "such" / "report.html"
+    assert analytics.main(["--config", str(known), "--html", str(path), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [f"analytics.py: cannot write the report to {path}: No such file or "
+                                         "directory: give a path in an existing, writable directory"]
+    assert not (tmp_path / "no").exists()

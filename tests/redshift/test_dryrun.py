@@ -97,7 +97,8 @@ def test_create_tables_dry_run(redshift_cfg, no_connection, capsys):
                      *(f'select count(*) from "{t}"' for t in sql_queries.ALL_TABLES), "commit"]
 
 
-@pytest.mark.parametrize("flags, with_checks", [([], False), (["--check"], True), (["--json"], True)])
+@pytest.mark.parametrize("flags, with_checks", [([], False), (["--check"], True), (["--json"], True),
+                                                (["--html", "never-written.html"], True)])
 def test_analytics_dry_run_follows_its_flags(flags, with_checks, redshift_cfg, no_connection, capsys):
     import analytics
 
