@@ -223,9 +223,10 @@ def test_html_report_of_an_empty_warehouse_with_a_failing_check(warehouse, confi
     assert "\u2717 FAIL" in page and "1 of 17 checks FAILED" in page and "16 of 17" in page
 
 
-def test_html_report_to_a_missing_directory_is_one_line(known, tmp_path, capsys):
+def test_html_report_to_a_missing_directory_fails_first_in_one_line(config_file, tmp_path, capsys):
+    """Before any query: this database has no tables, which would be the error otherwise."""
     path = tmp_path / "no" / "such" / "report.html"
-    assert analytics.main(["--config", str(known), "--html", str(path), "--quiet"]) == 1
+    assert analytics.main(["--config", str(config_file()), "--html", str(path), "--quiet"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [f"analytics.py: cannot write the report to {path}: No such file or "
