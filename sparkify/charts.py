@@ -75,9 +75,11 @@ def _day_axis(days: list[str], *, center: bool = False):
     first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
     end = last + timedelta(days=1)
     domain = [{"year": d.year, "month": d.month, "date": d.day, "utc": True} for d in (first, end)]
+    ticks = {"interval": "day", "step": max(1, -(-(end - first).days // 16))}  # whole days, at most ~16 labels
     extra = {"bandPosition": 0.5} if center else {}
-    return alt.X("day:T", timeUnit="utcyearmonthdate", title="day (UTC)", scale=alt.Scale(domain=domain),
-                 axis=alt.Axis(format="%b %d", labelAngle=-45, labelOverlap=True), **extra)
+    return alt.X("day:T", timeUnit="utcyearmonthdate", title="day (UTC)",
+                 scale=alt.Scale(type="utc", domain=domain),
+                 axis=alt.Axis(format="%b %d", labelAngle=-45, labelOverlap=True, tickCount=ticks), **extra)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -311,7 +311,7 @@ table.checks td:nth-child(3) { color: #444; }
 table.checks td:first-child { white-space: nowrap; }
 .empty { background: #fff; border: 1px solid #c9ccd1; border-radius: 6px; padding: 14px 16px; }
 footer { color: #555; font-size: 12px; padding-top: 10px; padding-bottom: 30px; }
-@page { size: A4; margin: 12mm; }
+@page { margin: 12mm; }
 @media print {
   body { background: #fff; font-size: 11px; }
   header, main, footer { max-width: none; padding: 0; }

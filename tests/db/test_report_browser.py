@@ -1,7 +1,7 @@
 """The HTML report of the real data (../shared/data/sparkify, loaded through the pipeline), opened from disk
 in headless Chromium: no console error, no request but the file itself, every chart drawn with the number of
 marks the data calls for (worked out here from the raw files), the key numbers on the page, and a print
-layout where no chart is cut across pages."""
+layout where no chart is cut across pages (A4 or Letter)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import etl
 
 pytestmark = pytest.mark.realdata
 EPOCH = datetime(1970, 1, 1)
-# A4 with the report's 12 mm margins, in CSS pixels (96 per inch): the page box a printed chart must fit in.
-A4_PRINTABLE = (round((210 - 24) / 25.4 * 96), round((297 - 24) / 25.4 * 96))
+# The page box a printed chart must fit in, in CSS pixels (96 per inch): A4's width and US Letter's height
+# (the narrower and the shorter of the two), less the report's 12 mm margins.
+PRINTABLE = (round((210 - 24) / 25.4 * 96), round((279.4 - 24) / 25.4 * 96))
 
 
 def raw_plays(real_data) -> list[dict]:
@@ -43,9 +44,10 @@ def expected_marks(plays: list[dict]) -> dict[str, int]:
     sessions = defaultdict(list)
     for e in plays:
         sessions[(e["userId"], e["sessionId"])].append(e["ts"] // 1000)
-    play_buckets = {next(i for i, top in enumerate((1, 5, 10, 25, 50, 100, 10**9)) if len(s) <= top)
-                    for s in sessions.values()}
-    length_buckets = {next(i for i, top in enumerate((10, 30, 60, 120, 240, 480, 10**9)) if (max(s) - min(s)) < top * 60)
+    play_tops = (1, 5, 10, 25, 50, 100, 10**9)  # plays per session: 1, 2-5, 6-10, ... 101+
+    minute_tops = (10, 30, 60, 120, 240, 480, 10**9)  # minutes from first to last play: <10, 10-30, ... 480+
+    play_buckets = {next(i for i, top in enumerate(play_tops) if len(s) <= top) for s in sessions.values()}
+    length_buckets = {next(i for i, top in enumerate(minute_tops) if max(s) - min(s) < top * 60)
                       for s in sessions.values()}
     day_levels = {(day[id(e)], e["level"]) for e in plays}
     return {
@@ -99,7 +101,7 @@ def test_real_data_report_in_chromium(real_data, config_file, tmp_path, browser)
         figures = {f["id"]: f for f in page.evaluate(FIGURES_JS)}
         text = page.inner_text("body")
         page.emulate_media(media="print")
-        page.set_viewport_size({"width": A4_PRINTABLE[0], "height": A4_PRINTABLE[1]})
+        page.set_viewport_size({"width": PRINTABLE[0], "height": PRINTABLE[1]})
         printed = page.evaluate(PRINT_JS)
     finally:
         page.close()
@@ -133,8 +135,8 @@ def test_real_data_report_in_chromium(real_data, config_file, tmp_path, browser)
     assert figures["chart-plays-by-hour"]["rows"][0][1:] == [f"{hours[h]:,}" for h in range(24)]
     assert "6,820\nplays" in text and "17 of 17\ndata-quality checks passed" in text
 
-    # printed on A4: no chart may be split across pages, and none is wider than the page
+    # printed on A4 or Letter: no chart may be split across pages, and none is wider than the page
     for f in printed:
         assert f["breakInside"] == "avoid", f["id"]
-        assert f["height"] <= A4_PRINTABLE[1], f"{f['id']}: taller than a printed page"
+        assert f["height"] <= PRINTABLE[1], f"{f['id']}: taller than a printed page"
         assert f["overflow"] <= 0.5, f"{f['id']}: wider than a printed page"
