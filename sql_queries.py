@@ -505,13 +505,71 @@ batch_tables_drop = [
 ]
 
 # --------------------------------------------------------------------------- analytics
-# Row counts are built from ALL_TABLES by sparkify.analytics (one count(*) per table).
+# Row counts are built from ALL_TABLES by sparkify.reports (one count(*) per table).
+#
+# Every number of analytics.py (the text tables, --json and the --html report) is an aggregate computed
+# here; only small results are fetched, never a table's rows. Days and hours are UTC, like start_time.
+#
+# The analytics first condense songplays into four temporary tables (analytics_setup_queries), then
+# every query below reads those: three passes over songplays in all (one more, for level changes, reads
+# only the plays of users who changed level), where one query per chart would scan every play about
+# fifteen times. The temporary tables live in the analytics' own transaction, which is rolled back:
+# nothing of the warehouse changes.
+
+# One row per user, session, level and UTC hour with plays: the grain of every count by day, hour, level,
+# user and session. (A session rarely spans more than a few hours, so this is a few rows per session.)
+report_plays_create = """
+create temp table report_plays as
+select
+    user_id,
+    session_id,
+    level,
+    date_trunc('hour', start_time) as hour_start,
+    count(*) as plays,
+    count(song_id) as matched_plays,
+    min(start_time) as first_play,
+    max(start_time) as last_play
+from songplays
+group by user_id, session_id, level, date_trunc('hour', start_time)
+"""
+
+# A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
+# length runs from its first play to the start of its last one: plays carry no duration (most match no
+# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
+# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
+report_sessions_create = """
+create temp table report_sessions as
+select
+    user_id,
+    session_id,
+    sum(plays) as plays,
+    floor(extract(epoch from max(last_play))) - floor(extract(epoch from min(first_play))) as seconds
+from report_plays
+group by user_id, session_id
+"""
+
+# Where and on what each user listened: the location and user agent the app logged with each play.
+report_listeners_create = """
+create temp table report_listeners as
+select user_id, location, user_agent, count(*) as plays
+from songplays
+group by user_id, location, user_agent
+"""
+
+# Plays of catalog songs (song_id and artist_id come from the same catalog match, NULL together).
+report_song_plays_create = """
+create temp table report_song_plays as
+select song_id, artist_id, count(*) as plays
+from songplays
+where song_id is not null or artist_id is not null
+group by song_id, artist_id
+"""
 
 # The most played catalog songs (plays that matched no song are not counted).
 most_played_songs = """
 with song_plays as (
-    select song_id, count(*) as plays
-    from songplays
+    select song_id, cast(sum(plays) as bigint) as plays
+    from report_song_plays
     where song_id is not null
     group by song_id
 )
@@ -526,8 +584,8 @@ limit 10
 
 most_played_artists = """
 with artist_plays as (
-    select artist_id, count(*) as plays
-    from songplays
+    select artist_id, cast(sum(plays) as bigint) as plays
+    from report_song_plays
     where artist_id is not null
     group by artist_id
 )
@@ -539,26 +597,25 @@ order by p.plays desc, artist
 limit 10
 """
 
-# start_time is stored in UTC (the events' ts are epoch milliseconds).
+# The hour of start_time (UTC), as time.hour holds it.
 plays_by_hour = """
-select t.hour, count(*) as plays
-from songplays as p
-join time as t on t.start_time = p.start_time
-group by t.hour
-order by t.hour
+select cast(date_part('hour', hour_start) as integer) as hour, cast(sum(plays) as bigint) as plays
+from report_plays
+group by cast(date_part('hour', hour_start) as integer)
+order by hour
 """
 
 plays_by_level = """
-select level, count(*) as plays
-from songplays
+select level, cast(sum(plays) as bigint) as plays
+from report_plays
 group by level
 order by plays desc, level
 """
 
 most_active_users = """
 with user_plays as (
-    select user_id, count(*) as plays
-    from songplays
+    select user_id, cast(sum(plays) as bigint) as plays
+    from report_plays
     group by user_id
 )
 
@@ -569,18 +626,13 @@ order by p.plays desc, p.user_id
 limit 10
 """
 
-# The analysts' report (analytics.py --html, and --json / the text tables too): the aggregates behind
-# its charts. Every one is computed here, in SQL, over the whole star schema; only these small results
-# are fetched, never a table's rows. Days and hours are UTC, like start_time.
-
 # Plays and listeners (distinct users) per day and subscription level (the level at the time of the play).
-# Users are counted from one row per (day, level, user) rather than with count(distinct): a hash
-# aggregate, where count(distinct) makes PostgreSQL sort every play.
+# Users are counted from one row per (day, level, user) rather than with count(distinct), which sorts.
 plays_by_day = """
 with user_days as (
-    select cast(start_time as date) as day, level, user_id, count(*) as plays
-    from songplays
-    group by cast(start_time as date), level, user_id
+    select cast(hour_start as date) as day, level, user_id, sum(plays) as plays
+    from report_plays
+    group by cast(hour_start as date), level, user_id
 )
 
 select day, level, cast(sum(plays) as bigint) as plays, count(*) as listeners
@@ -593,8 +645,8 @@ order by day, level
 # from each user's latest event). A user who upgraded counts as a listener at both levels.
 level_summary = """
 with play_levels as (
-    select level, user_id, count(*) as plays
-    from songplays
+    select level, user_id, sum(plays) as plays
+    from report_plays
     group by level, user_id
 ),
 
@@ -622,17 +674,26 @@ order by level
 
 # Upgrades and downgrades: a play whose level differs from the same user's previous play. songplays
 # holds every play ever loaded (staging only the latest batch), so this sees every change between
-# plays; a change and its reversal between two plays are invisible. Ties on start_time cannot occur
-# for one user ((user_id, start_time) is unique among plays); the natural key orders them anyway.
+# plays; a change and its reversal between two plays are invisible. Only the plays of users with plays
+# at two levels are ordered (the others cannot change). Ties on start_time cannot occur for one user
+# ((user_id, start_time) is unique among plays); the natural key orders them anyway.
 level_changes_by_day = """
-with ordered_plays as (
+with changed_users as (
+    select user_id
+    from report_plays
+    group by user_id
+    having min(level) <> max(level)
+),
+
+ordered_plays as (
     select
-        start_time,
-        level,
-        lag(level) over (
-            partition by user_id order by start_time, session_id, item_in_session
+        p.start_time,
+        p.level,
+        lag(p.level) over (
+            partition by p.user_id order by p.start_time, p.session_id, p.item_in_session
         ) as previous_level
-    from songplays
+    from songplays as p
+    join changed_users as c on c.user_id = p.user_id
 )
 
 select
@@ -645,39 +706,21 @@ group by cast(start_time as date)
 order by day
 """
 
-# A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
-# length runs from its first play to the start of its last one: plays carry no duration (most match no
-# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
-# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
-session_plays = """
-    select
-        user_id,
-        session_id,
-        count(*) as plays,
-        floor(extract(epoch from max(start_time))) - floor(extract(epoch from min(start_time))) as seconds
-    from songplays
-    group by user_id, session_id
-"""
-
-session_summary = f"""
-with sessions as ({session_plays})
-
+session_summary = """
 select
     count(*) as sessions,
     count(distinct user_id) as listeners,
     avg(cast(plays as double precision)) as plays_per_session,
-    max(plays) as most_plays,
+    cast(max(plays) as bigint) as most_plays,
     avg(cast(seconds as double precision)) / 60 as average_minutes,
     cast(max(seconds) as double precision) / 60 as longest_minutes
-from sessions
+from report_sessions
 """
 
 # The distribution of plays per session, in fixed buckets (plays_from..plays_to; plays_to is NULL for
 # the open last bucket). Only buckets with sessions are returned.
-sessions_by_plays = f"""
-with sessions as ({session_plays}),
-
-bucketed as (
+sessions_by_plays = """
+with bucketed as (
     select
         case
             when plays = 1 then 1
@@ -688,7 +731,7 @@ bucketed as (
             when plays <= 100 then 51
             else 101
         end as plays_from
-    from sessions
+    from report_sessions
 )
 
 select
@@ -703,10 +746,8 @@ order by plays_from
 """
 
 # The distribution of session lengths, in fixed buckets of minutes (minutes_to NULL: open bucket).
-sessions_by_length = f"""
-with sessions as ({session_plays}),
-
-bucketed as (
+sessions_by_length = """
+with bucketed as (
     select
         case
             when seconds < 10 * 60 then 0
@@ -717,7 +758,7 @@ bucketed as (
             when seconds < 480 * 60 then 240
             else 480
         end as minutes_from
-    from sessions
+    from report_sessions
 )
 
 select
@@ -731,12 +772,11 @@ group by minutes_from
 order by minutes_from
 """
 
-# Where listeners are: the locations with most listeners (distinct users), then most plays. The location
-# is the one the app logged with each play.
+# Where listeners are: the locations with most listeners (distinct users), then most plays.
 top_locations = """
 with user_locations as (
-    select coalesce(location, '(unknown)') as location, user_id, count(*) as plays
-    from songplays
+    select coalesce(location, '(unknown)') as location, user_id, sum(plays) as plays
+    from report_listeners
     group by coalesce(location, '(unknown)'), user_id
 )
 
@@ -749,8 +789,7 @@ limit 10
 
 # What listeners use: browser and operating system parsed from the user agent with LIKE patterns, in
 # order (the first that matches wins: Chromium's and Edge's agents also name Chrome and Safari; an
-# iPhone's says "like Mac OS X"). The patterns are applied to the distinct (user, agent) pairs only,
-# not to every play.
+# iPhone's says "like Mac OS X"). The patterns run on the distinct (user, agent) pairs only.
 user_agent_browser = """
 case
     when user_agent is null or user_agent = '' then '(unknown)'
@@ -784,22 +823,16 @@ def _listeners_by(expression: str, name: str) -> str:
     """Listeners and plays per value of `expression` (a CASE over user_agent), most listeners first."""
     case = expression.strip().replace("\n", "\n        ")
     return f"""
-with user_agents as (
-    select user_id, user_agent, count(*) as plays
-    from songplays
-    group by user_id, user_agent
-),
-
-classified as (
+with classified as (
     select
         {case} as {name},
         user_id,
         plays
-    from user_agents
+    from report_listeners
 ),
 
 user_totals as (
-    select {name}, user_id, cast(sum(plays) as bigint) as plays
+    select {name}, user_id, sum(plays) as plays
     from classified
     group by {name}, user_id
 )
@@ -817,10 +850,10 @@ listeners_by_os = _listeners_by(user_agent_os, "os")
 # The share of plays matched to a catalog song (same title, artist name and duration; see the merge).
 catalog_match = """
 select
-    count(*) as plays,
-    count(song_id) as matched_plays,
-    count(*) - count(song_id) as unmatched_plays
-from songplays
+    cast(sum(plays) as bigint) as plays,
+    cast(sum(matched_plays) as bigint) as matched_plays,
+    cast(sum(plays) - sum(matched_plays) as bigint) as unmatched_plays
+from report_plays
 """
 
 # --------------------------------------------------------------------------- ordered lists
@@ -896,6 +929,14 @@ insert_table_queries = [
     artist_table_insert,
     songplay_table_insert,
     time_table_insert,
+]
+
+# analytics.py: the temporary tables the analytics read (report_sessions after report_plays, which it reads).
+analytics_setup_queries = [
+    report_plays_create,
+    report_sessions_create,
+    report_listeners_create,
+    report_song_plays_create,
 ]
 
 analytics_queries = {

@@ -1,6 +1,7 @@
 """The analysts' view: row counts, the analytic queries of sql_queries.py and the quality checks.
 
-build_report runs them (every aggregate is computed by the warehouse; only small results are fetched)
+build_report runs them (the temporary tables of analytics_setup_queries, then the queries: every aggregate is
+computed by the warehouse, only small results are fetched, and the transaction is rolled back at the end)
 and returns a Report; format_report renders it as text tables, Report.as_json as one JSON object, and
 sparkify.report_html as the self-contained HTML page of `analytics.py --html`.
 """
@@ -106,7 +107,13 @@ def build_report(config: Config, *, with_checks: bool = False) -> Report:
     try:
         with conn.cursor() as cur:
             started = time.perf_counter()
+            # PostgreSQL only (Redshift is sent none): the merge's memory settings, so that the hashes and
+            # sorts over whole tables of the analytics (and of the checks) stay in memory
+            for statement in wh.etl_settings_statements():
+                cur.execute(statement)
             report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+            for statement in sql_queries.analytics_setup_queries:
+                cur.execute(wh.prepare(statement))
             for name, query in sql_queries.analytics_queries.items():
                 cur.execute(wh.prepare(query))
                 report.queries[name] = ([d[0] for d in cur.description], cur.fetchall())

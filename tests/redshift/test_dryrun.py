@@ -104,7 +104,7 @@ def test_analytics_dry_run_follows_its_flags(flags, with_checks, redshift_cfg, n
 
     assert analytics.main(["--config", str(redshift_cfg), "--dry-run", *flags]) == 0
     stmts = statements_of(capsys.readouterr().out)
-    queries = [q.strip() for q in sql_queries.analytics_queries.values()]
+    queries = [q.strip() for q in (*sql_queries.analytics_setup_queries, *sql_queries.analytics_queries.values())]
     assert stmts[0] == "begin" and stmts[-1] == "rollback"
     assert stmts[1 + len(sql_queries.ALL_TABLES):1 + len(sql_queries.ALL_TABLES) + len(queries)] == queries
     assert (len(stmts) - 2 - len(sql_queries.ALL_TABLES) - len(queries)) == (len(checks.CHECKS) if with_checks else 0)
