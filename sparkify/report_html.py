@@ -123,8 +123,10 @@ def build_figures(report: Report) -> dict[str, list[Figure]]:
             Figure("chart-plays-by-hour", "Plays by hour of day",
                    "All plays by the hour of the day they started, UTC.",
                    svg(charts.plays_by_hour(hours)),
-                   table(["hour (UTC)", *[str(h) for h in range(24)]],
-                         [["plays", *[number(n) for n in hours]]], numeric=set(range(1, 25)), css="numbers wide")),
+                   # three short tables side by side (hours 0-7, 8-15, 16-23): narrow enough for a printed page
+                   '<div class="tables">' + "".join(
+                       table(["hour (UTC)", "plays"], [[h, number(hours[h])] for h in range(first, first + 8)],
+                             numeric={0, 1}) for first in (0, 8, 16)) + "</div>"),
         ],
         "levels": [
             Figure("chart-level-summary", "Free and paid",
@@ -300,13 +302,13 @@ figure { background: #fff; border: 1px solid #c9ccd1; border-radius: 6px; margin
 figcaption { color: #444; font-size: 12.5px; margin-bottom: 8px; }
 .body { display: flex; flex-wrap: wrap; gap: 6px 28px; align-items: flex-start; }
 .svg { max-width: 100%; }
+.tables { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; }
 .svg svg { display: block; max-width: 100%; height: auto; }
 table.numbers { border-collapse: collapse; margin-top: 10px; font-size: 12px; font-variant-numeric: tabular-nums; }
 table.numbers th, table.numbers td { border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left;
                                     vertical-align: top; }
 table.numbers th { border-bottom: 1px solid #888; font-weight: 600; }
 table.numbers .num { text-align: right; }
-table.wide th, table.wide td { padding: 2px 4px; }
 table.checks td:nth-child(3) { color: #444; }
 table.checks td:first-child { white-space: nowrap; }
 .empty { background: #fff; border: 1px solid #c9ccd1; border-radius: 6px; padding: 14px 16px; }

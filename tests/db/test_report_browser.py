@@ -77,9 +77,9 @@ FIGURES_JS = """() => [...document.querySelectorAll('figure.chart')].map(f => {
 })"""
 
 PRINT_JS = """() => [...document.querySelectorAll('figure.chart')].map(f => {
-    const box = f.getBoundingClientRect(), svg = f.querySelector('svg').getBoundingClientRect();
-    return {id: f.id, breakInside: getComputedStyle(f).breakInside, height: box.height,
-            overflow: svg.right - box.right};
+    const box = f.getBoundingClientRect();
+    const right = Math.max(...[...f.querySelectorAll('svg, table')].map(e => e.getBoundingClientRect().right));
+    return {id: f.id, breakInside: getComputedStyle(f).breakInside, height: box.height, overflow: right - box.right};
 })"""
 
 
@@ -132,7 +132,7 @@ def test_real_data_report_in_chromium(real_data, config_file, tmp_path, browser)
     levels = {r[0]: r[1] for r in figures["chart-level-summary"]["rows"]}
     assert levels == {"free": "1,229", "paid": "5,591"}
     hours = Counter((EPOCH + timedelta(milliseconds=e["ts"])).hour for e in plays)
-    assert figures["chart-plays-by-hour"]["rows"][0][1:] == [f"{hours[h]:,}" for h in range(24)]
+    assert figures["chart-plays-by-hour"]["rows"] == [[str(h), f"{hours[h]:,}"] for h in range(24)]
     assert "6,820\nplays" in text and "17 of 17\ndata-quality checks passed" in text
 
     # printed on A4 or Letter: no chart may be split across pages, and none is wider than the page
