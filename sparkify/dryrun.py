@@ -137,7 +137,8 @@ def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     if with_checks:
         notes["check songplays.songplay_id_unique"] = "data-quality checks (--check, --json)"
     return DryRun("analytics.py", _transaction(body, end="rollback"), notes,
-                  summary=f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
+                  summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
+                          f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
 
 
 def conditional_statements(config: Config) -> list[Statement]:
