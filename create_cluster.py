@@ -1,37 +1,44 @@
-"""Create the Redshift cluster, its IAM role and its security group, then write the endpoint into dwh.cfg.
+"""Create the Redshift warehouse (a cluster, or Redshift Serverless), its IAM role and its security group,
+then write the endpoint into dwh.cfg.
 
 Reads [DWH] (and the optional [AWS] KEY/SECRET) from the config file (default ./dwh.cfg, which must
-exist: copy dwh.cfg.example). Creates, or reuses when they already exist:
+exist: copy dwh.cfg.example); an unknown [DWH] key is an error. Creates, or reuses when they already exist:
 
   * an IAM role that Redshift assumes, with read-only S3 access (AmazonS3ReadOnlyAccess) only;
   * a security group <DWH_CLUSTER_IDENTIFIER>-sg whose only ingress is DWH_PORT from DWH_ALLOWED_CIDR
     (default: your public IP address as a /32);
-  * an encrypted cluster with that role and that group; waits until it is available (bounded, with
-    progress lines).
+  * DWH_MODE = cluster (default): an encrypted cluster with that role and that group, of a node type the
+    region can still order (DescribeOrderableClusterOptions, asked before anything is created);
+    DWH_MODE = serverless: a namespace (that role as its default) and a workgroup (that group, base
+    capacity DWH_BASE_CAPACITY RPUs) with a daily usage limit (DWH_USAGE_LIMIT RPU-hours);
+  and waits until they are available (bounded, with progress lines).
 
 Then writes [CLUSTER] HOST, DB_NAME, DB_USER, DB_PORT and [IAM_ROLE] ARN into the config file, keeping
-everything else in it. Safe to run again: it reuses what exists and resumes waiting. The master password
-comes from the environment variable SPARKIFY_DB_PASSWORD, else [DWH] DWH_DB_PASSWORD. AWS credentials
-come from [AWS] KEY/SECRET if set, else from your AWS profile or environment (never printed).
+everything else in it. Safe to run again: it reuses what exists and resumes waiting. The admin password
+comes from the environment variable SPARKIFY_DB_PASSWORD, else [DWH] DWH_DB_PASSWORD, unless
+DWH_MANAGED_PASSWORD = true (AWS Secrets Manager keeps it). AWS credentials come from [AWS] KEY/SECRET if
+set, else from your AWS profile or environment (never printed).
 """
 
 from __future__ import annotations
 
-from sparkify import aws, cli
+from sparkify import cli, config
+from sparkify.aws import provision
 
 
 def _create(args) -> int:
-    path = aws.require_config_path(args.config)
-    settings = aws.load_dwh_settings(path)
-    report = aws.create_all(settings, path)
+    path = config.require_config_path(args.config)
+    settings = config.load_dwh_settings(path)
+    report = provision.create_all(settings, path)
     for line in report.lines():
         print(line)
-    print(f"cluster ready: {report.host}:{report.port} database {report.db_name} user {report.db_user}")
+    what = "workgroup" if settings.serverless else "cluster"
+    print(f"{what} ready: {report.host}:{report.port} database {report.db_name} user {report.db_user}")
     return 0
 
 
 def main(argv=None) -> int:
-    p = cli.parser("create_cluster.py", __doc__, config_help=aws.CONFIG_HELP)
+    p = cli.parser("create_cluster.py", __doc__, config_help=config.CONFIG_HELP)
     args = p.parse_args(argv)
     cli.setup_logging(args)
     return cli.run("create_cluster.py", lambda: _create(args))

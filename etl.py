@@ -1,8 +1,10 @@
-"""Load the JSON logs and the song catalog into staging, then merge them into the star schema.
+"""Load the new JSON logs and song files into staging, then merge them into the star schema.
 
-One transaction: COPY into staging_events and staging_songs, merge into songplays, users, songs,
-artists and time, run the data-quality checks, commit. Any failure leaves the warehouse as it
-was and exits non-zero. Re-running with the same data changes nothing (idempotent).
+One transaction: list the source prefixes and compare them with the load ledger (loaded_objects), COPY
+the new or changed objects into staging_events and staging_songs, record them in the ledger, merge into
+songplays, users, songs, artists and time, run the data-quality checks, commit. Any failure leaves the
+warehouse as it was and exits non-zero. A run with nothing new changes nothing and costs a listing;
+--reload loads every object under the prefixes again (the result is the same: the merge is idempotent).
 
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="print the SQL this would run on Redshift, in order; connect to nothing")
     mode.add_argument("--preflight", action="store_true",
                       help="check the cluster, IAM role, S3 sources and tables, one line each; exit 1 if any is fatal")
+    p.add_argument("--reload", action="store_true",
+                   help="load every object under the prefixes again, not only the new and changed ones")
     p.add_argument("--skip-preflight", action="store_true",
                    help="ENGINE = redshift: load without running the preflight checks first")
     args = p.parse_args(argv)
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"embedded PostgreSQL in {config.data_dir}: {'stopped' if stopped else 'was not running'}")
             return 0
         if args.dry_run:
-            print(dryrun.dry_run_text(PROG, config), end="")
+            print(dryrun.dry_run_text(PROG, config, reload=args.reload), end="")
             return 0
         if args.preflight:
             text, code = preflight.report(config)
@@ -47,16 +51,25 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)
-        report = run_etl(config, show_progress=not args.quiet)
-        staged = ", ".join(f"{t} {n}" for t, n in report.staged.items())
-        rejected = sum(report.rejected.values())
-        print(f"loaded {staged}; songplays {report.row_counts.get('songplays')}, users "
-              f"{report.row_counts.get('users')}, songs {report.row_counts.get('songs')}, artists "
-              f"{report.row_counts.get('artists')}, time {report.row_counts.get('time')}"
-              + (f"; {rejected} records rejected (see stl_load_errors)" if rejected else ""))
+        report = run_etl(config, show_progress=not args.quiet, reload=args.reload)
+        print(summary_line(report))
         return 0
 
     return cli.run(PROG, body)
+
+
+def summary_line(report) -> str:
+    """etl.py's result: what it loaded, and the star tables' row counts."""
+    objects = report.objects.values()
+    loaded = sum(len(p.to_load) for p in objects)
+    skipped = sum(p.unchanged for p in objects)
+    missing = sum(len(p.missing) for p in objects)
+    staged = ", ".join(f"{t} {n}" for t, n in report.staged.items()) or "nothing new"
+    rejected = sum(report.rejected.values())
+    counts = ", ".join(f"{t} {report.row_counts.get(t)}" for t in ("songplays", "users", "songs", "artists", "time"))
+    return (f"loaded {staged} ({loaded} objects; {skipped} unchanged skipped"
+            + (f"; {missing} gone since loaded" if missing else "") + f"); {counts}"
+            + (f"; {rejected} records rejected (see stl_load_errors)" if rejected else ""))
 
 
 if __name__ == "__main__":

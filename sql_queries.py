@@ -1,37 +1,134 @@
 """Every statement of the Sparkify warehouse, in Redshift's dialect, grouped by phase.
 
-This file is the single source of truth for the SQL. Nothing here reads the configuration:
-the COPY statements are templates (sparkify.copy.spec.CopyTemplate) bound to the [S3]
-settings at run time and rendered by a pure function (sparkify.copy.redshift.render_copy).
-On the `local` and `postgres` engines, sparkify.warehouse.translate_for_postgres removes the
-Redshift-only clauses (DISTSTYLE, DISTKEY, SORTKEY, ENCODE) and rewrites IDENTITY; nothing else
-differs in these statements (the merge's PostgreSQL-only memory settings are not SQL of this file:
-sparkify.warehouse.POSTGRES_ETL_SETTINGS). The ordered lists at the end are what the scripts execute,
-in order.
+This file is the single source of truth for the SQL: the DDL, the load ledger's statements, the
+merge, the data-quality checks, the ETL lock and the analysts' queries. Nothing here reads the
+configuration: the COPY statements are templates (sparkify.copy.spec.CopyTemplate) bound to the [S3]
+settings at run time and rendered by a pure function (sparkify.copy.redshift.render_copy); a few
+statements are built at import time by the pure functions below (the checks, the "ranks before"
+comparisons), so that tests can read them as text. On the `local` and `postgres` engines,
+sparkify.warehouse.translate_for_postgres removes the Redshift-only clauses (DISTSTYLE, DISTKEY,
+SORTKEY, ENCODE, PRIMARY KEY) and rewrites IDENTITY; nothing else differs in these statements. What the
+PostgreSQL engines do besides (SET LOCAL work_mem, the ledger rows sent with COPY FROM STDIN, ANALYZE
+skipped for tables a run barely changed) is listed in sparkify.warehouse's docstring. The ordered lists
+at the end are what the scripts execute, in order (sparkify.pipeline builds its plans from them).
 
-Distribution and sort keys, and why (a dc2.large cluster has 2 slices per node):
+Distribution and sort keys, and why (a dc2.large or ra3.large cluster has 2 slices per node):
 - songplays and time are the two tables that grow with the event stream; both are distributed
   on start_time so that their join is collocated, and sorted on it because analysts filter by
   time. song_id would be a poor DISTKEY: most plays match no catalog song, so NULLs would pile
   onto one slice.
 - users, songs and artists are small (thousands to tens of thousands of rows): DISTSTYLE ALL
-  puts a copy on every node, so joins to them never redistribute the fact table.
-- staging_events is spread evenly (it is only scanned); staging_songs is ALL, so the
-  songplays match (a join of every NextSong event to the catalog) runs without moving events.
+  puts a copy on every node, so joins to them never redistribute the fact table. song_records
+  (every song record loaded, the catalog plays are matched against) is ALL for the same reason.
+- staging_events is spread evenly (it is only scanned); staging_songs is ALL.
 
 Primary keys are declared for the planner and documentation only: Redshift does not enforce
-them, and the local engines drop them too (like Redshift). The transforms below guarantee
-uniqueness themselves, and sparkify.checks verifies it after every load.
+them, and the local engines drop them too (like Redshift). The merge guarantees uniqueness
+itself, and the checks below verify it (inside every etl.py run for the keys the run touched,
+and for whole tables with analytics.py --check).
+
+How daily runs stay cheap and exact (issue: "daily runs that cost what is new"):
+- loaded_objects, the load ledger, records every source object a run loaded (its size and ETag,
+  or size and modification time for local files). Each run lists the source prefixes and COPYs
+  only objects that are new or changed (sparkify.ledger); staging then holds just those.
+- The star schema is a function of the files loaded, not of the order or batches they came in:
+  * song_records keeps every distinct song record ever loaded; songs and artists are re-derived
+    from it for the ids a run touched, and plays are matched against it (the whole catalog);
+  * songplays keeps the event's own title, artist name and length (song_title, artist_name,
+    song_length: the song's natural key, as Kimball keeps it for late-arriving dimensions), so a
+    song that arrives after its plays re-matches them (songplay_rematch);
+  * where two records compete for one key (a user's latest event, a play seen twice), the winner
+    is the first in a total order over the stored columns, and a stored row is replaced only by
+    one that comes before it (the "_ranks_before" conditions): the minimum of a set does not
+    depend on the order its elements arrive in.
 """
+
+from __future__ import annotations
+
+from typing import NamedTuple
 
 from sparkify.copy.spec import CopyTemplate
 
-# --------------------------------------------------------------------------- drop
-# One statement per table; the order does not matter (no foreign keys are declared).
+# --------------------------------------------------------------------------- tables
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs")
-ALL_TABLES = STAGING_TABLES + STAR_TABLES
+ALL_TABLES = STAGING_TABLES + STAR_TABLES  # the seven tables whose row counts analytics.py shows
+BOOKKEEPING_TABLES = ("song_records", "loaded_objects", "etl_runs")
 
+
+# --------------------------------------------------------------------------- pure SQL builders
+
+def _ranks_before(new: str, old: str, order: tuple[tuple[str, str, bool], ...]) -> str:
+    """A condition: the row aliased `new` comes strictly before the row aliased `old` in `order`.
+
+    `order` lists (column, 'asc' | 'desc', nullable) from the most significant column on; NULLs sort last
+    in both directions (as `nulls last` in the window that ranks a batch), so the condition and the
+    batch's row_number() agree on which row comes first.
+    """
+
+    def before(column: str, direction: str, nullable: bool) -> str:
+        op = "<" if direction == "asc" else ">"
+        test = f"{new}.{column} {op} {old}.{column}"
+        if nullable:
+            test = f"({test} or ({new}.{column} is not null and {old}.{column} is null))"
+        return test
+
+    def same(column: str, nullable: bool) -> str:
+        test = f"{new}.{column} = {old}.{column}"
+        if nullable:
+            test = f"({test} or ({new}.{column} is null and {old}.{column} is null))"
+        return test
+
+    condition = ""
+    for column, direction, nullable in reversed(order):
+        here = before(column, direction, nullable)
+        condition = here if not condition else f"({here} or ({same(column, nullable)} and {condition}))"
+    return condition
+
+
+def _same_row(new: str, old: str, columns: tuple[tuple[str, bool], ...]) -> str:
+    """A condition: rows `new` and `old` hold equal values in `columns` ((column, nullable); NULL equals NULL)."""
+    parts = []
+    for column, nullable in columns:
+        test = f"{new}.{column} = {old}.{column}"
+        if nullable:
+            test = f"({test} or ({new}.{column} is null and {old}.{column} is null))"
+        parts.append(test)
+    return "\n      and ".join(parts)
+
+
+def _order_by(order: tuple[tuple[str, str, bool], ...], alias: str = "") -> str:
+    """The ORDER BY list of a window that ranks rows in `order` (NULLs last)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{c} {d}" + (" nulls last" if n else "") for c, d, n in order)
+
+
+# The total orders that decide between competing rows (see the module docstring). Each covers every
+# stored column but the key, so two rows that tie are equal.
+SONGPLAY_ORDER = (
+    ("start_time", "asc", False), ("user_id", "asc", False), ("level", "asc", True),
+    ("song_title", "asc", True), ("artist_name", "asc", True), ("song_length", "asc", True),
+    ("location", "asc", True), ("user_agent", "asc", True),
+)
+# A user's row comes from the user's most recent event; at the same millisecond, 'paid' before 'free'.
+USER_ORDER = (
+    ("last_event_at", "desc", False), ("level", "desc", False),
+    ("first_name", "asc", True), ("last_name", "asc", True), ("gender", "asc", True),
+)
+SONG_ORDER = (("title", "asc", False), ("artist_id", "asc", False), ("year", "asc", True), ("duration", "asc", True))
+# Song files of one artist often disagree (a blank location in one file, a city in another; "feat."
+# variants of the name): the most complete record wins (a location, then coordinates), then the
+# alphabetically first values.
+ARTIST_ORDER_SQL = """
+                case when artist_location is null then 1 else 0 end,
+                case when artist_latitude is null then 1 else 0 end,
+                artist_name nulls last,
+                artist_location nulls last,
+                artist_latitude nulls last,
+                artist_longitude nulls last"""
+
+# --------------------------------------------------------------------------- drop
+# One statement per table; the order does not matter (no foreign keys are declared).
 staging_events_table_drop = "drop table if exists staging_events"
 staging_songs_table_drop = "drop table if exists staging_songs"
 songplay_table_drop = "drop table if exists songplays"
@@ -39,6 +136,8 @@ user_table_drop = "drop table if exists users"
 song_table_drop = "drop table if exists songs"
 artist_table_drop = "drop table if exists artists"
 time_table_drop = "drop table if exists time"
+song_records_table_drop = "drop table if exists song_records"
+loaded_objects_table_drop = "drop table if exists loaded_objects"
 etl_runs_table_drop = "drop table if exists etl_runs"
 
 # --------------------------------------------------------------------------- create staging
@@ -89,8 +188,10 @@ diststyle all
 # --------------------------------------------------------------------------- create star schema
 # songplay_id is a surrogate key; the natural key of a play is (session_id, item_in_session):
 # itemInSession is the event's position within its session, so the pair names one event of the
-# app's log (all 6,820 NextSong events of the real data have distinct pairs). Re-runs only add
-# plays whose natural key is new, so songplay_id values never change once assigned.
+# app's log (all 6,820 NextSong events of the real data have distinct pairs). Runs only add plays
+# whose natural key is new (or correct one in place), so songplay_id values never change once assigned.
+# song_title, artist_name and song_length are the event's own song, artist and length: the natural
+# key of the song, kept so that a song loaded after its plays still matches them.
 songplay_table_create = """
 create table songplays (
     songplay_id     bigint identity(0, 1) primary key,
@@ -102,7 +203,10 @@ create table songplays (
     session_id      integer not null,
     item_in_session integer not null,
     location        varchar(512),
-    user_agent      varchar(512)
+    user_agent      varchar(512),
+    song_title      varchar(512),
+    artist_name     varchar(512),
+    song_length     double precision
 )
 """
 
@@ -156,26 +260,122 @@ create table time (
 )
 """
 
-# One row per etl.py run. Also the lock that keeps two runs from interleaving: every run starts
-# with `lock etl_runs`, which a second run waits on until the first commits or rolls back.
+# --------------------------------------------------------------------------- create bookkeeping
+# Every distinct song record loaded so far (the song files' content, as staged): the catalog that
+# plays are matched against and that songs and artists are derived from. A record loaded twice is
+# kept once; records of files that later disappeared stay (nothing loaded is taken back).
+song_records_table_create = """
+create table song_records (
+    num_songs        integer,
+    artist_id        varchar(32),
+    artist_latitude  double precision,
+    artist_longitude double precision,
+    artist_location  varchar(512),
+    artist_name      varchar(512),
+    song_id          varchar(32),
+    title            varchar(512),
+    duration         double precision,
+    year             smallint
+)
+diststyle all
+sortkey (song_id)
+"""
+
+# The load ledger: one row per source object (file) loaded into a staging table, written in the
+# transaction of the run that loaded it. object_url is the object's s3://bucket/key, or the absolute
+# path of a local file; version is what the listing says of its content: the S3 ETag, or for a local
+# file 'mtime:' and its modification time in nanoseconds. An object is loaded again only if its size or
+# version changed. last_modified is for people (S3's LastModified, or the file's modification time);
+# run_id is the etl_runs row of the run that loaded it last.
+loaded_objects_table_create = """
+create table loaded_objects (
+    table_name    varchar(64) not null,
+    object_url    varchar(4096) not null,
+    size          bigint not null,
+    version       varchar(128) not null,
+    last_modified timestamp,
+    run_id        bigint not null,
+    loaded_at     timestamp not null,
+    primary key (table_name, object_url)
+)
+diststyle all
+sortkey (table_name, object_url)
+"""
+
+# One row per etl.py run, also the lock that keeps two runs from interleaving: every run starts with
+# `lock etl_runs`, which a second run waits on until the first commits or rolls back. run_id is
+# assigned by the run under that lock (previous + 1), so the ledger rows can carry it. The *_rows
+# columns are the star tables' row counts after the run: the next run reads them instead of counting.
 etl_runs_table_create = """
 create table etl_runs (
-    run_id           bigint identity(1, 1),
-    finished_at      timestamp not null,
-    staged_events    bigint not null,
-    staged_songs     bigint not null,
-    songplays_added  bigint not null,
-    users_merged     bigint not null,
-    songs_merged     bigint not null,
-    artists_merged   bigint not null,
-    time_added       bigint not null
+    run_id              bigint not null primary key,
+    finished_at         timestamp not null,
+    objects_loaded      bigint not null,
+    objects_skipped     bigint not null,
+    objects_missing     bigint not null,
+    staged_events       bigint not null,
+    staged_songs        bigint not null,
+    songplays_added     bigint not null,
+    songplays_changed   bigint not null,
+    users_merged        bigint not null,
+    songs_merged        bigint not null,
+    artists_merged      bigint not null,
+    time_added          bigint not null,
+    songplays_rows      bigint not null,
+    users_rows          bigint not null,
+    songs_rows          bigint not null,
+    artists_rows        bigint not null,
+    time_rows           bigint not null
 )
 diststyle all
 """
 
+# --------------------------------------------------------------------------- the run and its lock
+# Every run starts with the lock, under statement_timeout (both Redshift and PostgreSQL honour it;
+# lock_timeout is PostgreSQL-only). {timeout_ms} is filled in with a whole number of milliseconds.
+etl_lock_timeout_set = "set statement_timeout = {timeout_ms}"
+etl_lock = "lock etl_runs"
+etl_lock_timeout_reset = "set statement_timeout = 0"
+
+# The run's id (under the lock, so no other run can take it) and the totals the previous run left.
+etl_run_next_id = "select coalesce(max(run_id), 0) + 1 from etl_runs"
+latest_etl_totals = """
+select songplays_rows, users_rows, songs_rows, artists_rows, time_rows
+from etl_runs
+order by run_id desc
+limit 1
+"""
+
+# --------------------------------------------------------------------------- the load ledger
+# What a run loaded before, for one staging table; sparkify.ledger compares it with the listing.
+loaded_objects_select = """
+select object_url, size, version
+from loaded_objects
+where table_name = %(table_name)s
+"""
+
+# A changed object (or, with etl.py --reload, any object loaded again) replaces its row.
+loaded_objects_delete = """
+delete from loaded_objects
+where table_name = %(table_name)s
+  and object_url in %(object_urls)s
+"""
+
+# The rows of the objects this run loaded: a multi-row INSERT of up to LEDGER_ROWS_PER_INSERT rows
+# ({rows} becomes one `(%s, ...)` group of parameters per row). The PostgreSQL engines send the same rows
+# with loaded_objects_copy instead (COPY FROM STDIN: 100,000 rows take seconds as literals).
+loaded_objects_insert = """
+insert into loaded_objects (table_name, object_url, size, version, last_modified, run_id, loaded_at)
+values {rows}
+"""
+LEDGER_ROWS_PER_INSERT = 1000
+loaded_objects_copy = ("copy loaded_objects (table_name, object_url, size, version, last_modified, run_id, loaded_at) "
+                       "from stdin")
+
 # --------------------------------------------------------------------------- copy (templates)
-# Bound to [S3] LOG_DATA / LOG_JSONPATH / SONG_DATA, REGION and [IAM_ROLE] ARN at run time. The
-# fixed options every COPY gets (TRUNCATECOLUMNS BLANKSASNULL EMPTYASNULL COMPUPDATE OFF
+# Bound to [S3] LOG_DATA / LOG_JSONPATH / SONG_DATA, REGION and [IAM_ROLE] ARN at run time; a run loads
+# the new and changed objects only, through a manifest ([S3] MANIFEST_PREFIX) or, on the local engines,
+# their list. The fixed options every COPY gets (TRUNCATECOLUMNS BLANKSASNULL EMPTYASNULL COMPUPDATE OFF
 # STATUPDATE OFF, MAXERROR from [ETL]) are in sparkify.copy.spec.CopySpec's defaults.
 staging_events_copy = CopyTemplate(
     table="staging_events", source_key="log_data", json_key="log_jsonpath", timeformat="epochmillisecs"
@@ -185,35 +385,256 @@ staging_songs_copy = CopyTemplate(table="staging_songs", source_key="song_data")
 # Redshift only, right after a successful COPY: how many records MAXERROR let it skip.
 copy_rejected_count = "select count(*) from stl_load_errors where query = pg_last_copy_id()"
 
-# --------------------------------------------------------------------------- transform
-# The run's lock, then staging is emptied inside the transaction (DELETE, not TRUNCATE: on
-# Redshift TRUNCATE commits the open transaction, which would break atomicity).
-etl_lock = "lock etl_runs"
+# Staging is emptied inside the run's transaction (DELETE, not TRUNCATE: on Redshift TRUNCATE commits
+# the open transaction, which would break atomicity).
 staging_events_clear = "delete from staging_events"
 staging_songs_clear = "delete from staging_songs"
 
-# Each star table is merged from a de-duplicated batch with the staging-table upsert pattern that
-# Redshift documents (delete the keys being replaced, then insert), so re-runs never duplicate.
-# The batches are temporary tables, dropped with the session.
+# --------------------------------------------------------------------------- transform: songs
+# These statements run when the run staged song records (sparkify.pipeline skips them otherwise).
 
-# One row per NextSong event of the batch (a duplicated event is kept once), matched to a catalog
-# song on exact title, artist name and duration. When several catalog records share those three
-# values, the lowest song_id wins, so the match can never multiply a play.
-# The events are matched before they are de-duplicated: the match keeps one row per event (at most
-# one catalog row has match_rank 1 for a title, artist and duration), so the result is the same as
-# matching the de-duplicated events, and the planner sizes the join from the events' real row count
-# (it cannot estimate how many rows a `duplicate_rank = 1` filter keeps, guesses a handful, and
-# then picks a nested loop over the catalog).
-batch_songplays_create = """
-create temp table batch_songplays as
-with next_song_events as (
+# New distinct records join the catalog (EXCEPT compares whole rows, NULLs equal, and de-duplicates).
+song_records_insert = """
+insert into song_records (
+    num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
+    duration, year
+)
+select
+    num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
+    duration, year
+from staging_songs
+except
+select
+    num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
+    duration, year
+from song_records
+"""
+
+# The songs row of every song_id the run staged, chosen among ALL its records loaded so far: the
+# first by title, artist_id, year, duration. Re-derived from the catalog, so the choice does not depend
+# on which run brought which record. (A temporary table: the delete and the insert both read it.)
+batch_songs_drop = "drop table if exists batch_songs"
+batch_songs_create = f"""
+create temp table batch_songs as
+with touched_songs as (
+    select distinct song_id
+    from staging_songs
+    where song_id is not null
+),
+
+ranked_records as (
+    select
+        r.song_id,
+        r.title,
+        r.artist_id,
+        r.year,
+        r.duration,
+        row_number() over (
+            partition by r.song_id
+            order by {_order_by(SONG_ORDER, "r")}
+        ) as song_rank
+    from song_records as r
+    join touched_songs as t on t.song_id = r.song_id
+    where r.title is not null
+      and r.artist_id is not null
+)
+
+select song_id, title, artist_id, year, duration
+from ranked_records
+where song_rank = 1
+"""
+
+# Redshift's staging-table upsert (delete the keys being replaced, insert), limited to rows that change.
+song_table_delete = f"""
+delete from songs
+using batch_songs as b
+where songs.song_id = b.song_id
+  and not (
+      {_same_row("b", "songs", (("title", False), ("artist_id", False), ("year", True), ("duration", True)))}
+  )
+"""
+
+song_table_insert = """
+insert into songs (song_id, title, artist_id, year, duration)
+select b.song_id, b.title, b.artist_id, b.year, b.duration
+from batch_songs as b
+where not exists (select 1 from songs as s where s.song_id = b.song_id)
+"""
+
+# The artists row of every artist_id the run staged, chosen among all its records loaded so far.
+batch_artists_drop = "drop table if exists batch_artists"
+batch_artists_create = f"""
+create temp table batch_artists as
+with touched_artists as (
+    select distinct artist_id
+    from staging_songs
+    where artist_id is not null
+),
+
+ranked_records as (
+    select
+        r.artist_id,
+        r.artist_name,
+        r.artist_location,
+        r.artist_latitude,
+        r.artist_longitude,
+        row_number() over (
+            partition by r.artist_id
+            order by {ARTIST_ORDER_SQL.replace("artist_", "r.artist_").strip()}
+        ) as completeness_rank
+    from song_records as r
+    join touched_artists as t on t.artist_id = r.artist_id
+)
+
+select
+    artist_id,
+    artist_name as name,
+    artist_location as location,
+    artist_latitude as latitude,
+    artist_longitude as longitude
+from ranked_records
+where completeness_rank = 1
+"""
+
+artist_table_delete = f"""
+delete from artists
+using batch_artists as b
+where artists.artist_id = b.artist_id
+  and not (
+      {_same_row("b", "artists", (("name", True), ("location", True), ("latitude", True), ("longitude", True)))}
+  )
+"""
+
+artist_table_insert = """
+insert into artists (artist_id, name, location, latitude, longitude)
+select b.artist_id, b.name, b.location, b.latitude, b.longitude
+from batch_artists as b
+where not exists (select 1 from artists as a where a.artist_id = b.artist_id)
+"""
+
+# A catalog record a play can match: one the songs and artists tables hold (song_id, title and
+# artist_id known), with an artist name and a duration to compare. When several records share a title,
+# artist name and duration, the lowest song_id (then artist_id) wins: a match never multiplies a play.
+_CATALOG_MATCH_COLUMNS = """
+        r.title,
+        r.artist_name,
+        r.duration,
+        r.song_id,
+        r.artist_id,
+        row_number() over (
+            partition by r.title, r.artist_name, r.duration
+            order by r.song_id, r.artist_id
+        ) as match_rank"""
+_MATCHABLE = """r.song_id is not null
+      and r.artist_id is not null
+      and r.title is not null
+      and r.artist_name is not null
+      and r.duration is not null"""
+
+# Late-arriving songs: plays already loaded whose title, artist name and length are those of a record
+# this run staged get the catalog's best match for them (only rows whose match changes are written).
+songplay_rematch = f"""
+with new_song_keys as (
+    select distinct title, artist_name, duration
+    from staging_songs
+),
+
+best_matches as (
+    select{_CATALOG_MATCH_COLUMNS}
+    from song_records as r
+    join new_song_keys as k
+        on k.title = r.title
+        and k.artist_name = r.artist_name
+        and k.duration = r.duration
+    where {_MATCHABLE}
+)
+
+update songplays
+set song_id = m.song_id,
+    artist_id = m.artist_id
+from best_matches as m
+where m.match_rank = 1
+  and songplays.song_title = m.title
+  and songplays.artist_name = m.artist_name
+  and songplays.song_length = m.duration
+  and (songplays.song_id is null or songplays.song_id <> m.song_id or songplays.artist_id <> m.artist_id)
+"""
+
+# --------------------------------------------------------------------------- transform: events
+# These statements run when the run staged events (sparkify.pipeline skips them otherwise).
+
+# One row per user of the batch (events of any page): the user's most recent event, ties broken by
+# USER_ORDER. max(ts) per user first (a hash aggregate), then only the events at that time are ranked:
+# sorting every event of a large batch would cost more than the rest of the users merge.
+batch_users_drop = "drop table if exists batch_users"
+batch_users_create = f"""
+create temp table batch_users as
+with latest_times as (
+    select user_id, max(ts) as last_event_at
+    from staging_events
+    where user_id is not null
+      and level is not null
+      and ts is not null
+    group by user_id
+),
+
+latest_events as (
+    select
+        e.user_id,
+        e.first_name,
+        e.last_name,
+        e.gender,
+        e.level,
+        e.ts as last_event_at
+    from staging_events as e
+    join latest_times as l
+        on l.user_id = e.user_id
+        and l.last_event_at = e.ts
+    where e.level is not null
+),
+
+ranked_events as (
+    select
+        user_id,
+        first_name,
+        last_name,
+        gender,
+        level,
+        last_event_at,
+        row_number() over (partition by user_id order by {_order_by(USER_ORDER)}) as recency_rank
+    from latest_events
+)
+
+select user_id, first_name, last_name, gender, level, last_event_at
+from ranked_events
+where recency_rank = 1
+"""
+
+# A stored user is replaced only by a batch row that comes before it in USER_ORDER (a more recent
+# event), so loading older days after newer ones never brings back an old level.
+user_table_delete = f"""
+delete from users
+using batch_users as b
+where users.user_id = b.user_id
+  and {_ranks_before("b", "users", USER_ORDER)}
+"""
+
+user_table_insert = """
+insert into users (user_id, first_name, last_name, gender, level, last_event_at)
+select b.user_id, b.first_name, b.last_name, b.gender, b.level, b.last_event_at
+from batch_users as b
+where not exists (select 1 from users as u where u.user_id = b.user_id)
+"""
+
+# The plays of the batch: NextSong events that name a user, a session, a position and a time.
+_NEXT_SONG_EVENTS = """next_song_events as (
     select
         ts as start_time,
         user_id,
         level,
-        song,
-        artist,
-        length,
+        song as song_title,
+        artist as artist_name,
+        length as song_length,
         session_id,
         item_in_session,
         location,
@@ -224,24 +645,49 @@ with next_song_events as (
       and session_id is not null
       and item_in_session is not null
       and ts is not null
+)"""
+_RUN_KEYS = """run_keys as (
+    select distinct session_id, item_in_session
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+)"""
+_PLAY_COLUMNS = ("start_time", "user_id", "level", "song_id", "artist_id", "session_id", "item_in_session",
+                 "location", "user_agent", "song_title", "artist_name", "song_length")
+
+
+def _plays_of(events: str) -> str:
+    """The CTEs that turn the events of CTE `events` into one play per natural key (the first in
+    SONGPLAY_ORDER when an event came twice), matched to the catalog: CTE `plays`."""
+    return f"""ranked_events as (
+    select
+        start_time,
+        user_id,
+        level,
+        song_title,
+        artist_name,
+        song_length,
+        session_id,
+        item_in_session,
+        location,
+        user_agent,
+        row_number() over (
+            partition by session_id, item_in_session
+            order by {_order_by(SONGPLAY_ORDER)}
+        ) as duplicate_rank
+    from {events}
 ),
 
 catalog_matches as (
-    select
-        title,
-        artist_name,
-        duration,
-        song_id,
-        artist_id,
-        row_number() over (
-            partition by title, artist_name, duration
-            order by song_id, artist_id
-        ) as match_rank
-    from staging_songs
-    where song_id is not null
+    select{_CATALOG_MATCH_COLUMNS}
+    from song_records as r
+    where {_MATCHABLE}
 ),
 
-matched_events as (
+plays as (
     select
         e.start_time,
         e.user_id,
@@ -252,206 +698,93 @@ matched_events as (
         e.item_in_session,
         e.location,
         e.user_agent,
-        row_number() over (
-            partition by e.session_id, e.item_in_session
-            order by e.start_time, e.user_id, e.level
-        ) as duplicate_rank
-    from next_song_events as e
+        e.song_title,
+        e.artist_name,
+        e.song_length
+    from ranked_events as e
     left join catalog_matches as m
-        on m.title = e.song
-        and m.artist_name = e.artist
-        and m.duration = e.length
+        on m.title = e.song_title
+        and m.artist_name = e.artist_name
+        and m.duration = e.song_length
         and m.match_rank = 1
-)
+    where e.duplicate_rank = 1
+)"""
 
-select
-    start_time,
-    user_id,
-    level,
-    song_id,
-    artist_id,
-    session_id,
-    item_in_session,
-    location,
-    user_agent
-from matched_events
-where duplicate_rank = 1
+
+# A play loaded before and seen again (the same natural key): it is corrected in place, keeping its
+# songplay_id, only if the new event comes before the stored one in SONGPLAY_ORDER. Identical
+# re-deliveries (a log file loaded again after an event was appended to it) change nothing. Only the
+# events whose key is already stored are ranked, so a first load pays nothing here.
+songplay_conflict_update = f"""
+with {_NEXT_SONG_EVENTS},
+
+stored_key_events as (
+    select e.*
+    from next_song_events as e
+    where exists (
+        select 1
+        from songplays as p
+        where p.session_id = e.session_id
+          and p.item_in_session = e.item_in_session
+    )
+),
+
+{_plays_of("stored_key_events")}
+
+update songplays
+set {(","+chr(10)+"    ").join(f"{c} = c.{c}" for c in _PLAY_COLUMNS if c not in ("session_id", "item_in_session"))}
+from plays as c
+where songplays.session_id = c.session_id
+  and songplays.item_in_session = c.item_in_session
+  and {_ranks_before("c", "songplays", SONGPLAY_ORDER)}
 """
 
-# Plays already in songplays keep their row (and songplay_id): only new natural keys are added.
-songplay_table_insert = """
+# New plays, straight from staging (each fact row written once): the anti-join comes first, so only
+# events with a new natural key are ranked and matched.
+songplay_table_insert = f"""
 insert into songplays (
-    start_time, user_id, level, song_id, artist_id, session_id, item_in_session, location, user_agent
+    {", ".join(_PLAY_COLUMNS)}
 )
-select
-    b.start_time,
-    b.user_id,
-    b.level,
-    b.song_id,
-    b.artist_id,
-    b.session_id,
-    b.item_in_session,
-    b.location,
-    b.user_agent
-from batch_songplays as b
-where not exists (
-    select 1
-    from songplays as p
-    where p.session_id = b.session_id
-      and p.item_in_session = b.item_in_session
-)
-"""
+with {_NEXT_SONG_EVENTS},
 
-# One row per user over ALL events of the batch (not only NextSong): the user's most recent
-# event gives the level and the names. Ties on ts are broken deterministically.
-batch_users_create = """
-create temp table batch_users as
-with ranked_events as (
-    select
-        user_id,
-        first_name,
-        last_name,
-        gender,
-        level,
-        ts,
-        row_number() over (
-            partition by user_id
-            order by ts desc, session_id desc, item_in_session desc, level desc
-        ) as recency_rank
-    from staging_events
-    where user_id is not null
-      and level is not null
-      and ts is not null
-)
+new_key_events as (
+    select e.*
+    from next_song_events as e
+    where not exists (
+        select 1
+        from songplays as p
+        where p.session_id = e.session_id
+          and p.item_in_session = e.item_in_session
+    )
+),
+
+{_plays_of("new_key_events")}
 
 select
-    user_id,
-    first_name,
-    last_name,
-    gender,
-    level,
-    ts as last_event_at
-from ranked_events
-where recency_rank = 1
+    {(","+chr(10)+"    ").join(_PLAY_COLUMNS)}
+from plays
 """
 
-# A stored user is replaced only by a batch row whose latest event is at least as recent, so
-# loading older days after newer ones never brings back an old level.
-user_table_delete = """
-delete from users
-using batch_users as b
-where users.user_id = b.user_id
-  and b.last_event_at >= users.last_event_at
-"""
-
-user_table_insert = """
-insert into users (user_id, first_name, last_name, gender, level, last_event_at)
-select b.user_id, b.first_name, b.last_name, b.gender, b.level, b.last_event_at
-from batch_users as b
-where not exists (select 1 from users as u where u.user_id = b.user_id)
-"""
-
-# One row per song_id; if song files disagree, the first by (title, artist_id, year, duration).
-batch_songs_create = """
-create temp table batch_songs as
-with ranked_songs as (
-    select
-        song_id,
-        title,
-        artist_id,
-        year,
-        duration,
-        row_number() over (
-            partition by song_id
-            order by title, artist_id, year, duration
-        ) as song_rank
-    from staging_songs
-    where song_id is not null
-      and title is not null
-      and artist_id is not null
-)
-
-select song_id, title, artist_id, year, duration
-from ranked_songs
-where song_rank = 1
-"""
-
-song_table_delete = """
-delete from songs
-using batch_songs as b
-where songs.song_id = b.song_id
-"""
-
-song_table_insert = """
-insert into songs (song_id, title, artist_id, year, duration)
-select song_id, title, artist_id, year, duration
-from batch_songs
-"""
-
-# One row per artist_id. Song files of one artist often disagree (a blank location in one file,
-# a city in another; "feat." variants of the name): the most complete record wins (a location,
-# then coordinates), then the alphabetically first name, so the choice is deterministic.
-batch_artists_create = """
-create temp table batch_artists as
-with ranked_artists as (
-    select
-        artist_id,
-        artist_name,
-        artist_location,
-        artist_latitude,
-        artist_longitude,
-        row_number() over (
-            partition by artist_id
-            order by
-                case when artist_location is null then 1 else 0 end,
-                case when artist_latitude is null then 1 else 0 end,
-                artist_name,
-                artist_location,
-                artist_latitude,
-                artist_longitude
-        ) as completeness_rank
-    from staging_songs
-    where artist_id is not null
-)
-
-select
-    artist_id,
-    artist_name as name,
-    artist_location as location,
-    artist_latitude as latitude,
-    artist_longitude as longitude
-from ranked_artists
-where completeness_rank = 1
-"""
-
-artist_table_delete = """
-delete from artists
-using batch_artists as b
-where artists.artist_id = b.artist_id
-"""
-
-artist_table_insert = """
-insert into artists (artist_id, name, location, latitude, longitude)
-select artist_id, name, location, latitude, longitude
-from batch_artists
-"""
-
-# The distinct start times of the batch's plays, once: the time merge and the run's count both read it.
-batch_time_create = """
-create temp table batch_time as
-select distinct start_time
-from batch_songplays
-"""
-
-# One row per distinct start_time of the batch's plays that time does not have yet. date_part and
-# extract take the same date parts on both engines (ISO week; dow 0 = Sunday); date_part returns a
-# double precision, which PostgreSQL computes about twice as fast as extract's numeric.
+# The start times of the run's plays (as stored: a stored play that won over a new event keeps its
+# time) that time does not have yet. date_part and extract take the same date parts on both engines
+# (ISO week; dow 0 = Sunday); date_part returns a double precision, which PostgreSQL computes about twice
+# as fast as extract's numeric.
 time_table_insert = """
 insert into time (start_time, hour, day, week, month, year, weekday)
-with new_start_times as (
-    select b.start_time
-    from batch_time as b
-    where not exists (select 1 from time as t where t.start_time = b.start_time)
+with run_start_times as (
+    select distinct e.ts as start_time
+    from staging_events as e
+    where e.page = 'NextSong'
+      and e.user_id is not null
+      and e.ts is not null
+      and not exists (select 1 from time as t where t.start_time = e.ts)
+      and exists (
+          select 1
+          from songplays as p
+          where p.session_id = e.session_id
+            and p.item_in_session = e.item_in_session
+            and p.start_time = e.ts
+      )
 )
 
 select
@@ -462,47 +795,328 @@ select
     date_part('month', start_time),
     date_part('year', start_time),
     date_part('dow', start_time)
-from new_start_times
+from run_start_times
 """
 
-# Records the run (finished_at is the only parameter: the client's UTC clock, as Redshift and
-# PostgreSQL name "now" differently). The counts describe the batch just merged:
-# - staged_events, staged_songs: the rows COPY put into staging;
-# - songplays_added: the batch's plays (its distinct NextSong events), all of which are in songplays
-#   once songplay_table_insert has run (those already there kept their row, the others were added),
-#   so a re-run of the same files records the same number;
-# - users_merged, songs_merged, artists_merged: the batch's distinct users, songs and artists;
-# - time_added: the distinct start times of the batch's plays (batch_time), all in time afterwards.
-etl_run_insert = """
-insert into etl_runs (
-    finished_at, staged_events, staged_songs, songplays_added,
-    users_merged, songs_merged, artists_merged, time_added
+# Only after songplay_conflict_update moved a play to another time (sparkify.pipeline runs it then):
+# time holds the distinct start times of songplays, so a time no play has any more goes.
+time_orphans_delete = """
+delete from time
+where not exists (select 1 from songplays as p where p.start_time = time.start_time)
+"""
+
+# Records the run. The counts come from the run itself (the pipeline passes them as parameters):
+# objects loaded (new or changed), skipped (unchanged) and missing (loaded before, gone now); rows
+# staged; rows the merge wrote (songplays_added: new plays; songplays_changed: plays re-matched or
+# corrected; users/songs/artists_merged: rows inserted or replaced; time_added); and the star tables'
+# row counts after the run.
+ETL_RUN_COLUMNS = (
+    "run_id", "finished_at", "objects_loaded", "objects_skipped", "objects_missing", "staged_events",
+    "staged_songs", "songplays_added", "songplays_changed", "users_merged", "songs_merged", "artists_merged",
+    "time_added", "songplays_rows", "users_rows", "songs_rows", "artists_rows", "time_rows",
 )
-select
-    %(finished_at)s,
-    (select count(*) from staging_events),
-    (select count(*) from staging_songs),
-    (select count(*) from batch_songplays),
-    (select count(*) from batch_users),
-    (select count(*) from batch_songs),
-    (select count(*) from batch_artists),
-    (select count(*) from batch_time)
+etl_run_insert = f"""
+insert into etl_runs (
+    {", ".join(ETL_RUN_COLUMNS)}
+)
+values (
+    {", ".join(f"%({c})s" for c in ETL_RUN_COLUMNS)}
+)
 """
 
-latest_etl_run = """
-select staged_events, staged_songs, songplays_added, users_merged, songs_merged, artists_merged, time_added
+latest_etl_run = f"""
+select {", ".join(ETL_RUN_COLUMNS)}
 from etl_runs
 order by run_id desc
 limit 1
 """
 
-batch_tables_drop = [
-    "drop table if exists batch_songplays",
-    "drop table if exists batch_users",
-    "drop table if exists batch_songs",
-    "drop table if exists batch_artists",
-    "drop table if exists batch_time",
-]
+# Fresh planner statistics after bulk changes, each right after the statement that changed the table, so
+# that the next statement reading it is planned right. COPY runs with STATUPDATE OFF, and PostgreSQL's
+# autovacuum cannot see inside our transaction: without statistics, both planners take the just-loaded
+# tables for tiny ones and pick nested-loop joins; at a million events the anti-joins of the merge and
+# the checks then take minutes instead of seconds. ANALYZE is allowed inside a transaction on both
+# engines. Staging is analyzed on the columns the merge's plans filter, join, group or rank on (plus the
+# two wide text columns the plays carry through their sort, so that row widths are estimated right); the
+# star tables on every column, for the analysts' queries too. Redshift skips a table that changed by less
+# than analyze_threshold_percent (10 %); the PostgreSQL engines apply the same rule themselves.
+analyze_staging_events = ("analyze staging_events (page, user_id, session_id, item_in_session, ts, level, song, "
+                          "artist, length, location, user_agent)")
+analyze_staging_songs = "analyze staging_songs (song_id, title, artist_id, artist_name, duration)"
+analyze_song_records = "analyze song_records"
+analyze_songplays = "analyze songplays"
+analyze_users = "analyze users"
+analyze_songs = "analyze songs"
+analyze_artists = "analyze artists"
+analyze_time = "analyze time"
+# The star and bookkeeping tables' ANALYZE, by table (sparkify.pipeline applies the 10 % rule to these).
+analyze_star_queries = {
+    "song_records": analyze_song_records,
+    "songplays": analyze_songplays,
+    "users": analyze_users,
+    "songs": analyze_songs,
+    "artists": analyze_artists,
+    "time": analyze_time,
+}
+
+# --------------------------------------------------------------------------- data-quality checks
+# Each check is a SELECT of the offending keys (first column sorts them); it passes when there are none.
+# Checks come in groups: the group's counting statement returns one count per check, from CTEs the group's
+# checks share (`with_clause`), so a run scans each big table once per group, not once per check. Only a
+# failing check sends one more statement, for a few offending keys (sparkify.checks.sample_query).
+#
+# RUN_CHECKS gate every etl.py run (before it commits): they look at the keys the run touched (staging
+# holds exactly the run's new objects) plus cheap global invariants (sparkify.checks adds one: no star
+# table has fewer rows than after the previous run). CHECKS look at whole tables: analytics.py --check.
+
+
+class Check(NamedTuple):
+    name: str
+    description: str
+    offenders: str  # a SELECT of the offending keys, over the group's CTEs
+
+
+class CheckGroup(NamedTuple):
+    name: str
+    checks: tuple[Check, ...]
+    with_clause: str = ""  # "with ... " shared by the checks' SELECTs
+    # The counting statement, when cheaper than one count(*) per check; it returns exactly one row with
+    # the number of offenders of each check, in order (see _unique).
+    counter: str | None = None
+
+
+def group_counter(group: CheckGroup) -> str:
+    """The statement that counts every check's offenders of `group` (one row, one column per check)."""
+    if group.counter is not None:
+        return group.counter.strip()
+    counts = ",\n    ".join(f"(select count(*) from ({c.offenders.strip()}) as offenders_{i})"
+                           for i, c in enumerate(group.checks))
+    return f"{group.with_clause.strip()}\nselect\n    {counts}".strip()
+
+
+def check_sample(group: CheckGroup, check: Check, limit: int) -> str:
+    """The statement that lists a few offending keys of one check of `group`."""
+    return (f"{group.with_clause.strip()}\nselect * from ({check.offenders.strip()}) as offenders "
+            f"order by 1 limit {int(limit)}").strip()
+
+
+def _unique(table: str, *key: str, key_expression: str | None = None) -> CheckGroup:
+    """Offenders: the duplicated keys (a NULL key counts as one key, as GROUP BY groups NULLs).
+
+    The counter first proves the common case, no duplicates, with one COUNT(DISTINCT) of the key:
+    no two rows share a non-NULL key, and at most one row has a NULL key. Only when that does not hold
+    does it count the offenders exactly (the CASE evaluates the subquery only then; at a million plays
+    the test takes about a third of the time of the exact count on PostgreSQL). A key of several columns
+    needs `key_expression`, one value that is NULL when any key column is NULL and otherwise differs
+    exactly when the key differs (COUNT(DISTINCT) takes one expression on Redshift).
+    """
+    cols = ", ".join(key)
+    if key_expression is None:
+        if len(key) != 1:
+            raise ValueError(f"{table}: a key of several columns needs a key_expression")
+        key_expression = key[0]
+    offenders = f"select {cols} from {table} group by {cols} having count(*) > 1"
+    counter = f"""
+with key_counts as (
+    select
+        count(*) as all_rows,
+        count({key_expression}) as keyed_rows,
+        count(distinct {key_expression}) as distinct_keys
+    from {table}
+)
+
+select
+    case
+        when keyed_rows = distinct_keys and all_rows - keyed_rows <= 1 then 0
+        else (select count(*) from ({offenders}) as offenders)
+    end
+from key_counts
+"""
+    name = f"{table}.{'_'.join(key)}_unique"
+    return CheckGroup(name, (Check(name, f"{table}: ({cols}) duplicated", offenders),), counter=counter)
+
+
+def _single(name: str, description: str, offenders: str) -> CheckGroup:
+    return CheckGroup(name, (Check(name, description, offenders),))
+
+
+def _not_null(table: str, key: str, label: str | None = None) -> CheckGroup:
+    return _single(f"{table}.{key}_not_null", f"{table}: {key} is NULL",
+                   f"select {label or key} from {table} where {key} is null")
+
+
+def _in(table: str, key: str, parent: str, parent_key: str | None = None) -> CheckGroup:
+    parent_key = parent_key or key
+    return _single(
+        f"{table}.{key}_in_{parent}", f"{table}.{key} not found in {parent}",
+        f"select distinct c.{key} from {table} as c "
+        f"where c.{key} is not null "
+        f"and not exists (select 1 from {parent} as p where p.{parent_key} = c.{key})",
+    )
+
+
+# The natural key of a play as one BIGINT: session_id in the high 32 bits, item_in_session shifted
+# into [0, 2^32) in the low ones, so two (integer, integer) pairs give the same value only if they are
+# equal, and the value fits a BIGINT for every pair of INTEGERs.
+SONGPLAY_NATURAL_KEY = "session_id::bigint * 4294967296 + (item_in_session::bigint + 2147483648)"
+
+
+
+def _time_columns_differ(alias: str = "") -> str:
+    """A condition: a time row's parts differ from its start_time."""
+    a = f"{alias}." if alias else ""
+    parts = [("hour", "hour"), ("day", "day"), ("week", "week"), ("month", "month"), ("year", "year"),
+             ("weekday", "dow")]
+    return "(" + " or ".join(f"{a}{col} <> date_part('{part}', {a}start_time)" for col, part in parts) + ")"
+
+CHECKS: tuple[CheckGroup, ...] = (
+    _unique("songplays", "songplay_id"),
+    _not_null("songplays", "songplay_id", "session_id"),
+    _unique("songplays", "session_id", "item_in_session", key_expression=SONGPLAY_NATURAL_KEY),
+    _unique("users", "user_id"),
+    _not_null("users", "user_id", "level"),
+    _unique("songs", "song_id"),
+    _not_null("songs", "song_id", "title"),
+    _unique("artists", "artist_id"),
+    _not_null("artists", "artist_id", "name"),
+    _unique("time", "start_time"),
+    _not_null("time", "start_time", "hour"),
+    _in("songplays", "user_id", "users"),
+    _in("songplays", "start_time", "time"),
+    _in("songplays", "song_id", "songs"),
+    _in("songplays", "artist_id", "artists"),
+    _single("time.columns_match_start_time", "time: hour/day/week/month/year/weekday differ from start_time",
+            f"select start_time from time where {_time_columns_differ()}"),
+    # time holds the start times of the plays, and nothing else
+    _single("time.start_time_in_songplays", "time.start_time has no play in songplays",
+            "select t.start_time from time as t "
+            "where not exists (select 1 from songplays as p where p.start_time = t.start_time)"),
+    _unique("loaded_objects", "table_name", "object_url",
+            key_expression="table_name || ' ' || object_url"),
+)
+
+# --- the run's gate
+# The plays of the run: every staged NextSong event's natural key must be in songplays exactly once,
+# and those plays must find their user, time, song and artist. The run's start times once in time, with
+# their columns right. The run's users, songs and artists once each.
+RUN_CHECKS: tuple[CheckGroup, ...] = (
+    CheckGroup(
+        "run plays",
+        with_clause=f"""
+with {_RUN_KEYS},
+
+run_plays as (
+    select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
+    from songplays as p
+    join run_keys as k
+        on k.session_id = p.session_id
+        and k.item_in_session = p.item_in_session
+),
+
+play_copies as (
+    select session_id, item_in_session, count(*) as copies
+    from run_plays
+    group by session_id, item_in_session
+),
+
+run_times as (
+    select distinct start_time
+    from run_plays
+),
+
+time_copies as (
+    select t.start_time, count(*) as copies, max(case when {_time_columns_differ("t")} then 1 else 0 end) as wrong
+    from time as t
+    join run_times as r on r.start_time = t.start_time
+    group by t.start_time
+)
+""",
+        checks=(
+            Check("songplays.run_plays_once",
+                  "NextSong events of this run not in songplays exactly once (missing or duplicated)",
+                  "select k.session_id, k.item_in_session from run_keys as k "
+                  "left join play_copies as c on c.session_id = k.session_id and c.item_in_session = k.item_in_session "
+                  "where c.copies is null or c.copies <> 1"),
+            Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
+                  "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
+            Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
+                  "select distinct song_id from run_plays "
+                  "where song_id is not null and song_id not in (select song_id from songs)"),
+            Check("songplays.run_artist_id_in_artists", "songplays.artist_id of this run's plays not found in artists",
+                  "select distinct artist_id from run_plays "
+                  "where artist_id is not null and artist_id not in (select artist_id from artists)"),
+            Check("time.run_start_time_once", "start times of this run's plays not in time exactly once, or with "
+                  "hour/day/week/month/year/weekday that differ from start_time",
+                  "select r.start_time from run_times as r "
+                  "left join time_copies as c on c.start_time = r.start_time "
+                  "where c.copies is null or c.copies <> 1 or c.wrong = 1"),
+        ),
+    ),
+    CheckGroup(
+        "run users",
+        with_clause="""
+with run_users as (
+    select distinct user_id
+    from staging_events
+    where user_id is not null
+      and level is not null
+      and ts is not null
+),
+
+user_copies as (
+    select u.user_id, count(*) as copies
+    from users as u
+    join run_users as r on r.user_id = u.user_id
+    group by u.user_id
+)
+""",
+        checks=(
+            Check("users.run_user_id_once", "users of this run not in users exactly once",
+                  "select r.user_id from run_users as r left join user_copies as c on c.user_id = r.user_id "
+                  "where c.copies is null or c.copies <> 1"),
+        ),
+    ),
+    CheckGroup(
+        "run songs",
+        with_clause="""
+with run_songs as (
+    select distinct r.song_id
+    from song_records as r
+    join staging_songs as s on s.song_id = r.song_id
+    where r.title is not null
+      and r.artist_id is not null
+),
+
+song_copies as (
+    select s.song_id, count(*) as copies
+    from songs as s
+    join run_songs as r on r.song_id = s.song_id
+    group by s.song_id
+),
+
+run_artists as (
+    select distinct artist_id
+    from staging_songs
+    where artist_id is not null
+),
+
+artist_copies as (
+    select a.artist_id, count(*) as copies
+    from artists as a
+    join run_artists as r on r.artist_id = a.artist_id
+    group by a.artist_id
+)
+""",
+        checks=(
+            Check("songs.run_song_id_once", "songs of this run not in songs exactly once",
+                  "select r.song_id from run_songs as r left join song_copies as c on c.song_id = r.song_id "
+                  "where c.copies is null or c.copies <> 1"),
+            Check("artists.run_artist_id_once", "artists of this run not in artists exactly once",
+                  "select r.artist_id from run_artists as r left join artist_copies as c on c.artist_id = r.artist_id "
+                  "where c.copies is null or c.copies <> 1"),
+        ),
+    ),
+)
 
 # --------------------------------------------------------------------------- analytics
 # Row counts are built from ALL_TABLES by sparkify.reports (one count(*) per table).
@@ -865,6 +1479,8 @@ drop_table_queries = [
     song_table_drop,
     artist_table_drop,
     time_table_drop,
+    song_records_table_drop,
+    loaded_objects_table_drop,
     etl_runs_table_drop,
 ]
 
@@ -876,60 +1492,52 @@ create_table_queries = [
     song_table_create,
     artist_table_create,
     time_table_create,
+    song_records_table_create,
+    loaded_objects_table_create,
     etl_runs_table_create,
 ]
 
-# etl.py: lock, empty staging, then the COPYs (in this order), then the merge.
+# etl.py, in this order (sparkify.pipeline.etl_plan):
+# 1. the lock, the run's id and the previous run's totals;
+etl_lock_queries = [etl_lock_timeout_set, etl_lock, etl_lock_timeout_reset]
+etl_start_queries = [etl_run_next_id, latest_etl_totals]
+# 2. the ledger of each staging table (loaded_objects_select), then staging emptied and the new objects
+#    COPYed (copy_table_queries, in this order), then their ledger rows (loaded_objects_delete/_insert);
 clear_staging_queries = [staging_events_clear, staging_songs_clear]
 copy_table_queries = [staging_events_copy, staging_songs_copy]
-
-# Fresh planner statistics after bulk changes. COPY runs with STATUPDATE OFF, and PostgreSQL's
-# autovacuum cannot see inside our transaction: without statistics, both planners take the just-loaded
-# tables for tiny ones and pick nested-loop joins; at a million events the anti-joins of the merge and
-# the checks then take minutes instead of seconds. ANALYZE is allowed inside a transaction on both
-# engines; on Redshift it skips tables that changed little (analyze_threshold_percent).
-# Staging and the batch of plays are only read by the merge, so they are analyzed on the columns its
-# plans filter, join, group or rank on (plus, for staging_events, the two wide text columns the plays
-# carry through their sort, so that row widths are estimated right); the star tables get every column,
-# for the analysts' queries too.
-analyze_staging_queries = [
-    ("analyze staging_events (page, user_id, session_id, item_in_session, ts, level, song, artist, length, "
-     "location, user_agent)"),
-    "analyze staging_songs (song_id, title, artist_id, artist_name, duration)",
-]
-analyze_batch_queries = [
-    "analyze batch_songplays (session_id, item_in_session, start_time)",
-    "analyze batch_users",
-    "analyze batch_songs",
-    "analyze batch_artists",
-]
-analyze_star_queries = [
-    "analyze songplays",
-    "analyze users",
-    "analyze songs",
-    "analyze artists",
-    "analyze time",
-]
-
-# The batches (batch_time after the analyzed batch of plays, whose statistics size its DISTINCT), then
-# the dimensions, then the fact, then time.
-insert_table_queries = [
-    *batch_tables_drop,
-    batch_songplays_create,
-    batch_users_create,
+# 3. when song records were staged: the catalog, songs, artists, and the plays that now match;
+song_merge_queries = [
+    analyze_staging_songs,
+    song_records_insert,
+    analyze_song_records,
+    batch_songs_drop,
     batch_songs_create,
-    batch_artists_create,
-    *analyze_batch_queries,
-    batch_time_create,
-    user_table_delete,
-    user_table_insert,
     song_table_delete,
     song_table_insert,
+    analyze_songs,
+    batch_artists_drop,
+    batch_artists_create,
     artist_table_delete,
     artist_table_insert,
-    songplay_table_insert,
-    time_table_insert,
+    analyze_artists,
+    songplay_rematch,
 ]
+# 4. when events were staged: users, then plays (corrected, then new), then their times
+#    (time_orphans_delete only after songplay_conflict_update changed a row);
+event_merge_queries = [
+    analyze_staging_events,
+    batch_users_drop,
+    batch_users_create,
+    user_table_delete,
+    user_table_insert,
+    analyze_users,
+    songplay_conflict_update,
+    songplay_table_insert,
+    analyze_songplays,
+    time_table_insert,
+    analyze_time,
+]
+# 5. the row counts of the tables the run changed, RUN_CHECKS, and the run's etl_runs row.
 
 # analytics.py: the temporary tables the analytics read (report_sessions after report_plays, which it reads).
 analytics_setup_queries = [

@@ -91,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                    help="generated samples and the local server's data (default: bench/.cache)")
     p.add_argument("--keep-server", action="store_true", help="--engine local: leave the server running")
+    p.add_argument("--no-daily", action="store_true",
+                   help="skip the daily-run measurement (bench/incremental.py: a re-run with nothing new, one new day)")
     p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
     p.add_argument("--output", type=Path, default=None, metavar="FILE", help="also write the JSON object to FILE")
     g = p.add_mutually_exclusive_group()
@@ -366,7 +368,7 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
 
         import psycopg2
 
-        from sparkify.pipeline import CopyStep, EtlReport, RunContext, etl_plan, execute_steps, merge_staging
+        from sparkify.pipeline import CopyStep, EtlReport, RunContext, RunState, etl_plan, execute_steps
         from sparkify.warehouse import Warehouse
 
         plan = etl_plan()
@@ -378,10 +380,10 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
         transform_s = transform_error = None
         tree = TreeMemory()
         try:
-            ctx = RunContext(wh, conn, report, show_progress=log_level <= logging.INFO)
+            ctx = RunContext(wh, conn, report, RunState(config), show_progress=log_level <= logging.INFO)
             with tree:
                 t0 = time.perf_counter()
-                execute_steps(ctx, plan[:n_load])  # lock, empty staging, the emulated COPYs
+                execute_steps(ctx, plan[:n_load])  # lock, the run's objects (listing + ledger), the emulated COPYs
                 t1 = time.perf_counter()
             with conn.cursor() as cur:
                 cur.execute("savepoint bench_merge")
@@ -394,7 +396,7 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
                     with conn.cursor() as cur:
                         for statement in before_merge:
                             cur.execute(statement)
-                merge_staging(wh, conn, report)  # = the rest of etl_plan(): merges, checks, etl_runs, counts
+                execute_steps(ctx, plan[n_load:])  # the rest of etl_plan(): ledger, merges, counts, checks, etl_runs
                 transform_s = time.perf_counter() - t2
             except psycopg2.errors.QueryCanceled:
                 transform_error = f"cancelled by the benchmark after {transform_timeout:.0f} s (--transform-timeout)"
@@ -646,6 +648,10 @@ def format_table(r: dict) -> str:
                  f"process and {r['load_workers_seen']} worker processes; main process {r['peak_rss_main_process_mb']:.1f} MB "
                  f"({r['load_process_rss_before_load_mb']:.1f} MB before the load began), each worker at most "
                  f"{r['peak_rss_per_worker_mb']:.1f} MB")
+    if "daily" in r:
+        from bench import incremental
+
+        lines += incremental.format_lines(r["daily"])
     lines.append(f"converter: {r['converter']}")
     lines.append("targets: " + "; ".join(f"{k} {v['value']} <= {v['target']}: {'met' if v['met'] else 'NOT met'}"
                                          for k, v in r["targets"].items()))
@@ -718,6 +724,11 @@ def main(argv: list[str] | None = None) -> int:
                     res = run_baseline(wh, flat)
                     baseline.append(res)
                     log.info("repeat %d/%d: ceiling %.2f s", i + 1, args.repeat, res["baseline_copy_s"])
+        daily = None
+        if not args.no_daily:
+            from bench import incremental
+
+            daily = incremental.run(wh, sdir, args.cache_dir, args.repeat, level, reset_tables)
         naive = None
         if args.naive_rows > 0:
             log.info("naive reference: one INSERT per row on the first %d events", args.naive_rows)
@@ -727,6 +738,10 @@ def main(argv: list[str] | None = None) -> int:
                  "bench_wall_s": round(time.monotonic() - started, 1),
                  "measured_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
         result = summarize(args, summary, info, toolkit, baseline, naive, flat, extra)
+        if daily is not None:
+            result["daily"] = daily
+            for name, target in daily["targets"].items():
+                result["targets"][name] = target
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if args.engine == "postgres":

@@ -11,12 +11,12 @@ blank lines, key spelling and ordering. These functions edit the text instead:
 * every other line, including comments, is kept byte-for-byte (line endings too).
 
 `updated_config_text` is the pure text transformation; `update_config` applies it to a file atomically
-(temporary file in the same directory + os.replace), keeping the file's permission bits.
+(temporary file in the same directory + os.replace), keeping the file's permission bits. The file is parsed
+(before and after the edit) by sparkify.config, the one parser of dwh.cfg.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import stat
@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from sparkify.config import parse_config_text
 from sparkify.errors import ConfigError
 
 Updates = Mapping[str, Mapping[str, str]]
@@ -162,15 +163,6 @@ def updated_config_text(text: str, updates: Updates) -> str:
     return result
 
 
-def _parse(text: str, path: Path) -> configparser.ConfigParser:
-    cp = configparser.ConfigParser(interpolation=None)
-    try:
-        cp.read_string(text, source=str(path))
-    except configparser.Error as exc:
-        raise ConfigError([f"cannot parse: {str(exc).splitlines()[0]}"], path=str(path)) from None
-    return cp
-
-
 def update_config(path: Path | str, updates: Updates) -> bool:
     """Apply `updates` to the INI file at `path` in place, atomically, keeping its mode and other content.
 
@@ -186,10 +178,10 @@ def update_config(path: Path | str, updates: Updates) -> bool:
         raise ConfigError([f"cannot read: {exc.strerror}"], path=str(path)) from None
     except UnicodeDecodeError:
         raise ConfigError(["cannot read: not UTF-8 text"], path=str(path)) from None
-    _parse(text, path)
+    parse_config_text(text, path)
     new_text = updated_config_text(text, updates)
     # Sanity check: the result parses and carries the new values.
-    cp = _parse(new_text, path)
+    cp = parse_config_text(new_text, path)
     for section, values in updates.items():
         for key, value in values.items():
             if cp.get(section, key, fallback=None) != str(value).strip():

@@ -6,7 +6,8 @@ before any ETL statement if a finding is fatal; `--skip-preflight` bypasses it).
 
 What is checked, and how:
 
-* cluster.login: a real connection with [CLUSTER] (10 s timeout). psycopg2's error is explained:
+* cluster.login: a real connection with [CLUSTER] (10 s timeout; the password, or temporary credentials
+  from IAM with AUTH = iam, sparkify.dbauth). psycopg2's error is explained:
   wrong host (does not resolve), no answer (security group not open to this machine's IP, or the
   cluster is not publicly accessible / paused), wrong port, wrong password or user, wrong database.
 * tables: information_schema.columns of the current schema (the same query on Redshift and
@@ -18,7 +19,8 @@ What is checked, and how:
   redshift.amazonaws.com assume it.
 * iam.attached: the cluster, found by its endpoint address (= [CLUSTER] HOST) or by
   [DWH] DWH_CLUSTER_IDENTIFIER in the region of the host name (or [DWH] DWH_REGION), lists the role
-  in its IamRoles (redshift:DescribeClusters).
+  in its IamRoles (redshift:DescribeClusters). For a Redshift Serverless workgroup, the COPY ... NOLOAD
+  below is the check (a warning says so).
 * s3.region: each bucket's region (s3:GetBucketLocation, else the x-amz-bucket-region header of
   HeadBucket) equals [S3] REGION; when REGION is not set, equals the cluster's region (COPY assumes
   the cluster's region unless told otherwise: the most common COPY failure).
@@ -31,20 +33,23 @@ What is checked, and how:
   NotAction/NotResource); statements with a Condition make the result a warning. Not evaluated:
   bucket policies, SCPs, session policies, KMS key policies (IAM's policy simulator would, but it is
   not available in every account or in moto, so one tested path is used).
+* copy.<table> (etl.py --preflight only, when the tables exist): each COPY of etl.py with NOLOAD, in a
+  transaction that is rolled back (sparkify.noload): Redshift itself proves what the lines above can
+  only explain (attachment, bucket policies, KMS, region); on the PostgreSQL engines the emulated COPY
+  reads and converts everything and reports rejections, inserting nothing. The preflight that starts
+  every Redshift etl.py leaves it out: it would read all the sources twice.
 """
 
 from __future__ import annotations
 
-import configparser
-import json
 import logging
 import re
-import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import sql_queries
+from sparkify.aws.policies import evaluate_policies, policy_document, trusts_redshift  # noqa: F401 - re-exported
+from sparkify.awsnames import parse_redshift_host, split_s3
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.errors import SparkifyError
 
@@ -186,14 +191,10 @@ def explain_connection_error(message: str, cluster: ClusterSettings) -> str:
     return "check [CLUSTER] HOST, DB_PORT, DB_NAME, DB_USER and the password"
 
 
-_REDSHIFT_HOST_RE = re.compile(
-    r"^[a-z0-9-]+\.[a-z0-9-]+\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.redshift(?:-serverless)?\.amazonaws\.com(?:\.cn)?$", re.I)
-
-
 def cluster_region_from_host(host: str | None) -> str | None:
-    """`<id>.<hash>.<region>.redshift.amazonaws.com` -> region; None for any other host."""
-    m = _REDSHIFT_HOST_RE.match((host or "").strip().rstrip("."))
-    return m.group(1).lower() if m else None
+    """`<id>.<hash>.<region>.redshift.amazonaws.com` (or a serverless workgroup's) -> region; None for any other host."""
+    parsed = parse_redshift_host(host)
+    return parsed.region if parsed else None
 
 
 def location_to_region(constraint: str | None) -> str:
@@ -238,80 +239,7 @@ def jsonpaths_finding(location: str, data: bytes, expected: int) -> Finding:
     return ok(check, f"{location} has {len(paths)} JSONPaths = the {expected} columns of staging_events")
 
 
-# IAM policy documents, evaluated statically (see the module docstring for what is not evaluated).
-
-def policy_document(doc) -> dict:
-    """A policy document as boto3 returns it: a dict, or URL-encoded JSON text."""
-    if isinstance(doc, dict):
-        return doc
-    text = str(doc)
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(urllib.parse.unquote(text))
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _wildcard(pattern: str, value: str, *, case_sensitive: bool) -> bool:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.I) is not None
-
-
-def _statement_applies(st: dict, action: str, resource: str) -> bool:
-    if "Action" in st:
-        action_ok = any(_wildcard(a, action, case_sensitive=False) for a in _as_list(st["Action"]))
-    else:
-        action_ok = "NotAction" in st and not any(_wildcard(a, action, case_sensitive=False)
-                                                  for a in _as_list(st["NotAction"]))
-    if not action_ok:
-        return False
-    if "Resource" in st:
-        return any(_wildcard(r, resource, case_sensitive=True) for r in _as_list(st["Resource"]))
-    return "NotResource" in st and not any(_wildcard(r, resource, case_sensitive=True)
-                                           for r in _as_list(st["NotResource"]))
-
-
-def evaluate_policies(documents: Iterable, action: str, resource: str) -> str:
-    """'allow', 'deny', 'conditional' (depends on a Condition) or 'none' (no statement allows it)."""
-    allow = conditional_allow = conditional_deny = False
-    for doc in documents:
-        for st in _as_list(policy_document(doc).get("Statement")):
-            if not isinstance(st, dict) or not _statement_applies(st, action, resource):
-                continue
-            effect = str(st.get("Effect", "")).lower()
-            if effect == "deny":
-                if not st.get("Condition"):
-                    return "deny"
-                conditional_deny = True
-            elif effect == "allow":
-                if st.get("Condition"):
-                    conditional_allow = True
-                else:
-                    allow = True
-    if allow and not conditional_deny:
-        return "allow"
-    if allow or conditional_allow:
-        return "conditional"
-    return "none"
-
-
-def trusts_redshift(trust_document) -> bool:
-    """Does the role's trust policy let the Redshift service assume it?"""
-    for st in _as_list(policy_document(trust_document).get("Statement")):
-        if not isinstance(st, dict) or str(st.get("Effect", "")).lower() != "allow":
-            continue
-        if not any(_wildcard(a, "sts:AssumeRole", case_sensitive=False) for a in _as_list(st.get("Action"))):
-            continue
-        principal = st.get("Principal")
-        services = _as_list(principal.get("Service")) if isinstance(principal, dict) else []
-        if "redshift.amazonaws.com" in services or principal == "*":
-            return True
-    return False
+# IAM policy documents are evaluated statically by sparkify.aws.policies (evaluate_policies, trusts_redshift).
 
 
 def role_name(arn: str) -> str:
@@ -320,12 +248,6 @@ def role_name(arn: str) -> str:
 
 def arn_account(arn: str) -> str:
     return arn.split(":")[4]
-
-
-def split_s3(url: str) -> tuple[str, str]:
-    rest = url[len("s3://"):]
-    bucket, _, key = rest.partition("/")
-    return bucket, key
 
 
 # --------------------------------------------------------------------------------------------------
@@ -348,11 +270,13 @@ def tables_query_params() -> dict:
 def _connect(config: Config):
     import psycopg2
 
+    from sparkify import dbauth
+
     if config.engine == "local":
         from sparkify.warehouse import Warehouse
 
         return Warehouse(config).connect()
-    return psycopg2.connect(**config.cluster.dsn_kwargs(), connect_timeout=CONNECT_TIMEOUT_S,
+    return psycopg2.connect(**dbauth.dsn_kwargs(config), connect_timeout=CONNECT_TIMEOUT_S,
                             application_name="sparkify-preflight")
 
 
@@ -360,7 +284,7 @@ def check_database(config: Config) -> list[Finding]:
     """cluster.login, then the tables against sql_queries' DDL."""
     import psycopg2
 
-    from sparkify.errors import WarehouseError
+    from sparkify.errors import ConfigError, WarehouseError
 
     c = config.cluster
     where = (f"{c.db_name} at {c.host}:{c.db_port} as {c.db_user}" if c is not None
@@ -370,8 +294,11 @@ def check_database(config: Config) -> list[Finding]:
     except psycopg2.OperationalError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return [fatal("cluster.login", f"cannot log in to {where}: {first}: {explain_connection_error(str(exc), c)}")]
-    except WarehouseError as exc:
+    except (WarehouseError, ConfigError) as exc:
         return [fatal("cluster.login", str(exc))]
+    user = getattr(getattr(conn, "info", None), "user", None)
+    if c is not None and user and user != c.db_user:  # temporary IAM credentials name their own user
+        where = f"{c.db_name} at {c.host}:{c.db_port} as {user} (temporary credentials from IAM)"
     findings = [ok("cluster.login", f"logged in to {where}")]
     try:
         with conn.cursor() as cur:
@@ -408,18 +335,10 @@ def _error_code(exc) -> str:
 
 
 def _dwh_setting(config: Config, key: str) -> str | None:
-    """[DWH] <key> of the configuration file (create_cluster.py's section), if any."""
-    if config.path is None:
+    """[DWH] DWH_CLUSTER_IDENTIFIER or DWH_REGION when the configuration file sets it (None: not set)."""
+    if key not in config.dwh.given:
         return None
-    cp = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(Path(config.path), encoding="utf-8") as fh:
-            cp.read_file(fh)
-    except (OSError, configparser.Error, UnicodeDecodeError):
-        return None
-    value = cp.get("DWH", key, fallback=None) if cp.has_section("DWH") else None
-    value = (value or "").strip().strip("'\"").strip()
-    return value or None
+    return {"DWH_CLUSTER_IDENTIFIER": config.dwh.cluster_identifier, "DWH_REGION": config.dwh.region}[key]
 
 
 class _Aws:
@@ -510,8 +429,12 @@ def find_cluster(aws: _Aws, region: str | None, host: str, identifier: str | Non
 def check_attached(aws: _Aws, config: Config, region: str | None) -> list[Finding]:
     ClientError, BotoCoreError = _aws_errors()
     arn = config.iam_role_arn
-    identifier = _dwh_setting(config, "DWH_CLUSTER_IDENTIFIER")
     host = config.cluster.host
+    parsed = parse_redshift_host(host)
+    if (parsed is not None and parsed.kind == "serverless") or (parsed is None and config.dwh.serverless):
+        return [warn("iam.attached", f"the warehouse is a Redshift Serverless workgroup: whether role {role_name(arn)} "
+                                     "is attached to its namespace is proven by etl.py --preflight's COPY ... NOLOAD")]
+    identifier = _dwh_setting(config, "DWH_CLUSTER_IDENTIFIER")
     what = f"cluster {identifier}" if identifier else f"a cluster with endpoint {host}"
     try:
         cluster = find_cluster(aws, region, host, identifier)
@@ -705,14 +628,54 @@ def check_aws(config: Config, *, session=None) -> list[Finding]:
 # Running it
 
 
-def run_preflight(config: Config, *, session=None) -> list[Finding]:
-    """Every check that applies to config's engine, in order. Never raises for a finding."""
+def check_noload(config: Config) -> list[Finding]:
+    """copy.<table>: each COPY of etl.py with NOLOAD, rolled back (sparkify.noload), one finding per table."""
+    import psycopg2
+
+    from sparkify import noload
+    from sparkify.errors import SparkifyError
+
+    try:
+        results = noload.run_all(config)
+    except (psycopg2.Error, SparkifyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return [warn("copy", f"COPY ... NOLOAD not run: {first}")]
+    findings = []
+    engine = "Redshift" if config.engine == "redshift" else "the emulated COPY"
+    for r in results:
+        check = f"copy.{r.table}"
+        if r.outcome == "ok":
+            findings.append(ok(check, f"COPY ... NOLOAD from {r.source}: {engine} read it, {r.message}; nothing "
+                                      "was loaded"))
+        elif r.outcome == "rejected":
+            findings.append(warn(check, f"COPY ... NOLOAD from {r.source}: {r.message}"))
+        elif r.outcome == "skipped":
+            findings.append(warn(check, r.message))
+        else:
+            why = (": Redshift itself refused the load (the iam.* and s3.* lines above explain what can be seen "
+                   "without it)" if config.engine == "redshift" else "")
+            findings.append(fatal(check, f"COPY ... NOLOAD failed: {r.message}{why}"))
+    return findings
+
+
+def run_preflight(config: Config, *, session=None, noload: bool = False) -> list[Finding]:
+    """Every check that applies to config's engine, in order. Never raises for a finding.
+
+    `noload`: also run each COPY with NOLOAD (etl.py --preflight; not the preflight before every load, which
+    would read all the sources twice), when the tables exist."""
     findings = check_database(config)
     if config.engine == "redshift":
         findings += check_aws(config, session=session)
     else:
         log.info("ENGINE = %s: only the database checks apply (the IAM and S3 checks are for ENGINE = redshift)",
                  config.engine)
+    if noload:
+        if any(f.check == "cluster.login" and f.level == "fatal" for f in findings):
+            findings.append(warn("copy", "COPY ... NOLOAD not run: cannot log in"))
+        elif any(f.check.startswith("tables") and f.level == "fatal" for f in findings):
+            findings.append(warn("copy", "COPY ... NOLOAD not run: the tables are missing or differ"))
+        else:
+            findings += check_noload(config)
     return findings
 
 
@@ -730,8 +693,10 @@ def summary(findings: Sequence[Finding]) -> str:
 
 
 def report(config: Config, *, session=None) -> tuple[str, int]:
-    """etl.py --preflight: (one line per finding, exit code 1 if any is fatal); the summary goes to the log."""
-    findings = run_preflight(config, session=session)
+    """etl.py --preflight: (one line per finding, exit code 1 if any is fatal); the summary goes to the log.
+
+    Includes each COPY with NOLOAD, rolled back."""
+    findings = run_preflight(config, session=session, noload=True)
     log.info("%s", summary(findings))
     return format_findings(findings), exit_code(findings)
 

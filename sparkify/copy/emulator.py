@@ -8,6 +8,10 @@ the server ingests while Python parses, and memory does not grow with the input.
 converted by the C converter (sparkify.copy.native) in a producer thread; the lines it declines take
 the Python path. prepare_copy() lets the next COPY read and convert while this one is being ingested.
 
+With `spec.noload` (Redshift's NOLOAD) every file is read and converted and every rejection counted and
+written to stl_load_errors exactly as for a load, but no row is sent: there is no COPY FROM STDIN, and
+CopyResult.loaded counts the rows a load would have inserted.
+
 Rejected records are skipped up to MAXERROR; one more fails the whole COPY (LoadError), and the target
 table is left exactly as before (the COPY runs inside a SAVEPOINT on the caller's transaction, which is
 never committed or rolled back here). Rejected records are written to `stl_load_errors` through a
@@ -476,6 +480,8 @@ def _paths(spec: CopySpec, columns: list[Column], client_factory) -> tuple[list[
 
 
 def _sources(spec: CopySpec, client_factory) -> Iterator[SourceFile]:
+    if spec.files is not None:
+        return iter(spec.files)
     if spec.manifest:
         return list_manifest(spec.source, client_factory)
     if is_s3(spec.source):
@@ -588,7 +594,11 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
             cur.execute(sql.SQL("savepoint {}").format(savepoint))
         try:
             try:
-                cur.copy_expert(statement, reader, size=1 << 20)
+                if spec.noload:
+                    while reader.read():  # NOLOAD: convert and check everything, send nothing
+                        pass
+                else:
+                    cur.copy_expert(statement, reader, size=1 << 20)
             finally:
                 reader.close()  # stops the producer (when the server failed the COPY first)
         except BaseException as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from sparkify.awsnames import REGION_RE
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import ConfigError
 
@@ -22,7 +23,6 @@ _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 # Bucket names: 3-63 characters, lower case, digits, dots and hyphens; the key may be empty.
 _S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f\x7f\\]*)?$")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _TIMEFORMAT_RE = re.compile(r"^[A-Za-z0-9 :.,/_+-]{1,64}$")
 
 
@@ -51,7 +51,7 @@ def validate_spec(spec: CopySpec) -> None:
         problems.append("iam_role is required: set [IAM_ROLE] ARN (arn:aws:iam::<account>:role/<name>)")
     elif not _ARN_RE.match(spec.iam_role):
         problems.append(f"iam_role {spec.iam_role!r} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
-    if spec.region is not None and not _REGION_RE.match(spec.region):
+    if spec.region is not None and not REGION_RE.match(spec.region):
         problems.append(f"region {spec.region!r} is not an AWS region name (like us-west-2)")
     if spec.timeformat is not None and not _TIMEFORMAT_RE.match(spec.timeformat):
         problems.append(f"timeformat {spec.timeformat!r} is not 'epochmillisecs', 'epochsecs', 'auto' "
@@ -88,6 +88,8 @@ def render_copy(spec: CopySpec) -> str:
     parts.append(f"maxerror {spec.maxerror}")
     parts.append(f"compupdate {'on' if spec.compupdate else 'off'}")
     parts.append(f"statupdate {'on' if spec.statupdate else 'off'}")
+    if spec.noload:
+        parts.append("noload")
     return " ".join(parts)
 
 

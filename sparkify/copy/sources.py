@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 import orjson
 
+from sparkify.awsnames import is_s3, split_s3  # noqa: F401 - is_s3 is part of this module's API
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
@@ -34,7 +34,6 @@ PREFETCH_LIMIT_BYTES = 8 * 1024 * 1024  # objects up to this size are read whole
 SMALL_FILE_BYTES = 64 * 1024  # local files up to this size are read whole by the fetch threads
 LOCAL_BATCH = 256  # local files per read-ahead task
 READ_BUFFER = 1024 * 1024
-_S3_RE = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
 @dataclass(frozen=True)
@@ -44,17 +43,8 @@ class SourceFile:
     url: str  # s3://bucket/key, or the absolute local path
     key: str  # the S3 key, or the local path relative to the source prefix's parent
     size: int | None = None
-
-
-def is_s3(location: str) -> bool:
-    return location.startswith("s3://")
-
-
-def split_s3(url: str) -> tuple[str, str]:
-    m = _S3_RE.match(url)
-    if not m or not m.group(1):
-        raise LoadError(f"{url!r} is not an s3://bucket/key URI")
-    return m.group(1), m.group(2)
+    etag: str | None = None  # S3 listings only
+    last_modified: object = None  # S3 listings only: the object's LastModified (an aware datetime)
 
 
 def s3_client(endpoint_url: str | None = None, region: str | None = None):
@@ -73,7 +63,8 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None):
 
 # --------------------------------------------------------------------------- listing
 
-def _local_prefix(prefix: str) -> str:
+def local_prefix(prefix: str) -> str:
+    """The absolute path prefix a local FROM value stands for (a trailing separator is kept)."""
     absolute = os.path.abspath(os.path.expanduser(prefix))
     if prefix.endswith(("/", os.sep)) and not absolute.endswith(os.sep):
         absolute += os.sep
@@ -130,7 +121,7 @@ def _walk(directory: str, prefix: str) -> Iterator[str]:
 def list_local(prefix: str) -> Iterator[SourceFile]:
     """Every regular file whose absolute path starts with `prefix`, in lexicographic path order (sizes are
     not read here: one stat per file costs more than reading a small file; readers find the size)."""
-    full = _local_prefix(prefix)
+    full = local_prefix(prefix)
     parent = os.path.dirname(full.rstrip(os.sep)) if full.endswith(os.sep) else os.path.dirname(full)
     walk_from = full.rstrip(os.sep) if full.endswith(os.sep) else parent
     cut = len(parent.rstrip(os.sep)) + 1
@@ -157,7 +148,8 @@ def _page_objects(bucket: str, page: dict) -> Iterator[SourceFile]:
         key = obj["Key"]
         if key.endswith("/") and obj.get("Size", 0) == 0:
             continue
-        yield SourceFile(url=f"s3://{bucket}/{key}", key=key, size=obj.get("Size"))
+        yield SourceFile(url=f"s3://{bucket}/{key}", key=key, size=obj.get("Size"), etag=obj.get("ETag"),
+                         last_modified=obj.get("LastModified"))
 
 
 def read_location(location: str, *, client_factory=None, what: str = "file") -> bytes:
@@ -211,6 +203,11 @@ def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile
         url = entry.get("url") if isinstance(entry, dict) else None
         if not isinstance(url, str) or not url:
             raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
+        if is_s3(url):
+            try:
+                split_s3(url)
+            except ValueError as exc:
+                raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
         mandatory = bool(entry.get("mandatory", False))
         if is_s3(url) and client is None:
             client = client_factory()

@@ -23,6 +23,9 @@ class CopySpec:
     iam_role: str | None = None
     endpoint_url: str | None = None  # S3-compatible store (emulator only)
     manifest: bool = False
+    # Emulator only: load exactly these files (the run's new objects, sparkify.ledger) instead of listing
+    # `source`, which then only names the prefix in messages. Redshift gets a manifest instead.
+    files: tuple | None = None  # of sparkify.copy.sources.SourceFile
     maxerror: int = 0
     truncatecolumns: bool = True
     blanksasnull: bool = True
@@ -30,6 +33,7 @@ class CopySpec:
     acceptinvchars: str | None = None  # replacement character, e.g. '?'; None: invalid UTF-8 is an error
     compupdate: bool = False
     statupdate: bool = False
+    noload: bool = False  # NOLOAD: read and check every record, load none (etl.py --preflight)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify.aws import Timing
+from sparkify.aws.base import Timing
 
 FAKE_PASSWORD = "Sup3rSecretPw"
 

@@ -10,8 +10,12 @@ import botocore.exceptions as bx
 import pytest
 from botocore.stub import Stubber
 
-from sparkify import aws
-from sparkify.aws import Timing, aws_call, aws_error_message, detect_public_ip, wait_for_cluster
+from sparkify.aws.base import Timing
+from sparkify.aws.cluster import wait_for_cluster
+from sparkify.aws.errors import aws_call, aws_error_message
+from sparkify.aws.network import detect_public_ip, resolve_allowed_cidr
+from sparkify.aws.provision import create_all
+from sparkify.config import DwhSettings, load_dwh_settings
 from sparkify.errors import ProvisioningError
 
 RESOURCE = "Redshift cluster 'test-dwh'"
@@ -75,17 +79,17 @@ def test_wrong_region_end_to_end_is_one_line(aws_env, monkeypatch):
     """A region whose endpoint does not resolve: the real botocore error path, no network needed."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused at once
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    settings = aws.DwhSettings(db_password="Sup3rSecretPw", allowed_cidr="203.0.113.7/32")
+    settings = DwhSettings(db_password="Sup3rSecretPw", allowed_cidr="203.0.113.7/32")
     with pytest.raises(ProvisioningError, match="cannot reach AWS at http://127.0.0.1:9.*check DWH_REGION"):
-        aws.create_all(settings, "unused.cfg")
+        create_all(settings, "unused.cfg")
 
 
 def test_no_credentials_end_to_end(aws_env, monkeypatch, cfg_path):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    settings = aws.load_dwh_settings(cfg_path)
+    settings = load_dwh_settings(cfg_path)
     with pytest.raises(ProvisioningError, match=r"^no AWS credentials: configure a profile \(aws configure\)"):
-        aws.create_all(settings, cfg_path)
+        create_all(settings, cfg_path)
 
 
 # ---- waiting -------------------------------------------------------------------------------------------
@@ -176,10 +180,10 @@ def test_detect_public_ip_unreachable():
 
 
 def test_open_to_the_world_only_when_written_and_then_warned(caplog):
-    settings = aws.DwhSettings(allowed_cidr="0.0.0.0/0")
-    assert aws.resolve_allowed_cidr(settings, "http://127.0.0.1:9/never-called") == "0.0.0.0/0"
+    settings = DwhSettings(allowed_cidr="0.0.0.0/0")
+    assert resolve_allowed_cidr(settings, "http://127.0.0.1:9/never-called") == "0.0.0.0/0"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "whole internet" in warnings[0].getMessage()
     caplog.clear()
-    assert aws.resolve_allowed_cidr(aws.DwhSettings(allowed_cidr="203.0.113.0/24")) == "203.0.113.0/24"
+    assert resolve_allowed_cidr(DwhSettings(allowed_cidr="203.0.113.0/24")) == "203.0.113.0/24"
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]

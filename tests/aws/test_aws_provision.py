@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import configparser
 import json
+import logging
 
 import boto3
 import pytest
 
-from sparkify import aws
-from sparkify.aws import S3_READ_ONLY_POLICY_ARN, TAG_KEY, TRUST_POLICY, create_all, delete_all, load_dwh_settings
-from sparkify.errors import ProvisioningError
+from sparkify.aws.base import TAG_KEY, make_session
+from sparkify.aws.iam import S3_READ_ONLY_POLICY_ARN
+from sparkify.aws.policies import TRUST_POLICY
+from sparkify.aws.provision import create_all
+from sparkify.aws.teardown import delete_all, make_confirm
+from sparkify.config import load_dwh_settings
+from sparkify.errors import ConfigError, ProvisioningError
 
 from tests.aws.conftest import CFG_TEMPLATE, FAKE_PASSWORD, capture_params, fake_response, new_session, write_cfg
 
@@ -161,7 +166,7 @@ def test_explicit_aws_keys_are_used(moto, tmp_path, fast, monkeypatch):
     path = write_cfg(tmp_path / "dwh.cfg", extra="[AWS]\nKEY = AKIDFROMCONFIG\nSECRET = SecretFromConfig\n")
     report = create_all(load_dwh_settings(path), path, timing=fast, environ={})  # the library's own session
     assert report.steps[2].outcome == "created"
-    assert aws.make_session(load_dwh_settings(path)).get_credentials().access_key == "AKIDFROMCONFIG"
+    assert make_session(load_dwh_settings(path)).get_credentials().access_key == "AKIDFROMCONFIG"
 
 
 @pytest.mark.parametrize("policy", ["arn:aws:iam::aws:policy/AdministratorAccess",
@@ -289,7 +294,7 @@ def test_delete_with_a_final_snapshot(session, cfg_path, fast):
 
 def test_bad_snapshot_name_is_refused_before_anything_happens(moto, cfg_path, fast):
     create(cfg_path, fast)
-    with pytest.raises(aws.ConfigError, match="--final-snapshot"):
+    with pytest.raises(ConfigError, match="--final-snapshot"):
         delete(cfg_path, fast, final_snapshot="bad--name-")
     assert len(clients()[2].describe_clusters()["Clusters"]) == 1
 
@@ -357,11 +362,292 @@ def test_declining_deletes_nothing(moto, cfg_path, fast):
 
 
 def test_confirmation_refuses_without_a_terminal():
-    confirm = aws.make_confirm(assume_yes=False, interactive=False, ask=lambda text: pytest.fail("asked"))
+    confirm = make_confirm(assume_yes=False, interactive=False, ask=lambda text: pytest.fail("asked"))
     with pytest.raises(ProvisioningError, match="--yes"):
         confirm(["delete x"])
-    assert aws.make_confirm(assume_yes=True, interactive=False, ask=input)(["delete x"]) is True
+    assert make_confirm(assume_yes=True, interactive=False, ask=input)(["delete x"]) is True
     prompts = []
-    ask = aws.make_confirm(assume_yes=False, interactive=True, ask=lambda text: prompts.append(text) or "yes")
+    ask = make_confirm(assume_yes=False, interactive=True, ask=lambda text: prompts.append(text) or "yes")
     assert ask(["delete Redshift cluster 'x'"]) is True and "delete Redshift cluster 'x'" in prompts[0]
-    assert aws.make_confirm(assume_yes=False, interactive=True, ask=lambda text: "n")(["x"]) is False
+    assert make_confirm(assume_yes=False, interactive=True, ask=lambda text: "n")(["x"]) is False
+
+
+# ---- the node type: DescribeOrderableClusterOptions (not in moto: canned answers, the rest in moto) --------
+
+NO_DC2 = [("ra3.xlplus", "single-node"), ("ra3.xlplus", "multi-node"), ("ra3.large", "single-node"),
+          ("ra3.large", "multi-node"), ("ra3.4xlarge", "multi-node")]
+
+
+def _page(pairs):
+    return {"OrderableClusterOptions": [{"ClusterVersion": "1.0", "NodeType": n, "ClusterType": c,
+                                         "AvailabilityZones": [{"Name": f"{REGION}a"}]} for n, c in pairs]}
+
+
+def _nothing_exists():
+    iam, ec2, redshift = clients()
+    assert [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("test-dwh")] == []
+    assert [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "test-dwh-sg"] == []
+    assert redshift.describe_clusters()["Clusters"] == []
+
+
+def test_a_node_type_the_region_does_not_sell_creates_nothing(session, tmp_path, fast):
+    fake_response(session, "redshift.DescribeOrderableClusterOptions", [_page(NO_DC2)])
+    path = write_cfg(tmp_path / "dwh.cfg", extra="DWH_NODE_TYPE = dc2.large\n")
+    with pytest.raises(ProvisioningError, match="dc2.large is not orderable in us-west-2; orderable there: ra3.large"):
+        create_all(load_dwh_settings(path), path, timing=fast, session=session, environ={})
+    _nothing_exists()
+
+
+def test_unset_node_type_becomes_the_smallest_orderable_one(session, tmp_path, fast, caplog):
+    fake_response(session, "redshift.DescribeOrderableClusterOptions", [_page(NO_DC2)])
+    created = capture_params(session, "redshift.CreateCluster")
+    path = write_cfg(tmp_path / "dwh.cfg")
+    report = create_all(load_dwh_settings(path), path, timing=fast, session=session, environ={})
+    assert created[0]["NodeType"] == "ra3.large" and "ra3.large" in report.steps[2].detail
+    lines = [r.getMessage() for r in caplog.records if "DWH_NODE_TYPE not set" in r.getMessage()]
+    assert len(lines) == 1 and "using ra3.large, the smallest single-node type orderable there" in lines[0]
+
+
+def test_an_endpoint_without_the_call_warns_once_and_proceeds(session, tmp_path, fast, caplog):
+    """moto lacks DescribeOrderableClusterOptions (as a local emulator may): one warning, then the cluster."""
+    created = capture_params(session, "redshift.CreateCluster")
+    path = write_cfg(tmp_path / "dwh.cfg")
+    create_all(load_dwh_settings(path), path, timing=fast, session=session, environ={})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w for w in warnings if "DescribeOrderableClusterOptions" in w] == [
+        "the endpoint does not implement DescribeOrderableClusterOptions (a local emulator?): node type dc2.large "
+        "not checked"]
+    assert created[0]["NodeType"] == "dc2.large"
+
+
+# ---- DWH_MODE = serverless: Redshift Serverless through botocore's Stubber (not in moto), the rest in moto ---
+
+ACCOUNT = "123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/test-dwh-s3-read"
+NS_ARN = f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/11111111-2222-3333-4444-555555555555"
+WG_ARN = f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup/66666666-7777-8888-9999-000000000000"
+WG_HOST = f"test-dwh.{ACCOUNT}.{REGION}.redshift-serverless.amazonaws.com"
+TAGS = [{"key": TAG_KEY, "value": "true"}]
+
+
+class StubbedSession:
+    """The moto session, but its redshift-serverless client is one botocore Stubber answers: every request is
+    checked against the service model and against the exact parameters each test expects, in order."""
+
+    def __init__(self, session):
+        from botocore.stub import Stubber
+
+        self._session = session
+        self.region_name = session.region_name
+        self.rs = session.client("redshift-serverless", region_name=REGION)
+        self.stub = Stubber(self.rs)
+        self.sent: list[tuple[str, dict]] = []  # every redshift-serverless request, in order
+        self.rs.meta.events.register("provide-client-params.redshift-serverless.*",
+                                     lambda params, model, **kw: self.sent.append((model.name, dict(params))))
+
+    def client(self, service, **kwargs):
+        return self.rs if service == "redshift-serverless" else self._session.client(service, **kwargs)
+
+    def expect(self, operation: str, response: dict, params: dict) -> None:
+        self.stub.add_response(operation, response, params)
+
+    def not_found(self, operation: str, params: dict) -> None:
+        self.stub.add_client_error(operation, "ResourceNotFoundException", "not found", 400, expected_params=params)
+
+
+@pytest.fixture
+def serverless_session(session):
+    stubbed = StubbedSession(session)
+    with stubbed.stub:
+        yield stubbed
+    stubbed.stub.assert_no_pending_responses()
+
+
+def _namespace(status="AVAILABLE", roles=(ROLE_ARN,), **extra):
+    return {"namespace": {"namespaceName": "test-dwh", "namespaceArn": NS_ARN, "status": status,
+                          "dbName": "sparkify", "adminUsername": "sparkify_admin", "defaultIamRoleArn": ROLE_ARN,
+                          "iamRoles": [f"IamRole(applyStatus=in-sync, iamRoleArn={r})" for r in roles],
+                          "kmsKeyId": "AWS_OWNED_KMS_KEY", **extra}}
+
+
+def _workgroup(status="AVAILABLE", group_id="sg-12345678", **extra):
+    wg = {"workgroupName": "test-dwh", "workgroupArn": WG_ARN, "namespaceName": "test-dwh", "status": status,
+          "baseCapacity": 4, "publiclyAccessible": True, "securityGroupIds": [group_id], "port": 5439}
+    if status == "AVAILABLE":
+        wg["endpoint"] = {"address": WG_HOST, "port": 5439}
+    return {"workgroup": {**wg, **extra}}
+
+
+NS = {"namespaceName": "test-dwh"}
+WG = {"workgroupName": "test-dwh"}
+NAMESPACE_REQUEST = {"namespaceName": "test-dwh", "adminUsername": "sparkify_admin", "adminUserPassword": FAKE_PASSWORD,
+                     "dbName": "sparkify", "defaultIamRoleArn": ROLE_ARN, "iamRoles": [ROLE_ARN], "tags": TAGS}
+USAGE_LIMIT_REQUEST = {"resourceArn": WG_ARN, "usageType": "serverless-compute", "amount": 8, "period": "daily",
+                       "breachAction": "deactivate"}
+
+
+def _expect_first_create(s: StubbedSession, namespace_request=NAMESPACE_REQUEST, creating=2, **workgroup_request):
+    from botocore.stub import ANY
+
+    s.not_found("get_namespace", NS)
+    s.expect("create_namespace", _namespace(), namespace_request)
+    s.expect("get_namespace", _namespace(), NS)  # the wait: AVAILABLE at once
+    s.expect("get_namespace", _namespace(), NS)  # read again after the wait
+    s.not_found("get_workgroup", WG)
+    request = {"workgroupName": "test-dwh", "namespaceName": "test-dwh", "baseCapacity": 4, "publiclyAccessible": True,
+               "securityGroupIds": [ANY], "port": 5439, "tags": TAGS, **workgroup_request}
+    s.expect("create_workgroup", _workgroup("CREATING"), request)
+    for _ in range(creating):
+        s.expect("get_workgroup", _workgroup("CREATING"), WG)
+    s.expect("get_workgroup", _workgroup(), WG)
+    s.expect("get_workgroup", _workgroup(), WG)
+    s.expect("list_usage_limits", {}, {"resourceArn": WG_ARN, "usageType": "serverless-compute"})
+    s.expect("create_usage_limit", {"usageLimit": {"usageLimitId": "limit-1", **USAGE_LIMIT_REQUEST}},
+             USAGE_LIMIT_REQUEST)
+
+
+def _serverless_cfg(tmp_path, extra=""):
+    return write_cfg(tmp_path / "dwh.cfg", extra="DWH_MODE = serverless\n" + extra)
+
+
+def test_serverless_create_asks_for_exactly_this(serverless_session, tmp_path, fast, sleeps, caplog, capsys):
+    path = _serverless_cfg(tmp_path)
+    _expect_first_create(serverless_session, creating=2)
+    report = create(path, fast, serverless_session)
+    iam, ec2, _ = clients()
+    [group] = our_groups(ec2)
+    # the dedicated security group, with its single /32 rule, is the workgroup's only one
+    [(_, workgroup_request)] = [c for c in serverless_session.sent if c[0] == "CreateWorkgroup"]
+    assert workgroup_request["securityGroupIds"] == [group["GroupId"]]
+    assert [(p["IpProtocol"], p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissions"]] \
+        == [("tcp", 5439, ["203.0.113.7/32"])]
+    assert iam.get_role(RoleName="test-dwh-s3-read")["Role"]["Arn"] == ROLE_ARN
+    assert [(s.kind, s.outcome) for s in report.steps] == [
+        ("IAM role", "created"), ("security group", "created"), ("namespace", "created"), ("workgroup", "created"),
+        ("usage limit", "created"), ("config", "updated")]
+    assert report.steps[2].detail == "AVAILABLE, database sparkify, encrypted with an AWS-owned key"
+    assert report.steps[3].detail == f"AVAILABLE, {WG_HOST}:5439, base 4 RPUs, publicly accessible"
+    assert report.steps[4].detail == "8 RPU-hours per day, then deactivate"
+    cp = read_cfg(path)
+    assert (cp["CLUSTER"]["HOST"], cp["CLUSTER"]["DB_NAME"], cp["CLUSTER"]["DB_USER"], cp["CLUSTER"]["DB_PORT"]) \
+        == (WG_HOST, "sparkify", "sparkify_admin", "5439")
+    assert cp["IAM_ROLE"]["ARN"] == ROLE_ARN
+    # waited: two CREATING reads, each followed by a (recorded, not slept) pause, with progress lines
+    assert sleeps == [0, 0]
+    assert len([r for r in caplog.records if "is CREATING; waiting until it is available" in r.getMessage()]) == 2
+    out, err = capsys.readouterr()
+    assert FAKE_PASSWORD not in out + err + caplog.text
+
+
+def test_serverless_create_again_reuses_everything(serverless_session, tmp_path, fast):
+    path = _serverless_cfg(tmp_path)
+    _expect_first_create(serverless_session, creating=0)
+    create(path, fast, serverless_session)
+    text = path.read_text()
+    s = serverless_session
+    s.expect("get_namespace", _namespace(), NS)
+    s.expect("list_tags_for_resource", {"tags": TAGS}, {"resourceArn": NS_ARN})
+    s.expect("get_namespace", _namespace(), NS)
+    s.expect("get_namespace", _namespace(), NS)
+    group_id = our_groups(clients()[1])[0]["GroupId"]
+    s.expect("get_workgroup", _workgroup(group_id=group_id), WG)
+    s.expect("list_tags_for_resource", {"tags": TAGS}, {"resourceArn": WG_ARN})
+    s.expect("get_workgroup", _workgroup(group_id=group_id), WG)
+    s.expect("get_workgroup", _workgroup(group_id=group_id), WG)
+    s.expect("list_usage_limits", {"usageLimits": [{"usageLimitId": "limit-1", **USAGE_LIMIT_REQUEST}]},
+             {"resourceArn": WG_ARN, "usageType": "serverless-compute"})
+    start = len(s.sent)
+    report = create(path, fast, s)
+    assert [st.outcome for st in report.steps] == ["reused"] * 5 + ["unchanged"]
+    assert path.read_text() == text
+    assert len(s.sent) - start == 9 and not [op for op, _ in s.sent[start:] if op.startswith(("Create", "Update"))]
+
+
+def test_serverless_managed_password_private_workgroup_own_key_and_limits(serverless_session, tmp_path, fast):
+    path = _serverless_cfg(tmp_path, "DWH_MANAGED_PASSWORD = true\nDWH_PUBLICLY_ACCESSIBLE = false\n"
+                                     "DWH_KMS_KEY_ID = alias/sparkify\nDWH_BASE_CAPACITY = 8\nDWH_USAGE_LIMIT = 2\n"
+                                     "DWH_USAGE_LIMIT_ACTION = emit-metric\n")
+    s = serverless_session
+    request = {k: v for k, v in NAMESPACE_REQUEST.items() if k != "adminUserPassword"}
+    request.update(manageAdminPassword=True, kmsKeyId="alias/sparkify")
+    limit = {**USAGE_LIMIT_REQUEST, "amount": 2, "breachAction": "emit-metric"}
+    from botocore.stub import ANY
+
+    s.not_found("get_namespace", NS)
+    s.expect("create_namespace", _namespace(kmsKeyId="alias/sparkify"), request)
+    s.expect("get_namespace", _namespace(kmsKeyId="alias/sparkify"), NS)
+    s.expect("get_namespace", _namespace(kmsKeyId="alias/sparkify"), NS)
+    s.not_found("get_workgroup", WG)
+    s.expect("create_workgroup", _workgroup("CREATING"), {
+        "workgroupName": "test-dwh", "namespaceName": "test-dwh", "baseCapacity": 8, "publiclyAccessible": False,
+        "securityGroupIds": [ANY], "port": 5439, "tags": TAGS})
+    s.expect("get_workgroup", _workgroup(baseCapacity=8, publiclyAccessible=False), WG)
+    s.expect("get_workgroup", _workgroup(baseCapacity=8, publiclyAccessible=False), WG)
+    s.expect("list_usage_limits", {}, {"resourceArn": WG_ARN, "usageType": "serverless-compute"})
+    s.expect("create_usage_limit", {"usageLimit": {"usageLimitId": "l", **limit}}, limit)
+    report = create(path, fast, s)
+    assert report.steps[2].detail.endswith("encrypted with alias/sparkify")
+    assert report.steps[3].detail.endswith("base 8 RPUs, not publicly accessible")
+
+
+def _expect_find(s: StubbedSession, workgroup_tags=TAGS, namespace_tags=TAGS):
+    s.expect("get_workgroup", _workgroup(), WG)
+    s.expect("list_tags_for_resource", {"tags": workgroup_tags}, {"resourceArn": WG_ARN})
+    s.expect("get_namespace", _namespace(), NS)
+    s.expect("list_tags_for_resource", {"tags": namespace_tags}, {"resourceArn": NS_ARN})
+
+
+def test_serverless_delete_order_and_waits(serverless_session, tmp_path, fast, sleeps):
+    path = _serverless_cfg(tmp_path)
+    _expect_first_create(serverless_session, creating=0)
+    create(path, fast, serverless_session)
+    order = []
+    for event in ("iam.DeleteRole", "ec2.DeleteSecurityGroup"):
+        serverless_session._session.events.register(f"provide-client-params.{event}",
+                                                    lambda event_name, **kw: order.append(event_name.split(".")[-1]))
+    s = serverless_session
+    _expect_find(s)
+    s.expect("delete_workgroup", _workgroup("DELETING"), WG)
+    s.expect("get_workgroup", _workgroup("DELETING"), WG)
+    s.not_found("get_workgroup", WG)
+    s.expect("delete_namespace", _namespace("DELETING"), {"namespaceName": "test-dwh", "finalSnapshotName": "last"})
+    s.not_found("get_namespace", NS)
+    start = len(s.sent)
+    sleeps.clear()
+    plans = []
+    report = delete(path, fast, s, final_snapshot="last", confirm=lambda plan: plans.append(plan) or True)
+    order = [op for op, _ in s.sent[start:] if op.startswith("Delete")] + order
+    assert order == ["DeleteWorkgroup", "DeleteNamespace", "DeleteRole", "DeleteSecurityGroup"]
+    assert sleeps == [0]  # one DELETING read, then gone
+    assert [(st.kind, st.outcome) for st in report.steps] == [
+        ("workgroup", "deleted"), ("namespace", "deleted"), ("IAM role", "deleted"), ("security group", "deleted")]
+    assert report.steps[1].detail == "final snapshot 'last'"
+    assert plans[0][:2] == ["delete Redshift Serverless workgroup 'test-dwh' in us-west-2 (AVAILABLE)",
+                            "delete Redshift Serverless namespace 'test-dwh' in us-west-2 (AVAILABLE; final snapshot "
+                            "'last')"]
+    assert our_groups(clients()[1]) == []
+
+
+def test_serverless_delete_keeps_what_is_not_tagged(serverless_session, tmp_path, fast, caplog):
+    path = _serverless_cfg(tmp_path)
+    _expect_first_create(serverless_session, creating=0)
+    create(path, fast, serverless_session)
+    s = serverless_session
+    _expect_find(s, workgroup_tags=[], namespace_tags=[{"key": "team", "value": "data"}])
+    start = len(s.sent)
+    report = delete(path, fast, s)
+    assert not [op for op, _ in s.sent[start:] if op.startswith("Delete")]
+    assert [(st.kind, st.outcome) for st in report.steps][:2] == [("workgroup", "left in place"),
+                                                                ("namespace", "left in place")]
+    assert "workgroup 'test-dwh' has no sparkify:managed tag: not created by sparkify, left in place" in caplog.text
+
+
+def test_serverless_delete_of_nothing(serverless_session, tmp_path, fast):
+    path = _serverless_cfg(tmp_path)
+    s = serverless_session
+    s.not_found("get_workgroup", WG)
+    s.not_found("get_namespace", NS)
+    asked = []
+    report = delete(path, fast, s, confirm=lambda plan: asked.append(plan) or True)
+    assert report.removed == [] and asked == []
+    assert [st.outcome for st in report.steps] == ["not found"] * 4

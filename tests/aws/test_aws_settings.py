@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from sparkify.aws import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
+from sparkify.config import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
 from sparkify.errors import ConfigError
 
 GOOD_PW = "Sup3rSecretPw"
@@ -22,7 +22,10 @@ def parse(text: str, environ=None, **kw) -> DwhSettings:
 def test_defaults():
     s = parse(f"[DWH]\nDWH_DB_PASSWORD = {GOOD_PW}\n")
     assert (s.cluster_identifier, s.cluster_type, s.num_nodes, s.node_type) == ("sparkify-dwh", "single-node", 1,
-                                                                               "dc2.large")
+                                                                               None)  # None: chosen at create time
+    assert (s.mode, s.namespace, s.workgroup, s.base_capacity, s.usage_limit, s.usage_limit_action) \
+        == ("cluster", "sparkify-dwh", "sparkify-dwh", 4, 8, "deactivate")
+    assert s.publicly_accessible is True and s.managed_password is False and s.kms_key_id is None
     assert (s.iam_role_name, s.db_name, s.db_user, s.port, s.region) == ("sparkify-dwh-s3-read", "sparkify",
                                                                         "sparkify_admin", 5439, "us-west-2")
     assert s.allowed_cidr is None and s.vpc_id is None and s.aws_key is None and s.aws_secret is None
@@ -139,3 +142,77 @@ def test_load_dwh_settings_reports_parse_errors(tmp_path):
     path.write_text("no section header\n")
     with pytest.raises(ConfigError, match="cannot parse"):
         load_dwh_settings(path)
+
+
+# ---- DWH_MODE = serverless, and the keys both modes share -------------------------------------------------
+
+
+def test_serverless_settings():
+    s = parse(f"[DWH]\nDWH_MODE = Serverless\nDWH_CLUSTER_IDENTIFIER = my-dwh\nDWH_BASE_CAPACITY = 16\n"
+              f"DWH_USAGE_LIMIT = 3\nDWH_USAGE_LIMIT_ACTION = emit-metric\nDWH_PUBLICLY_ACCESSIBLE = no\n"
+              f"DWH_DB_PASSWORD = {GOOD_PW}\n")
+    assert (s.mode, s.serverless, s.namespace, s.workgroup) == ("serverless", True, "my-dwh", "my-dwh")
+    assert (s.base_capacity, s.usage_limit, s.usage_limit_action, s.publicly_accessible) == (16, 3, "emit-metric",
+                                                                                             False)
+    assert s.security_group_name == "my-dwh-sg" and s.iam_role_name == "my-dwh-s3-read"
+    assert "DWH_BASE_CAPACITY" in s.given and "DWH_REGION" not in s.given
+
+
+@pytest.mark.parametrize("rpus, valid", [(4, True), (8, True), (16, True), (512, True), (544, True), (1024, True),
+                                         (0, False), (2, False), (6, False), (12, False), (520, False),
+                                         (2048, False)])
+def test_base_capacity_follows_the_documented_steps(rpus, valid):
+    text = f"[DWH]\nDWH_MODE = serverless\nDWH_BASE_CAPACITY = {rpus}\n"
+    if valid:
+        assert parse(text, need_password=False).base_capacity == rpus
+    else:
+        with pytest.raises(ConfigError, match="DWH_BASE_CAPACITY must be 4 RPUs, or 8 to 512 in steps of 8"):
+            parse(text, need_password=False)
+
+
+def test_every_serverless_problem_at_once():
+    text = ("[DWH]\nDWH_MODE = serverless\nDWH_CLUSTER_IDENTIFIER = ab\nDWH_PORT = 5439\nDWH_USAGE_LIMIT = 0\n"
+            "DWH_USAGE_LIMIT_ACTION = stop\nDWH_VPC_ID = vpc-0123456789abcdef0\nDWH_PUBLICLY_ACCESSIBLE = maybe\n"
+            "DWH_WORKGROUP = Bad_Name\n")
+    with pytest.raises(ConfigError) as info:
+        parse(text, need_password=False)
+    problems = info.value.problems
+    assert any("DWH_CLUSTER_IDENTIFIER (the default DWH_NAMESPACE) must be 3-64" in p for p in problems)
+    assert any("DWH_WORKGROUP must be 3-64" in p for p in problems)
+    assert any("DWH_USAGE_LIMIT must be at least 1" in p for p in problems)
+    assert any("DWH_USAGE_LIMIT_ACTION must be one of deactivate, emit-metric, log" in p for p in problems)
+    assert any("DWH_SUBNET_IDS is required with DWH_VPC_ID in serverless mode" in p for p in problems)
+    assert any("DWH_PUBLICLY_ACCESSIBLE must be true or false" in p for p in problems)
+    assert len(problems) == 6  # 5439 is a valid Redshift Serverless port
+
+
+def test_serverless_ports():
+    with pytest.raises(ConfigError, match="DWH_PORT must be 5431-5455 or 8191-8215 for DWH_MODE = serverless"):
+        parse("[DWH]\nDWH_MODE = serverless\nDWH_PORT = 5500\n", need_password=False)
+    assert parse("[DWH]\nDWH_MODE = serverless\nDWH_PORT = 8200\n", need_password=False).port == 8200
+    assert parse("[DWH]\nDWH_PORT = 5500\n", need_password=False).port == 5500  # any port for a cluster
+
+
+def test_a_managed_password_needs_none_and_ignores_one():
+    s = parse("[DWH]\nDWH_MANAGED_PASSWORD = true\n")
+    assert s.managed_password is True and s.db_password == ""
+    s = parse(f"[DWH]\nDWH_MANAGED_PASSWORD = true\nDWH_DB_PASSWORD = {GOOD_PW}\n")
+    assert s.db_password == ""  # never sent: AWS Secrets Manager generates and keeps it
+
+
+def test_missing_password_names_the_managed_alternative():
+    with pytest.raises(ConfigError, match="DWH_DB_PASSWORD is required to create the workgroup .* "
+                                          "DWH_MANAGED_PASSWORD = true"):
+        parse("[DWH]\nDWH_MODE = serverless\n")
+
+
+@pytest.mark.parametrize("key_id, valid", [
+    ("alias/my-key", True), ("1234abcd-12ab-34cd-56ef-1234567890ab", True),
+    ("arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", True), ("my key", False)])
+def test_kms_key_id(key_id, valid):
+    text = f"[DWH]\nDWH_KMS_KEY_ID = {key_id}\n"
+    if valid:
+        assert parse(text, need_password=False).kms_key_id == key_id
+    else:
+        with pytest.raises(ConfigError, match="DWH_KMS_KEY_ID must be a KMS key id"):
+            parse(text, need_password=False)

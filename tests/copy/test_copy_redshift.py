@@ -34,6 +34,11 @@ def test_render_songs_copy_auto_without_region():
                    "emptyasnull maxerror 10 compupdate off statupdate off")
 
 
+def test_render_noload_is_the_same_copy_plus_noload():
+    """etl.py --preflight sends the load's own COPY with NOLOAD appended (no other difference)."""
+    assert render_copy(spec(noload=True)) == render_copy(spec()) + " noload"
+
+
 @pytest.mark.parametrize("changes, fragment", [
     (dict(manifest=True, source="s3://bkt/manifests/events.manifest"), "region 'us-west-2' manifest format as json"),
     (dict(json="auto ignorecase"), "format as json 'auto ignorecase'"),

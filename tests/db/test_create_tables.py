@@ -12,7 +12,7 @@ from sparkify.warehouse import table_columns
 
 def test_creates_every_table_empty(local_config, pg_conn):
     counts = create_tables(local_config)
-    assert counts == {t: 0 for t in sql_queries.ALL_TABLES}
+    assert counts == {t: 0 for t in sql_queries.ALL_TABLES + sql_queries.BOOKKEEPING_TABLES}
     with pg_conn.cursor() as cur:
         assert table_columns(cur, "staging_events")[:3] == ["artist", "auth", "first_name"]
         assert len(table_columns(cur, "staging_events")) == 18

@@ -30,7 +30,7 @@ def test_one_songplay_per_next_song_event(make_event, load_batch, pg_conn):
         make_event(item=3, ts=T0 + timedelta(seconds=3), page="Logout"),
     ])
     assert rows(pg_conn, "select item_in_session from songplays order by 1") == [(1,), (2,)]
-    assert report.run_counts["songplays_of_run"] == 2
+    assert report.run_counts["songplays_added"] == 2
 
 
 def test_duplicated_event_in_a_batch_gives_one_songplay(make_event, load_batch, pg_conn):
@@ -106,17 +106,19 @@ def test_rerun_is_idempotent_including_surrogate_keys(make_event, make_song, loa
     snapshot = {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.STAR_TABLES}
     report = load_batch(events=events, songs=[make_song()])
     assert {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.STAR_TABLES} == snapshot
-    assert report.run_counts["songplays_of_run"] == 5
-    assert report.run_counts["time_of_run"] == 5
-    assert rows(pg_conn, "select count(*) from etl_runs") == [(2,)]
+    assert {k: report.run_counts[k] for k in ("songplays_added", "songplays_changed", "time_added", "users_merged",
+                                              "songs_merged", "artists_merged", "songplays_rows", "time_rows")} == {
+        "songplays_added": 0, "songplays_changed": 0, "time_added": 0, "users_merged": 0, "songs_merged": 0,
+        "artists_merged": 0, "songplays_rows": 5, "time_rows": 5}
+    assert rows(pg_conn, "select run_id from etl_runs order by 1") == [(1,), (2,)]
 
 
 def test_failure_mid_merge_leaves_star_tables_unchanged(make_event, make_song, load_batch, pg_conn, monkeypatch):
     load_batch(events=[make_event(item=1)], songs=[make_song()])
     snapshot = {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.ALL_TABLES}
-    queries = list(sql_queries.insert_table_queries)
+    queries = list(sql_queries.event_merge_queries)
     queries.insert(queries.index(sql_queries.songplay_table_insert), "select 1 / 0")
-    monkeypatch.setattr(sql_queries, "insert_table_queries", queries)
+    monkeypatch.setattr(sql_queries, "event_merge_queries", queries)
     with pytest.raises(psycopg2.errors.DivisionByZero):
         load_batch(events=[make_event(item=2, level="paid")], songs=[make_song(song_id="SONEW")])
     pg_conn.rollback()
@@ -125,13 +127,29 @@ def test_failure_mid_merge_leaves_star_tables_unchanged(make_event, make_song, l
 
 def test_a_failing_check_rolls_the_run_back(make_event, load_batch, pg_conn):
     load_batch(events=[make_event(item=1), make_event(user_id=8, item=2)])
-    with pg_conn.cursor() as cur:  # corrupt: a second row for user 8, whom the next batch does not touch
-        cur.execute("insert into users values (8, 'X', 'Y', 'F', 'paid', now())")
+    with pg_conn.cursor() as cur:  # corrupt: a second row for user 8, whom the next batch touches
+        cur.execute("insert into users values (8, 'X', 'Y', 'F', 'paid', now() + interval '10 years')")
     pg_conn.commit()
-    with pytest.raises(CheckError, match=r"users\.user_id_unique failed: 1 offending rows.*e\.g\. 8"):
-        load_batch(events=[make_event(item=2)])
+    with pytest.raises(CheckError, match=r"users\.run_user_id_once failed: 1 offending rows.*e\.g\. 8"):
+        load_batch(events=[make_event(user_id=8, item=3)])
     assert rows(pg_conn, "select count(*) from songplays") == [(2,)]
     assert rows(pg_conn, "select count(*) from etl_runs") == [(1,)]
+
+
+def test_the_run_gate_looks_at_the_run_s_keys_and_analytics_check_at_everything(make_event, load_batch, pg_conn,
+                                                                                warehouse):
+    """A corrupt row the run does not touch passes the run's gate (it costs what is new), and the whole-table
+    checks (analytics.py --check) still find it."""
+    from sparkify.checks import run_checks
+
+    load_batch(events=[make_event(item=1), make_event(user_id=8, item=2)])
+    with pg_conn.cursor() as cur:
+        cur.execute("insert into users values (8, 'X', 'Y', 'F', 'paid', now())")
+    pg_conn.commit()
+    load_batch(events=[make_event(item=3)])
+    with pg_conn.cursor() as cur:
+        failed = [r for r in run_checks(cur) if not r.passed]
+    assert [(r.name, r.count, r.sample) for r in failed] == [("users.user_id_unique", 1, [8])]
 
 
 def test_duplicated_event_is_matched_once_and_the_earliest_copy_wins(make_event, make_song, load_batch, pg_conn):
@@ -147,22 +165,27 @@ def test_duplicated_event_is_matched_once_and_the_earliest_copy_wins(make_event,
     )
     assert rows(pg_conn, "select start_time, level, song_id, artist_id from songplays") == [
         (T0, "free", "SOAAA", "ARAAA")]
-    assert report.run_counts["songplays_of_run"] == 1
-    assert report.run_counts["time_of_run"] == 1
+    assert report.run_counts["songplays_added"] == 1
+    assert report.run_counts["time_added"] == 1
 
 
-def test_user_ties_on_the_latest_ts_go_to_the_latest_session_then_item(make_event, load_batch, pg_conn):
-    load_batch(events=[
-        make_event(session_id=1, item=9, ts=T0, level="free", first_name="A"),
-        make_event(session_id=2, item=0, ts=T0, level="paid", first_name="B"),
-        make_event(session_id=2, item=1, ts=T0, level="free", first_name="C"),
-        make_event(session_id=3, item=0, ts=T0 - timedelta(seconds=1), level="paid", first_name="D"),
-    ])
-    assert rows(pg_conn, "select level, first_name, last_event_at from users") == [("free", "C", T0)]
+@pytest.mark.parametrize("split", [None, 1, 2, 3], ids=["one batch", "1+3", "2+2", "3+1"])
+def test_user_ties_on_the_latest_ts_go_to_paid_then_the_first_name(make_event, load_batch, pg_conn, split):
+    """At the same millisecond, 'paid' before 'free', then the first name alphabetically: the same row whatever
+    batches the events come in."""
+    events = [
+        make_event(session_id=2, item=1, ts=T0, level="free", first_name="A"),
+        make_event(session_id=2, item=0, ts=T0, level="paid", first_name="C"),
+        make_event(session_id=1, item=9, ts=T0, level="paid", first_name="B"),
+        make_event(session_id=3, item=0, ts=T0 - timedelta(seconds=1), level="paid", first_name="A"),
+    ]
+    for batch in ([events] if split is None else [events[:split], events[split:]]):
+        load_batch(events=batch)
+    assert rows(pg_conn, "select level, first_name, last_event_at from users") == [("paid", "B", T0)]
 
 
-def test_run_counts_describe_the_batch_including_what_was_already_there(make_event, load_batch, pg_conn):
-    """etl_runs.songplays_added / time_added count the batch's plays and start times, new or not."""
+def test_run_counts_say_what_the_run_wrote(make_event, load_batch, pg_conn):
+    """etl_runs.songplays_added / time_added count the rows the run added; *_rows the tables after it."""
     load_batch(events=[make_event(item=1, ts=T0), make_event(item=2, ts=T0 + timedelta(seconds=1))])
     report = load_batch(events=[
         make_event(item=2, ts=T0 + timedelta(seconds=1)),  # already loaded
@@ -170,28 +193,40 @@ def test_run_counts_describe_the_batch_including_what_was_already_there(make_eve
         make_event(item=4, ts=T0 + timedelta(seconds=2)),  # same start time as item 3
         make_event(item=5, ts=T0 + timedelta(seconds=3), page="Home"),
     ])
-    assert report.run_counts == {"staged_events": 4, "staged_songs": 0, "songplays_of_run": 3, "users_merged": 1,
-                                 "songs_merged": 0, "artists_merged": 0, "time_of_run": 2}
+    counts = {k: v for k, v in report.run_counts.items() if k not in ("finished_at",)}
+    assert counts == {"run_id": 2, "objects_loaded": 0, "objects_skipped": 0, "objects_missing": 0,
+                      "staged_events": 4, "staged_songs": 0, "songplays_added": 2, "songplays_changed": 0,
+                      "users_merged": 1, "songs_merged": 0, "artists_merged": 0, "time_added": 1,
+                      "songplays_rows": 4, "users_rows": 1, "songs_rows": 0, "artists_rows": 0, "time_rows": 3}
     assert rows(pg_conn, "select count(*) from songplays") == [(4,)]
     assert rows(pg_conn, "select count(*) from time") == [(3,)]
-    assert rows(pg_conn, "select songplays_added, time_added from etl_runs order by run_id") == [(2, 2), (3, 2)]
+    assert rows(pg_conn, "select songplays_added, time_added, songplays_rows from etl_runs order by run_id") == [
+        (2, 2, 2), (2, 1, 4)]
 
 
 def _replace_merge_statement(monkeypatch, old: str, new: str | None) -> None:
-    queries = list(sql_queries.insert_table_queries)
+    queries = list(sql_queries.event_merge_queries)
     i = queries.index(old)
     if new is None:
         del queries[i]
     else:
         queries[i] = new
-    monkeypatch.setattr(sql_queries, "insert_table_queries", queries)
+    monkeypatch.setattr(sql_queries, "event_merge_queries", queries)
+
+
+ANTI_JOIN = """where not exists (
+        select 1
+        from songplays as p
+        where p.session_id = e.session_id
+          and p.item_in_session = e.item_in_session
+    )"""
 
 
 def test_the_gate_catches_a_play_the_run_failed_to_insert(make_event, load_batch, pg_conn, monkeypatch):
-    skipping_item_2 = sql_queries.songplay_table_insert.replace("where not exists",
-                                                                "where b.item_in_session <> 2 and not exists")
+    assert ANTI_JOIN in sql_queries.songplay_table_insert
+    skipping_item_2 = sql_queries.songplay_table_insert.replace(ANTI_JOIN, ANTI_JOIN + " and e.item_in_session <> 2")
     _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert, skipping_item_2)
-    with pytest.raises(CheckError, match=r"songplays\.match_staged_next_song_events failed: 1 offending rows.*"
+    with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 1 offending rows.*"
                                          r"e\.g\. \(1, 2\)"):
         load_batch(events=[make_event(item=1), make_event(item=2, ts=T0 + timedelta(seconds=1))])
     assert rows(pg_conn, "select count(*) from songplays") == [(0,)]
@@ -202,8 +237,8 @@ def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_ba
     load_batch(events=events)
     # a merge that forgets the anti-join: re-running the batch duplicates both plays
     _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert,
-                             sql_queries.songplay_table_insert[:sql_queries.songplay_table_insert.index("where not")])
-    with pytest.raises(CheckError, match=r"songplays\.session_id_item_in_session_unique failed: 2 offending rows.*"
+                             sql_queries.songplay_table_insert.replace(ANTI_JOIN, ""))
+    with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 2 offending rows.*"
                                          r"e\.g\. \(1, [12]\), \(1, [12]\)"):  # samples sort on their first column
         load_batch(events=events)
     assert rows(pg_conn, "select count(*) from songplays") == [(2,)]
@@ -212,21 +247,30 @@ def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_ba
 def test_the_gate_catches_an_orphan_created_by_the_run(make_event, load_batch, pg_conn, monkeypatch):
     load_batch(events=[make_event(item=1)])
     _replace_merge_statement(monkeypatch, sql_queries.user_table_insert, None)  # users of the batch never merged
-    with pytest.raises(CheckError, match=r"songplays\.user_id_in_users failed: 1 offending rows.*e\.g\. 8"):
+    with pytest.raises(CheckError, match=r"songplays\.run_user_id_in_users failed: 1 offending rows.*e\.g\. 8"):
         load_batch(events=[make_event(user_id=8, item=2)])
     assert rows(pg_conn, "select user_id from users") == [(7,)]
 
 
-def test_the_gate_counts_duplicated_surrogate_keys_exactly(make_event, load_batch, pg_conn):
+def test_whole_table_checks_count_duplicated_surrogate_keys_exactly(make_event, load_batch, pg_conn):
+    from sparkify.checks import run_checks
+
     load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(3)])
     with pg_conn.cursor() as cur:  # corrupt: ids 0 and 1 used twice (new natural keys, so only the ids clash)
         cur.execute("insert into songplays (songplay_id, start_time, user_id, session_id, item_in_session) "
                     "select songplay_id, start_time, user_id, 9, item_in_session from songplays where songplay_id < 2")
-    pg_conn.commit()
-    with pytest.raises(CheckError) as failed:
-        load_batch(events=[make_event(item=5)])
-    result = next(r for r in failed.value.failures if r.name == "songplays.songplay_id_unique")
+        results = run_checks(cur)
+    result = next(r for r in results if r.name == "songplays.songplay_id_unique")
     assert (result.count, result.sample) == (2, [0, 1])
+
+
+def test_a_run_that_loses_rows_fails_the_never_shrinks_check(make_event, load_batch, pg_conn, monkeypatch):
+    load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(3)])
+    _replace_merge_statement(monkeypatch, sql_queries.time_table_insert, "delete from time where hour = 10")
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=5, ts=T0 + timedelta(seconds=5))])
+    assert [r.name for r in failed.value.failures] == ["time.run_start_time_once", "time.never_shrinks"]
+    assert rows(pg_conn, "select count(*) from time") == [(3,)]
 
 
 def test_the_merge_tunes_postgresql_for_its_own_transaction_only(warehouse):
@@ -245,3 +289,108 @@ def test_the_merge_tunes_postgresql_for_its_own_transaction_only(warehouse):
             assert cur.fetchone()[0] == default != "256MB"
     finally:
         conn.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Order independence: the star schema is a function of the batches' union, not of their order
+
+
+def star(conn) -> dict:
+    """The star schema's content, surrogate keys left out (they number plays in arrival order)."""
+    return {
+        "songplays": rows(conn, "select start_time, user_id, level, song_id, artist_id, session_id, item_in_session, "
+                                "location, user_agent, song_title, artist_name, song_length from songplays order by "
+                                "session_id, item_in_session"),
+        **{t: rows(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
+    }
+
+
+def test_a_song_loaded_after_its_plays_matches_them(make_event, make_song, load_batch, pg_conn):
+    play = dict(song="Song A", artist="Artist A", length=200.5)
+    load_batch(events=[make_event(item=1, **play), make_event(item=2, song="Other", artist="X", length=1.0)])
+    assert rows(pg_conn, "select song_id from songplays order by item_in_session") == [(None,), (None,)]
+    report = load_batch(songs=[make_song()])
+    assert rows(pg_conn, "select song_id, artist_id from songplays order by item_in_session") == [
+        ("SOAAA", "ARAAA"), (None, None)]
+    assert report.run_counts["songplays_changed"] == 1
+    # a better match (a lower song_id for the same title, artist and duration) arriving later wins too
+    load_batch(songs=[make_song(song_id="SO000", artist_id="AR000")])
+    assert rows(pg_conn, "select song_id, artist_id from songplays where item_in_session = 1") == [("SO000", "AR000")]
+
+
+def test_plays_match_the_whole_catalog_loaded_so_far(make_event, make_song, load_batch, pg_conn):
+    load_batch(songs=[make_song()])
+    load_batch(events=[make_event(item=1, song="Song A", artist="Artist A", length=200.5)])  # no songs staged now
+    assert rows(pg_conn, "select song_id from songplays") == [("SOAAA",)]
+
+
+SONGS = [
+    dict(song_id="SO1", artist_id="AR1", artist_name="Zed", location=None, lat=None, lon=None),
+    dict(song_id="SO2", artist_id="AR1", artist_name="Zed feat. Amy", location="Berlin", lat=None, lon=None),
+    dict(song_id="SO3", artist_id="AR1", artist_name="Amy & Zed", location="Berlin", lat=5.0, lon=6.0),
+    dict(song_id="SO3", artist_id="AR1", artist_name="Amy & Zed", title="Another title"),
+    dict(song_id="SO4", artist_id="AR2", artist_name="Solo", title="Song A", duration=200.5),
+]
+
+
+def _events():
+    return [
+        # the same play twice, with different content: the first in SONGPLAY_ORDER wins (earliest start time)
+        dict(session_id=5, item=1, ts=T0 + timedelta(seconds=30), level="paid", song="Song A", artist="Solo",
+             length=200.5),
+        dict(session_id=5, item=1, ts=T0 + timedelta(seconds=10), level="free", song="Song A", artist="Solo",
+             length=200.5),
+        dict(session_id=5, item=2, ts=T0 + timedelta(seconds=40), level="free"),
+        dict(session_id=6, item=0, ts=T0 + timedelta(days=1), level="paid", first_name="Later"),
+        dict(session_id=6, item=1, ts=T0 + timedelta(days=1), level="free", first_name="Later", page="Home"),
+        dict(user_id=9, session_id=7, item=0, ts=T0, level="free", song="Another title", artist="Amy & Zed",
+             length=200.5),
+    ]
+
+
+@pytest.mark.parametrize("order", [
+    "all at once", "events then songs", "songs then events", "one at a time", "reversed one at a time",
+    "interleaved",
+])
+def test_the_star_schema_does_not_depend_on_the_order_of_batches(make_event, make_song, load_batch, pg_conn, order,
+                                                                  warehouse):
+    events = [make_event(**e) for e in _events()]
+    songs = [make_song(**s) for s in SONGS]
+    batches = {
+        "all at once": [(events, songs)],
+        "events then songs": [(events, []), ([], songs)],
+        "songs then events": [([], songs), (events, [])],
+        "one at a time": [([e], []) for e in events] + [([], [s]) for s in songs],
+        "reversed one at a time": [([], [s]) for s in reversed(songs)] + [([e], []) for e in reversed(events)],
+        "interleaved": [([e], [s]) for e, s in zip(events, songs)] + [(events[len(songs):], [])],
+    }[order]
+    for batch_events, batch_songs in batches:
+        load_batch(events=batch_events, songs=batch_songs)
+    got = star(pg_conn)
+    # the expected state: one load of everything, in a database of its own
+    from sparkify.checks import run_checks
+
+    with pg_conn.cursor() as cur:
+        assert [r.name for r in run_checks(cur) if not r.passed] == []
+    with pg_conn.cursor() as cur:
+        for t in sql_queries.STAR_TABLES + ("song_records", "etl_runs"):
+            cur.execute(f"delete from {t}")
+    pg_conn.commit()
+    load_batch(events=events, songs=songs)
+    assert got == star(pg_conn)
+    assert [r[0] for r in got["songplays"] if r[5:7] == (5, 1)] == [T0 + timedelta(seconds=10)]
+    assert len(got["time"]) == len({r[0] for r in got["songplays"]})  # no time without a play
+
+
+def test_a_play_corrected_by_a_later_batch_keeps_its_id_and_leaves_no_orphan_time(make_event, load_batch, pg_conn):
+    load_batch(events=[make_event(item=1, ts=T0 + timedelta(seconds=30), level="paid")])
+    (play_id,), = rows(pg_conn, "select songplay_id from songplays")
+    report = load_batch(events=[make_event(item=1, ts=T0, level="free")])
+    assert rows(pg_conn, "select songplay_id, start_time, level from songplays") == [(play_id, T0, "free")]
+    assert rows(pg_conn, "select start_time from time") == [(T0,)]
+    assert report.run_counts["songplays_changed"] == 1
+    # the later copy of that play, seen again, changes nothing
+    report = load_batch(events=[make_event(item=1, ts=T0 + timedelta(seconds=30), level="paid")])
+    assert rows(pg_conn, "select songplay_id, start_time, level from songplays") == [(play_id, T0, "free")]
+    assert rows(pg_conn, "select start_time from time") == [(T0,)]
+    assert report.run_counts["songplays_changed"] == 0

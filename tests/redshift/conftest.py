@@ -76,6 +76,8 @@ class FakeCursor:
     def __init__(self, conn):
         self.conn = conn
         self.description = [("c",)]
+        self.rowcount = 0
+        self._rows = None
 
     def __enter__(self):
         return self
@@ -84,17 +86,14 @@ class FakeCursor:
         return False
 
     def execute(self, sql, params=None):
-        from psycopg2.extensions import adapt
+        from sparkify.pipeline import render_params
 
-        if params:
-            if isinstance(params, dict):
-                sql = sql % {k: adapt(v).getquoted().decode() for k, v in params.items()}
-            else:
-                sql = sql % tuple(adapt(v).getquoted().decode() for v in params)
+        sql = render_params(sql, params)
         if not self.conn.autocommit and not self.conn.in_transaction:
             self.conn.log.append("begin")
             self.conn.in_transaction = True
         self.conn.log.append(sql.strip())
+        self._rows = next((rows for match, rows in self.conn.results.items() if match in sql), None)
         if self.conn.fail_on and self.conn.fail_on(sql):
             import psycopg2
 
@@ -102,10 +101,12 @@ class FakeCursor:
                                          "system table for details.")
 
     def fetchone(self):
-        return (0,) * 7  # a count (first column) or the seven counts of latest_etl_run
+        if self._rows is not None:
+            return self._rows[0] if self._rows else None
+        return (0,) * 20  # a count (first column), the previous run's totals, a group of checks' counts
 
     def fetchall(self):
-        return []
+        return list(self._rows or [])
 
     def close(self):
         pass
@@ -114,11 +115,12 @@ class FakeCursor:
 class FakeConnection:
     """Records every statement psycopg2 would send, with BEGIN/COMMIT/ROLLBACK where psycopg2 sends them."""
 
-    def __init__(self, log: list, fail_on=None):
+    def __init__(self, log: list, fail_on=None, results: dict | None = None):
         self.log = log
         self.autocommit = False
         self.in_transaction = False
         self.fail_on = fail_on
+        self.results = results if results is not None else {}  # a statement's text holding KEY returns VALUE
 
     def cursor(self):
         return FakeCursor(self)
@@ -140,18 +142,23 @@ class FakeConnection:
 @pytest.fixture
 def recorded(monkeypatch):
     """psycopg2.connect replaced by FakeConnection; yields the list of statements 'sent' (all connections).
-    Set `recorded.fail_on = predicate(sql)` to make a statement fail."""
+    Set `recorded.fail_on = predicate(sql)` to make a statement fail, `recorded.results[text] = rows` for what a
+    statement containing `text` returns (by default: no rows for fetchall, zeros for fetchone)."""
     import psycopg2
 
     class Log(list):
         fail_on = None
         connects: list = []
+        results: dict = {}
 
     log = Log()
+    log.connects = []
+    log.results = {}
 
     def connect(*args, **kwargs):
         log.connects.append(kwargs)
-        return FakeConnection(log, fail_on=lambda sql: log.fail_on(sql) if log.fail_on else False)
+        return FakeConnection(log, fail_on=lambda sql: log.fail_on(sql) if log.fail_on else False,
+                              results=log.results)
 
     monkeypatch.setattr(psycopg2, "connect", connect)
     return log
@@ -287,6 +294,21 @@ class AwsWorld:
         kwargs = {"host": self.host, "arn": self.role_arn, "bucket": self.bucket}
         kwargs.update(overrides)
         return load_config(write_redshift_cfg(tmp_path / "dwh.cfg", **kwargs), environ={})
+
+
+@pytest.fixture
+def udacity_bucket(moto):
+    """The udacity-dend bucket in moto: two log days, two song files and the JSONPaths file (us-west-2)."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-west-2")
+    s3.create_bucket(Bucket="udacity-dend", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    for key in ("log_data/2018/11/2018-11-01-events.json", "log_data/2018/11/2018-11-02-events.json"):
+        s3.put_object(Bucket="udacity-dend", Key=key, Body=b'{"artist": null}\n')
+    for key in ("song_data/A/A/A/TRAAAAK128F9318786.json", "song_data/A/A/B/TRAABCL128F4286650.json"):
+        s3.put_object(Bucket="udacity-dend", Key=key, Body=b'{"num_songs": 1}')
+    s3.put_object(Bucket="udacity-dend", Key="log_json_path.json", Body=json.dumps(JSONPATHS_18).encode())
+    return s3
 
 
 @pytest.fixture

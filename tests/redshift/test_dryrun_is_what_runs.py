@@ -33,12 +33,43 @@ def test_create_tables_sends_its_dry_run(redshift_config, recorded):
     assert list(recorded) == sqls(dryrun.create_tables_dry_run(redshift_config))
 
 
-def test_etl_sends_its_dry_run(redshift_config, recorded, frozen_clock):
+def test_etl_sends_its_dry_run(redshift_config, udacity_bucket, recorded, frozen_clock):
     report = pipeline.run_etl(redshift_config, show_progress=False)
     assert list(recorded) == sqls(dryrun.etl_dry_run(redshift_config))
     assert "'2018-11-30T23:59:59.123456'::timestamp" in "\n".join(recorded)
-    assert len(recorded.connects) == 1  # one connection, one transaction
-    assert set(report.timings) >= {"lock", "copy staging_events", "copy staging_songs", "transform", "checks"}
+    assert len(recorded.connects) == 2  # the run's one transaction, then the dry run's read-only look
+    assert set(report.timings) >= {"lock", "objects", "copy staging_events", "copy staging_songs", "ledger",
+                                   "transform", "checks"}
+
+
+def test_etl_with_a_ledger_and_a_manifest_prefix_sends_its_dry_run(tmp_path, write_cfg, udacity_bucket, recorded,
+                                                                   frozen_clock):
+    """Objects the ledger has are skipped, the new ones go through the run's manifest, which the run writes to
+    S3 with exactly those objects (mandatory) and the dry run does not."""
+    import json
+
+    from sparkify.config import load_config
+
+    head = udacity_bucket.head_object(Bucket="udacity-dend", Key="log_data/2018/11/2018-11-01-events.json")
+    recorded.results["where table_name = 'staging_events'"] = [
+        ("s3://udacity-dend/log_data/2018/11/2018-11-01-events.json", head["ContentLength"], head["ETag"])]
+    recorded.results["coalesce(max(run_id)"] = [(7,)]
+    udacity_bucket.create_bucket(Bucket="sparkify-ops", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    cfg = write_cfg(tmp_path / "dwh.cfg")
+    cfg.write_text(cfg.read_text().replace("[ETL]", "MANIFEST_PREFIX = s3://sparkify-ops/manifests\n\n[ETL]"))
+    config = load_config(cfg, environ={})
+    pipeline.run_etl(config, show_progress=False)
+    sent = list(recorded)
+    manifests = udacity_bucket.list_objects_v2(Bucket="sparkify-ops")["Contents"]
+    assert [m["Key"] for m in manifests] == ["manifests/run-000007/staging_events.manifest",
+                                            "manifests/run-000007/staging_songs.manifest"]
+    body = json.loads(udacity_bucket.get_object(Bucket="sparkify-ops", Key=manifests[0]["Key"])["Body"].read())
+    assert body == {"entries": [{"url": "s3://udacity-dend/log_data/2018/11/2018-11-02-events.json",
+                                 "mandatory": True, "meta": {"content_length": head["ContentLength"]}}]}
+    udacity_bucket.delete_object(Bucket="sparkify-ops", Key=manifests[0]["Key"])
+    assert sent == sqls(dryrun.etl_dry_run(config))
+    assert len(udacity_bucket.list_objects_v2(Bucket="sparkify-ops")["Contents"]) == 1  # the dry run wrote none
+    assert any("from 's3://sparkify-ops/manifests/run-000007/staging_events.manifest'" in s for s in sent)
 
 
 @pytest.mark.parametrize("flags", [False, True], ids=["plain", "with checks"])
@@ -49,7 +80,7 @@ def test_analytics_sends_its_dry_run(flags, redshift_config, recorded):
     assert list(recorded) == sqls(dryrun.analytics_dry_run(redshift_config, with_checks=flags))
 
 
-def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, recorded):
+def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, udacity_bucket, recorded):
     """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then stl_load_errors is read in
     the same session; nothing after the COPY runs, and the statements are the dry run's 'other paths'."""
     from sparkify.copy.redshift import LOAD_ERRORS_QUERY
@@ -57,9 +88,10 @@ def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, re
     recorded.fail_on = lambda sql: sql.startswith("copy staging_events")
     with pytest.raises(LoadError, match="staging_events: COPY failed: Load into table 'staging_events' failed"):
         pipeline.run_etl(redshift_config, show_progress=False)
+    sent = list(recorded)
     expected = sqls(dryrun.etl_dry_run(redshift_config))
     upto = next(i for i, s in enumerate(expected) if s.startswith("copy staging_events"))
-    assert list(recorded) == [*expected[:upto + 1], "rollback", "begin", LOAD_ERRORS_QUERY, "rollback"]
+    assert sent == [*expected[:upto + 1], "rollback", "begin", LOAD_ERRORS_QUERY, "rollback"]
     assert not any("savepoint" in s for s in recorded)
     assert LOAD_ERRORS_QUERY in [s.sql for s in dryrun.conditional_statements(redshift_config)]
 

@@ -50,16 +50,21 @@ def test_preflight_of_a_misconfigured_region(cluster_cfg, capsys):
     cfg = cluster_cfg(region="us-east-1")
     assert etl.main(["--config", str(cfg), "--preflight"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert [line for line in out if not line.startswith("ok ")] == [
+    assert [line for line in out if line.startswith("FATAL")] == [
         "FATAL s3.region: bucket udacity-dend is in us-west-2 but [S3] REGION = us-east-1: set REGION = us-west-2"]
     assert [line.split(":")[0] for line in out] == [
         "ok    cluster.login", "ok    tables", "ok    aws.credentials", "ok    iam.role", "ok    iam.attached",
-        "FATAL s3.region", "ok    s3.log_data", "ok    s3.song_data", "ok    s3.log_jsonpath", "ok    iam.s3_read"]
+        "FATAL s3.region", "ok    s3.log_data", "ok    s3.song_data", "ok    s3.log_jsonpath", "ok    iam.s3_read",
+        "WARN  copy.staging_events", "WARN  copy.staging_songs"]
+    # the PostgreSQL standing in for the cluster cannot run Redshift's COPY ... NOLOAD: said, not failed
+    assert out[-1].startswith("WARN  copy.staging_songs: the server is not Redshift (PostgreSQL ")
 
 
 def test_preflight_all_ok_exits_0(cluster_cfg, capsys):
     assert etl.main(["--config", str(cluster_cfg()), "--preflight"]) == 0
-    assert all(line.startswith("ok    ") for line in capsys.readouterr().out.splitlines())
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("ok    ") for line in lines[:-2])
+    assert [line.split(":")[0] for line in lines[-2:]] == ["WARN  copy.staging_events", "WARN  copy.staging_songs"]
 
 
 def test_a_fatal_preflight_stops_the_load_before_any_sql(cluster_cfg, etl_must_not_run, capsys):
@@ -100,9 +105,13 @@ def test_preflight_on_postgres_checks_the_database(config_file, local_config, ca
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ok    cluster.login: logged in to ")
     assert out[1] == "FATAL tables.staging_events: table staging_events does not exist: run create_tables.py"
+    assert out[-1] == "WARN  copy: COPY ... NOLOAD not run: the tables are missing or differ"
     create_tables(local_config)
-    assert etl.main(["--config", str(cfg), "--preflight"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "ok    tables: the 8 tables exist with the expected columns"
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 1  # the tables exist; the sources do not
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "ok    tables: the 10 tables exist with the expected columns"
+    assert out[3].startswith("FATAL copy.staging_songs: COPY ... NOLOAD failed: staging_songs: COPY found no file: "
+                             "the specified S3 prefix ")
 
 
 def test_dry_run_and_preflight_are_exclusive(capsys):
@@ -113,7 +122,67 @@ def test_dry_run_and_preflight_are_exclusive(capsys):
 
 def test_the_plans_are_what_etl_runs():
     """run_etl and create_tables walk these plans; the dry run walks the same ones (no second list)."""
-    assert [s.id for s in pipeline.etl_plan()][:5] == ["etl_lock", "staging_events_clear", "staging_songs_clear",
-                                                      "staging_events_copy", "staging_songs_copy"]
+    assert [s.id for s in pipeline.etl_plan()][:8] == ["etl_lock", "etl_start", "objects", "staging_events_clear",
+                                                      "staging_songs_clear", "staging_events_copy",
+                                                      "staging_songs_copy", "ledger"]
     ids = [s.id for s in pipeline.etl_plan()]
     assert ids[-len(pipeline.merge_plan()):] == [s.id for s in pipeline.merge_plan()]
+
+
+# ---- [CLUSTER] AUTH = iam: temporary credentials from AWS (moto's GetClusterCredentials), right before connecting
+
+
+@pytest.fixture
+def iam_role_in_postgres(pg_server):
+    """The database user GetClusterCredentials names ("IAM:" + DB_USER), in the PostgreSQL standing in for the
+    cluster (which trusts local connections, so the temporary password itself is not checked there)."""
+    import psycopg2
+
+    conn = psycopg2.connect(pg_server.uri)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute('drop role if exists "IAM:postgres"')
+        cur.execute('create role "IAM:postgres" login superuser')
+    yield "IAM:postgres"
+    with conn.cursor() as cur:
+        cur.execute('drop role if exists "IAM:postgres"')
+    conn.close()
+
+
+@pytest.fixture
+def issued_tokens(monkeypatch):
+    """Every DbPassword AWS issues to sparkify.dbauth, so a test can prove none is printed or logged."""
+    from sparkify import dbauth
+
+    tokens: list[str] = []
+    make_session = dbauth.make_session
+
+    def recording(config):
+        session = make_session(config)
+        session.events.register("after-call.redshift.GetClusterCredentials",
+                                lambda parsed, **kwargs: tokens.append(parsed["DbPassword"]))
+        return session
+
+    monkeypatch.setattr(dbauth, "make_session", recording)
+    dbauth.forget()
+    yield tokens
+    dbauth.forget()
+
+
+def test_without_a_password_the_preflight_and_the_warehouse_use_iam_credentials(
+        cluster_cfg, iam_role_in_postgres, issued_tokens, capsys, caplog):
+    from sparkify.config import load_config
+    from sparkify.warehouse import Warehouse
+
+    cfg = cluster_cfg(password="")  # no password anywhere, AWS credentials (moto's) available: AUTH = iam
+    assert etl.main(["--config", str(cfg), "--preflight"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].startswith("ok    cluster.login: logged in to ")
+    assert out.splitlines()[0].endswith(" as IAM:postgres (temporary credentials from IAM)")
+    conn = Warehouse(load_config(cfg)).connect()
+    with conn.cursor() as cur:
+        cur.execute("select current_user")
+        assert cur.fetchone()[0] == "IAM:postgres"
+    conn.close()
+    assert len(issued_tokens) == 1  # fetched once, reused by the second connection
+    assert issued_tokens[0] and issued_tokens[0] not in out + err + caplog.text

@@ -3,7 +3,7 @@
 The statements are those of the three dry runs (create_tables.py, etl.py, analytics.py --check) for a
 realistic ENGINE = redshift configuration (so the COPY statements carry the real options, role ARN and
 region), plus the statements sent only on other paths (lock retry, a failed COPY's stl_load_errors query,
-a failed check's sample query) and the preflight's information_schema query. One test per statement, named
+a failed check's sample query), the preflight's information_schema query and its COPY ... NOLOAD statements. One test per statement, named
 after it, so a failure names the statement. The negative tests prove the grammar check can fail.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify import dryrun, pipeline, preflight
+from sparkify import dryrun, noload, pipeline, preflight
 from sparkify.config import parse_config
 
 REALISTIC_CFG = """\
@@ -45,16 +45,51 @@ def realistic_config():
     return parse_config(cp, Path("/nonexistent/dwh.cfg"), {})
 
 
+def etl_states(config) -> list[pipeline.RunState]:
+    """Two runs of etl.py, as etl_state would read them (no I/O here): one whose new and changed objects go
+    through the run's manifests (ledger rows replaced and inserted), one without MANIFEST_PREFIX (whole
+    prefixes), each loading both tables."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from sparkify import ledger
+
+    def obj(key: str, size: int) -> ledger.ListedObject:
+        return ledger.ListedObject(f"s3://udacity-dend/{key}", key, size, '"9b2cf535f27731c974343645a3985328"',
+                                   datetime(2018, 11, 30, 12, 0, 0, 123456))
+
+    def state(cfg) -> pipeline.RunState:
+        new_log = obj("log_data/2018/11/2018-11-30-events.json", 214321)
+        old_log = obj("log_data/2018/11/2018-11-29-events.json", 198765)
+        song = obj("song_data/A/A/A/TRAAAAK128F9318786.json", 254)
+        tables = {
+            "staging_events": ledger.TablePlan("staging_events", cfg.s3.log_data, new=[new_log], reloaded=[old_log],
+                                               unchanged=28),
+            "staging_songs": ledger.TablePlan("staging_songs", cfg.s3.song_data, new=[song], unchanged=14895),
+        }
+        manifests = {t: ledger.manifest_url(cfg.s3.manifest_prefix, 42, t) for t in tables} \
+            if cfg.s3.manifest_prefix else {}
+        return pipeline.RunState(cfg, run_id=42, previous_totals={t: 1000 for t in ("songplays", "users", "songs",
+                                                                                    "artists", "time")},
+                                 tables=tables, loaded=set(tables), manifests=manifests,
+                                 loaded_at=datetime(2018, 11, 30, 23, 59, 59, 123456))
+
+    with_manifests = replace(config, s3=replace(config.s3, manifest_prefix="s3://sparkify-ops/manifests"))
+    return [state(with_manifests), state(config)]
+
+
 CONFIG = realistic_config()
 RUNS = [
     dryrun.create_tables_dry_run(CONFIG),
-    dryrun.etl_dry_run(CONFIG),
+    *(dryrun.etl_dry_run_of(state) for state in etl_states(CONFIG)),
     dryrun.analytics_dry_run(CONFIG, with_checks=True),
 ]
 CASES = [(f"{run.prog} {i:02d} {s.id}", s.sql) for run in RUNS for i, s in enumerate(run.statements)]
 CASES += [(f"other path: {s.id}", s.sql) for s in dryrun.conditional_statements(CONFIG)]
 CASES.append(("preflight tables query", pipeline.render_params(preflight.TABLES_QUERY,
                                                                preflight.tables_query_params())))
+CASES.append(("preflight server version", "select version()"))
+CASES += [(f"preflight noload {i}", sql) for i, sql in enumerate(noload.noload_statements(CONFIG))]
 
 # The statement type sqlfluff must recognise, by first keyword (a statement parsed as something else is a bug).
 EXPECTED_TYPES = {
@@ -64,6 +99,8 @@ EXPECTED_TYPES = {
     "create": {"create_table_statement", "create_table_as_statement"},
     "select": {"select_statement"}, "with": {"with_compound_statement"}, "analyze": {"analyze_statement"},
 }
+# Statements whose kind sqlfluff must see inside a WITH (the CTEs come first): the UPDATEs of the merge.
+WITH_BODIES = {"songplay_rematch": "update_statement", "songplay_conflict_update": "update_statement"}
 
 
 @pytest.mark.parametrize("sql", [c[1] for c in CASES], ids=[c[0] for c in CASES])
@@ -78,15 +115,33 @@ def test_the_cases_cover_every_kind_of_statement():
     kinds = {sql.split()[0].lower() for _, sql in CASES}
     assert kinds == set(EXPECTED_TYPES)
     copies = [sql for _, sql in CASES if sql.startswith("copy ")]
-    assert len(copies) == 2 and all("iam_role 'arn:aws:iam::123456789012:role/sparkify-dwh-s3-read'" in c
+    assert sum(sql.endswith(" noload") for sql in copies) == 2  # the preflight's, beside the two etl.py runs' four
+    assert len(copies) == 6 and all("iam_role 'arn:aws:iam::123456789012:role/sparkify-dwh-s3-read'" in c
                                     and "region 'us-west-2'" in c and "maxerror 10" in c for c in copies)
+    assert sum(" manifest " in c and "'s3://sparkify-ops/manifests/run-000042/" in c for c in copies) == 2
+    ids = {name.split()[-1] for name, _ in CASES}
+    assert {"loaded_objects_delete", "loaded_objects_insert", "songplay_rematch", "songplay_conflict_update",
+            "time_orphans_delete", "etl_run_next_id", "latest_etl_totals"} <= ids
     assert sum("diststyle" in sql for _, sql in CASES) >= 6  # the DDL is Redshift's, untranslated
 
 
-@pytest.mark.parametrize("prog", ["create_tables.py", "etl.py", "analytics.py"])
-def test_each_dry_run_output_is_one_valid_redshift_script(prog, parse_redshift):
+@pytest.mark.parametrize("name", list(WITH_BODIES))
+def test_the_merge_updates_parse_as_updates(name, parse_redshift):
+    import sql_queries
+
+    parsed = redshift_tree(getattr(sql_queries, name))
+    assert any(True for _ in parsed.recursive_crawl(WITH_BODIES[name])), f"{name}: no {WITH_BODIES[name]} found"
+
+
+def redshift_tree(sql: str):
+    from sqlfluff.core import Linter
+
+    return Linter(dialect="redshift").parse_string(sql).tree
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[f"{r.prog} {i}" for i, r in enumerate(RUNS)])
+def test_each_dry_run_output_is_one_valid_redshift_script(run, parse_redshift):
     """The printed text as a whole (comments, `;` separators) parses, statement for statement."""
-    run = dryrun.dry_run_for(prog, CONFIG, with_checks=True)
     problems, types = parse_redshift(dryrun.format_dry_run(run, CONFIG))
     assert problems == []
     assert len(types) == len(run.statements)

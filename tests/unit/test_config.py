@@ -137,8 +137,17 @@ def test_the_example_file_is_a_valid_local_config():
     assert cfg.engine == "local" and cfg.s3.log_data == "s3://udacity-dend/log_data" and cfg.maxerror == 0
 
 
-def test_redshift_password_is_only_needed_to_connect(tmp_path):
+def test_redshift_password_is_only_needed_to_connect(tmp_path, monkeypatch):
     from sparkify.warehouse import Warehouse
+
+    # no AWS credentials anywhere either (else AUTH would default to iam): nothing may reach AWS
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
     cfg = load_config(write(tmp_path, REDSHIFT_CFG.replace("DB_PASSWORD = Secret-Passw0rd\n", "")), environ={})
     assert cfg.cluster.db_password == ""

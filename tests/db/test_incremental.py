@@ -1,0 +1,265 @@
+"""Daily runs on the real udacity-dend files: the load ledger, order independence, late songs, no-op runs,
+appended and vanished objects, --reload, and a run killed with SIGKILL in the middle of its COPY.
+
+The files are copied into a writable tree first (the tests append to them, delete and touch them); the contract
+is the README's: one full load of the real data gives songplays 6,820 with 39 matched, users 97 (22 paid),
+songs 1,943, artists 1,809, time 6,813 — and so must any sequence of runs over the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+import create_tables
+import etl
+import sql_queries
+from sparkify.config import load_config
+from sparkify.pipeline import create_tables as create_tables_job
+from sparkify.pipeline import run_etl
+
+pytestmark = pytest.mark.realdata
+PROJECT = Path(__file__).resolve().parents[2]
+CONTRACT = {"songplays": 6820, "matched": 39, "users": 97, "paid_users": 22, "songs": 1943, "artists": 1809,
+            "time": 6813}
+DAYS = "2018/11/2018-11-"
+
+
+@pytest.fixture
+def data(real_data, tmp_path) -> Path:
+    """A writable copy of the real log files (the tests append to them, touch and delete them); the song files
+    are read where they are."""
+    root = tmp_path / "bucket"
+    shutil.copytree(real_data / "log_data", root / "log_data")
+    shutil.copy(real_data / "log_json_path.json", root / "log_json_path.json")
+    return root
+
+
+@pytest.fixture
+def cfg(data, real_data, config_file):
+    """cfg(log="2018/11/2018-11-0", song="A/A") -> a dwh.cfg loading those key prefixes (logs: of the copy)."""
+
+    def make(log: str = "", song: str = "") -> Path:
+        name = f"dwh-{abs(hash((log, song)))}.cfg"
+        songs = real_data / "song_data"
+        return config_file(log_data=f"{data / 'log_data'}/{log}" if log else data / "log_data",
+                           song_data=f"{songs}/{song}" if song else songs,
+                           log_jsonpath=data / "log_json_path.json", name=name)
+
+    return make
+
+
+def run(script, cfg_path, *extra):
+    assert script.main(["--config", str(cfg_path), "--quiet", *extra]) == 0
+
+
+def query(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
+def star(conn) -> dict:
+    """The star schema's content, surrogate keys aside (songplay_id numbers plays in the order they came)."""
+    return {
+        "songplays": query(conn, "select start_time, user_id, level, song_id, artist_id, session_id, item_in_session, "
+                                 "location, user_agent, song_title, artist_name, song_length from songplays "
+                                 "order by session_id, item_in_session"),
+        **{t: query(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
+    }
+
+
+def contract(conn) -> dict:
+    (songplays, matched), = query(conn, "select count(*), count(song_id) from songplays")
+    (users, paid), = query(conn, "select count(*), count(case when level = 'paid' then 1 end) from users")
+    return {"songplays": songplays, "matched": matched, "users": users, "paid_users": paid,
+            **{t: query(conn, f"select count(*) from {t}")[0][0] for t in ("songs", "artists", "time")}}
+
+
+def latest_run(conn) -> dict:
+    cur_rows = query(conn, sql_queries.latest_etl_run)
+    return dict(zip(sql_queries.ETL_RUN_COLUMNS, cur_rows[0]))
+
+
+@pytest.fixture
+def full_load(cfg, pg_conn):
+    """full_load() -> the star schema of one full load of the copy, in this database (tables recreated)."""
+
+    def load() -> dict:
+        run(create_tables, cfg())
+        run(etl, cfg())
+        return star(pg_conn)
+
+    return load
+
+
+def test_events_first_and_their_songs_later_give_the_full_load(cfg, pg_conn, full_load):
+    run(create_tables, cfg())
+    run(etl, cfg(song="A/A/A"))  # every event, 61 of the 1,943 songs
+    early = contract(pg_conn)
+    assert early["songplays"] == 6820 and early["matched"] < 39
+    run(etl, cfg())  # the rest of the songs: the plays loaded before now match them
+    assert contract(pg_conn) == CONTRACT
+    assert latest_run(pg_conn)["songplays_changed"] == 39 - early["matched"]
+    got = star(pg_conn)
+    assert got == full_load()
+
+
+@pytest.mark.parametrize("batches", [
+    pytest.param([("", "A/A/A")] + [("", "")], id="songs-in-two-parts"),
+    pytest.param([(f"{DAYS}3", "A/D"), (f"{DAYS}2", "A/C"), (f"{DAYS}1", "A/B"), (f"{DAYS}0", "A/A"), ("", "")],
+                 id="days-and-songs-backwards"),
+    pytest.param([(f"{DAYS}{d:02d}", "A/A/A") for d in range(30, 20, -1)] + [(f"{DAYS}1", "A/B"), ("", "")],
+                 id="one-day-at-a-time-backwards"),
+    pytest.param([("", "A/B"), (f"{DAYS}0", ""), (f"{DAYS}2", "A/C"), ("", "")], id="mixed"),
+])
+def test_any_order_and_batch_size_gives_the_full_load(cfg, pg_conn, full_load, batches):
+    run(create_tables, cfg())
+    for log, song in batches:
+        run(etl, cfg(log, song))
+    assert contract(pg_conn) == CONTRACT
+    ids = query(pg_conn, "select count(distinct songplay_id) from songplays")
+    assert ids == [(6820,)]
+    got = star(pg_conn)
+    assert got == full_load()
+
+
+def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(cfg, pg_conn):
+    run(create_tables, cfg())
+    run(etl, cfg())
+    before = star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2")
+    ids = query(pg_conn, "select songplay_id, session_id, item_in_session from songplays order by 1")
+    report = run_etl(load_config(cfg()), show_progress=False)
+    assert report.staged == {}
+    assert (star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2")) == before
+    assert query(pg_conn, "select songplay_id, session_id, item_in_session from songplays order by 1") == ids
+    assert query(pg_conn, "select count(*) from staging_events") == [(0,)]
+    assert query(pg_conn, "select count(*) from staging_songs") == [(0,)]
+    last = latest_run(pg_conn)
+    assert (last["run_id"], last["objects_loaded"], last["objects_skipped"], last["songplays_rows"]) == (
+        2, 0, 30 + 1943, 6820)
+    assert report.row_counts["songplays"] == 6820  # from the previous run's totals: nothing was counted
+
+
+def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data, pg_conn):
+    run(create_tables, cfg())
+    run(etl, cfg())
+    ids = dict(((s, i), pid) for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
+                                                          "from songplays"))
+    day = data / "log_data" / "2018" / "11" / "2018-11-15-events.json"
+    last = json.loads(day.read_text().splitlines()[-1])
+    new = dict(last, itemInSession=999, ts=last["ts"] + 1, page="NextSong", song="Scream", artist="Adelitas Way",
+               length=213.9424)
+    text = day.read_text()
+    day.write_text(text + ("" if text.endswith("\n") else "\n") + json.dumps(new) + "\n")
+    report = run_etl(load_config(cfg()), show_progress=False)
+    plan = report.objects["staging_events"]
+    assert ([o.key for o in plan.reloaded], plan.new, plan.unchanged) == (["log_data/2018/11/2018-11-15-events.json"],
+                                                                          [], 29)
+    assert report.staged == {"staging_events": len(day.read_text().splitlines())}
+    assert contract(pg_conn)["songplays"] == 6821
+    assert query(pg_conn, "select song_id from songplays where item_in_session = 999") == [("SOBLFFE12AF72AA5BA",)]
+    kept = dict(((s, i), pid) for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
+                                                           "from songplays"))
+    assert {k: kept[k] for k in ids} == ids  # every play loaded before keeps its songplay_id
+    assert query(pg_conn, "select count(*) from loaded_objects") == [(1973,)]
+
+
+def test_an_object_that_disappeared_is_reported_and_its_rows_stay(cfg, data, pg_conn, caplog):
+    config = load_config(cfg())
+    create_tables_job(config)
+    run_etl(config, show_progress=False)
+    before = star(pg_conn)
+    (data / "log_data" / "2018" / "11" / "2018-11-30-events.json").unlink()
+    caplog.clear()
+    run_etl(config, show_progress=False)
+    assert star(pg_conn) == before
+    assert latest_run(pg_conn)["objects_missing"] == 1
+    assert any("gone from" in r.message and "2018-11-30-events.json" in r.message for r in caplog.records)
+    assert query(pg_conn, "select count(*) from loaded_objects") == [(1973,)]
+
+
+def test_reload_stages_everything_again_and_changes_nothing(cfg, data, pg_conn):
+    run(create_tables, cfg())
+    run(etl, cfg())
+    before = star(pg_conn)
+    report = run_etl(load_config(cfg()), show_progress=False, reload=True)
+    assert report.staged == {"staging_events": 8056, "staging_songs": 1943}
+    assert star(pg_conn) == before
+    assert query(pg_conn, "select count(*), min(run_id), max(run_id) from loaded_objects") == [(1973, 2, 2)]
+
+
+def test_a_touched_file_is_loaded_again(cfg, data, pg_conn):
+    """Same size, another modification time: loaded again (the merge makes that harmless)."""
+    run(create_tables, cfg())
+    run(etl, cfg())
+    day = data / "log_data" / "2018" / "11" / "2018-11-07-events.json"
+    st = day.stat()
+    os.utime(day, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000))
+    report = run_etl(load_config(cfg()), show_progress=False)
+    assert [o.url for o in report.objects["staging_events"].reloaded] == [str(day)]
+    assert report.staged == {"staging_events": len(day.read_text().splitlines())}
+    assert contract(pg_conn) == CONTRACT
+
+
+def test_a_prefix_without_objects_fails_the_run_clearly(cfg, pg_conn, capsys):
+    run(create_tables, cfg())
+    assert etl.main(["--config", str(cfg(log="2019")), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "staging_events: no object to COPY: the specified S3 prefix" in err and "2019' does not exist" in err
+
+
+def _active_copy(dsn: str) -> bool:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select count(*) from pg_stat_activity where query ilike 'copy %%staging_events%%from stdin%%' "
+                        "and state = 'active'")
+            return cur.fetchone()[0] > 0
+    finally:
+        conn.close()
+
+
+def test_a_run_killed_mid_copy_leaves_ledger_and_star_schema_as_they_were(cfg, data, pg_conn, pg_dsn, tmp_path):
+    """SIGKILL while etl.py's COPY is running: nothing of that run remains; the next run completes."""
+    run(create_tables, cfg())
+    run(etl, cfg(log=f"{DAYS}0"))  # days 1-9 loaded
+    before = star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2"), \
+        query(pg_conn, "select * from etl_runs")
+    # enough new events that the COPY lasts: 15 more copies of each log file, as new objects
+    days = data / "log_data" / "2018" / "11"
+    for path in sorted(days.iterdir()):
+        for k in range(15):
+            shutil.copy(path, days / f"copy{k:02d}-{path.name}")
+    proc = subprocess.Popen([sys.executable, "etl.py", "--config", str(cfg()), "--quiet"], cwd=PROJECT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not _active_copy(pg_dsn):
+            assert proc.poll() is None, f"etl.py ended before its COPY was seen: {proc.stderr.read().decode()}"
+            assert time.monotonic() < deadline, "no COPY seen within 60 s"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while _active_copy(pg_dsn) and time.monotonic() < deadline:  # the server notices the client is gone
+        time.sleep(0.05)
+    after = star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2"), \
+        query(pg_conn, "select * from etl_runs")
+    assert after == before
+    run(etl, cfg())
+    assert contract(pg_conn) == CONTRACT
+    assert latest_run(pg_conn)["objects_loaded"] == 21 + 30 * 15  # days 10-30, and every copy
