@@ -2,11 +2,13 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+REPORT ?= .sparkify/report.html
 
-.PHONY: demo test bench stop clean help
+.PHONY: demo report test bench stop clean help
 
 help:
 	@echo "make demo   - run the whole pipeline on the embedded local warehouse with generated sample data"
+	@echo "make report - make demo, then write the analysts' HTML report to $(REPORT)"
 	@echo "make test   - run the test suite (real embedded PostgreSQL, moto for AWS)"
 	@echo "make bench  - run the load benchmark (bench/load.py)"
 	@echo "make stop   - stop the embedded PostgreSQL server"
@@ -26,6 +28,9 @@ demo: $(VENV)/.runtime
 	$(PY) create_tables.py
 	$(PY) etl.py
 	$(PY) analytics.py
+
+report: demo
+	$(PY) analytics.py --html $(REPORT)
 
 test: $(VENV)/.dev
 	$(PY) -m pytest

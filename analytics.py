@@ -1,13 +1,15 @@
 """Row counts, the analysts' queries and the data-quality checks, as tables or JSON.
 
 --check runs the data-quality checks and exits 1 if any fails (naming the check, the number of
-offending rows and a few keys). --json prints one JSON object instead of tables. --dry-run
-(ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
+offending rows and a few keys). --json prints one JSON object instead of tables. --html PATH writes
+the analysts' report, one self-contained HTML page of charts (with the checks), and prints its path.
+--dry-run (ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sparkify import cli, dryrun
 from sparkify.config import load_config
@@ -21,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true", help="run the data-quality checks; exit 1 if any fails")
+    p.add_argument("--html", metavar="PATH", type=Path,
+                   help="write the report as one self-contained HTML page of charts to PATH")
     p.add_argument("--dry-run", action="store_true",
                    help="print the SQL this would run on Redshift, in order; connect to nothing")
     args = p.parse_args(argv)
@@ -28,13 +32,21 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         config = load_config(args.config)
+        with_checks = bool(args.check or args.json or args.html)
         if args.dry_run:
-            print(dryrun.dry_run_text(PROG, config, with_checks=args.check or args.json), end="")
+            print(dryrun.dry_run_text(PROG, config, with_checks=with_checks), end="")
             return 0
-        report = build_report(config, with_checks=args.check or args.json)
+        if args.html:
+            from sparkify.report_html import check_destination, write_html
+
+            check_destination(args.html)
+        report = build_report(config, with_checks=with_checks)
+        if args.html:
+            written = write_html(report, args.html)
+            print(f"wrote {written.path}: {written.charts} charts, {written.size / 1e6:.1f} MB")
         if args.json:
             print(json.dumps(report.as_json(), indent=2, default=str))
-        else:
+        elif not args.html:
             print(format_report(report))
         failures = [c for c in report.checks if not c.passed]
         if args.check and failures:

@@ -189,14 +189,18 @@ def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     """What sparkify.reports.build_report sends: counts, the analysts' queries, the checks if asked; it
     only reads, and ends its transaction with a rollback."""
     body = [Statement(f"count {t}", count_query(t)) for t in sql_queries.ALL_TABLES]
+    body += [Statement(f"analytics_setup[{i}]", query.strip())
+             for i, query in enumerate(sql_queries.analytics_setup_queries)]
     body += [Statement(name, query.strip()) for name, query in sql_queries.analytics_queries.items()]
     if with_checks:
         body += [Statement(f"check {g.name}", checks.count_query(g)) for g in sql_queries.CHECKS]
-    notes = {"begin": "read only: the transaction is rolled back at the end"}
+    notes = {"begin": "read only: the transaction is rolled back at the end",
+             "analytics_setup[0]": "the temporary tables the analysts' queries read (gone with the rollback)"}
     if with_checks:
         notes["check songplays.songplay_id_unique"] = "data-quality checks of whole tables (--check, --json)"
     return DryRun("analytics.py", _transaction(body, end="rollback"), notes,
-                  summary=f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
+                  summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
+                          f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
 
 
 def conditional_statements(config: Config) -> list[Statement]:

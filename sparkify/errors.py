@@ -50,3 +50,7 @@ class CheckError(SparkifyError):
 
 class ProvisioningError(SparkifyError):
     """An AWS provisioning or teardown step failed."""
+
+
+class ReportError(SparkifyError):
+    """The HTML report could not be written."""

@@ -1,11 +1,20 @@
-"""The analysts' view: row counts, the analytic queries of sql_queries.py and the quality checks."""
+"""The analysts' view: row counts, the analytic queries of sql_queries.py and the quality checks.
+
+build_report runs them (the temporary tables of analytics_setup_queries, then the queries: every aggregate is
+computed by the warehouse, only small results are fetched, and the transaction is rolled back at the end)
+and returns a Report; format_report renders it as text tables, Report.as_json as one JSON object, and
+sparkify.report_html as the self-contained HTML page of `analytics.py --html`.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 
 import psycopg2.errors
-from dataclasses import dataclass, field
 
 import sql_queries
 from sparkify import checks
@@ -15,12 +24,39 @@ from sparkify.warehouse import Warehouse, fetch_counts
 
 log = logging.getLogger(__name__)
 
+# The report's queries whose result is one row: as_json gives them as one object, not a list.
+SINGLE_ROW = ("session_summary", "catalog_match")
+# The report's queries as lists of records in the JSON (the five older ones keep their own shapes).
+RECORD_QUERIES = ("plays_by_day", "level_summary", "level_changes_by_day", "sessions_by_plays",
+                  "sessions_by_length", "top_locations", "listeners_by_browser", "listeners_by_os")
+
+
+def plain(value):
+    """A database value as JSON-ready Python: Decimal -> int (whole) or float, date/datetime -> ISO text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
 
 @dataclass
 class Report:
     row_counts: dict[str, int] = field(default_factory=dict)
     queries: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)  # name -> (columns, rows)
     checks: list[checks.CheckResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: "queries", "checks"
+    source: str = ""  # which warehouse, for the report's header (never a host, user or password)
+
+    def records(self, name: str) -> list[dict]:
+        """The rows of one query as dicts of plain values (see `plain`)."""
+        columns, rows = self.queries[name]
+        return [{c: plain(v) for c, v in zip(columns, row)} for row in rows]
+
+    def record(self, name: str) -> dict:
+        """The one row of a single-row query (SINGLE_ROW); zeros/None if it returned none."""
+        rows = self.records(name)
+        return rows[0] if rows else {c: None for c in self.queries[name][0]}
 
     @property
     def plays_by_hour(self) -> list[int]:
@@ -46,25 +82,50 @@ class Report:
             "top_users": self.top_users,
             "most_played_songs": [[r[0], r[1], int(r[2])] for r in self.queries["most_played_songs"][1]],
             "most_played_artists": [[r[0], int(r[1])] for r in self.queries["most_played_artists"][1]],
+            "most_active_users": self.records("most_active_users"),
         }
+        for name in RECORD_QUERIES:
+            out[name] = self.records(name)
+        for name in SINGLE_ROW:
+            out[name] = self.record(name)
         if self.checks:
             out["checks"] = [c.as_dict() for c in self.checks]
             out["checks_passed"] = all(c.passed for c in self.checks)
         return out
 
 
+def source_label(config: Config) -> str:
+    """'local warehouse, database sparkify' / 'redshift warehouse, database dev'."""
+    database = config.local_db_name if config.engine == "local" else config.cluster.db_name
+    return f"{config.engine} warehouse, database {database}"
+
+
 def build_report(config: Config, *, with_checks: bool = False) -> Report:
     wh = Warehouse(config)
-    report = Report()
+    report = Report(source=source_label(config))
     conn = wh.connect()
     try:
         with conn.cursor() as cur:
+            started = time.perf_counter()
+            # PostgreSQL only (Redshift is sent none): the merge's memory settings, so that the hashes and
+            # sorts over whole tables of the analytics (and of the checks) stay in memory
+            for statement in wh.etl_settings_statements():
+                cur.execute(statement)
             report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
+            for statement in sql_queries.analytics_setup_queries:
+                cur.execute(wh.prepare(statement))
             for name, query in sql_queries.analytics_queries.items():
                 cur.execute(wh.prepare(query))
                 report.queries[name] = ([d[0] for d in cur.description], cur.fetchall())
+            report.timings["queries"] = time.perf_counter() - started
+            log.info("analytics: row counts and %d queries in %.1f s", len(sql_queries.analytics_queries),
+                     report.timings["queries"])
             if with_checks:
+                started = time.perf_counter()
                 report.checks = checks.run_checks(cur)
+                report.timings["checks"] = time.perf_counter() - started
+                log.info("analytics: %d data-quality checks in %.1f s", len(report.checks),
+                         report.timings["checks"])
     except psycopg2.errors.UndefinedTable as exc:
         missing = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise WarehouseError(f"the {wh.engine} warehouse has no table {missing}: run create_tables.py, then etl.py"
@@ -77,9 +138,9 @@ def build_report(config: Config, *, with_checks: bool = False) -> Report:
 
 def format_table(columns: list[str], rows: list[tuple]) -> str:
     """A plain-text table, numbers right-aligned."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    cells = [[_text(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows
+    numeric = [all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and rows
                for i in range(len(columns))]
 
     def fmt(values):
@@ -90,12 +151,30 @@ def format_table(columns: list[str], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(plain(value))
+
+
 TITLES = {
     "most_played_songs": "Most played songs",
     "most_played_artists": "Most played artists",
     "plays_by_hour": "Plays by hour of day (UTC)",
     "plays_by_level": "Plays by subscription level",
     "most_active_users": "Most active users",
+    "plays_by_day": "Plays and listeners per day (UTC) and level",
+    "level_summary": "Free vs paid: plays, listeners, users by current level",
+    "level_changes_by_day": "Upgrades and downgrades per day (UTC)",
+    "session_summary": "Sessions",
+    "sessions_by_plays": "Sessions by plays per session",
+    "sessions_by_length": "Sessions by length (minutes, first to last play)",
+    "top_locations": "Top locations (by listeners)",
+    "listeners_by_browser": "Browsers (from the user agent)",
+    "listeners_by_os": "Operating systems (from the user agent)",
+    "catalog_match": "Plays matched to the song catalog",
 }
 
 

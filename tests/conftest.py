@@ -105,3 +105,40 @@ def config_file(local_config, tmp_path):
         return path
 
     return write_config
+
+
+# --------------------------------------------------------------------------------------------------
+# A real browser: headless Chromium (Debian's `chromium` package), driven by Playwright without any download
+
+# As root Chromium needs --no-sandbox; the rest keep it from calling Google's services on start, which this
+# machine's closed network refuses (many connections at a time) and which no test wants.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-default-apps", "--disable-extensions"]
+
+
+def chromium_path() -> str | None:
+    """SPARKIFY_CHROMIUM, else chromium / chromium-browser on PATH."""
+    for candidate in (os.environ.get("SPARKIFY_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the session. Without one the test is skipped and says why, unless
+    SPARKIFY_REQUIRE_BROWSER is set (CI sets it: there a missing browser is a failure, not a skip)."""
+    path = chromium_path()
+    if path is None:
+        reason = ("no Chromium to test the HTML report in: apt-get install chromium "
+                  "(or set SPARKIFY_CHROMIUM to a Chromium or Chrome binary)")
+        if os.environ.get("SPARKIFY_REQUIRE_BROWSER"):
+            pytest.fail(f"{reason}; SPARKIFY_REQUIRE_BROWSER is set, so this is not skipped")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

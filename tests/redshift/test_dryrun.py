@@ -183,13 +183,14 @@ def test_create_tables_dry_run(redshift_cfg, no_connection, capsys):
                      "commit"]
 
 
-@pytest.mark.parametrize("flags, with_checks", [([], False), (["--check"], True), (["--json"], True)])
+@pytest.mark.parametrize("flags, with_checks", [([], False), (["--check"], True), (["--json"], True),
+                                                (["--html", "never-written.html"], True)])
 def test_analytics_dry_run_follows_its_flags(flags, with_checks, redshift_cfg, no_connection, capsys):
     import analytics
 
     assert analytics.main(["--config", str(redshift_cfg), "--dry-run", *flags]) == 0
     stmts = statements_of(capsys.readouterr().out)
-    queries = [q.strip() for q in sql_queries.analytics_queries.values()]
+    queries = [q.strip() for q in (*sql_queries.analytics_setup_queries, *sql_queries.analytics_queries.values())]
     assert stmts[0] == "begin" and stmts[-1] == "rollback"
     assert stmts[1 + len(sql_queries.ALL_TABLES):1 + len(sql_queries.ALL_TABLES) + len(queries)] == queries
     assert (len(stmts) - 2 - len(sql_queries.ALL_TABLES) - len(queries)) == (len(sql_queries.CHECKS) if with_checks else 0)
