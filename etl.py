@@ -7,11 +7,15 @@ was and exits non-zero. Re-running with the same data changes nothing (idempoten
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
 order, and connects to nothing.
+
+Without a dwh.cfg (the built-in local default) it loads the generated sample data in .sparkify/sample/,
+generating it first if needed (python generate_data.py does the same). Stop the embedded PostgreSQL
+server with stop_local.py (make stop).
 """
 
 from __future__ import annotations
 
-from sparkify import cli, dryrun, localdb, preflight
+from sparkify import cli, dryrun, preflight, sample
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
 
@@ -21,8 +25,6 @@ PROG = "etl.py"
 def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--stop-local", action="store_true",
-                      help="stop the embedded PostgreSQL server (engine local) and exit")
     mode.add_argument("--dry-run", action="store_true",
                       help="print the SQL this would run on Redshift, in order; connect to nothing")
     mode.add_argument("--preflight", action="store_true",
@@ -34,10 +36,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         config = load_config(args.config)
-        if args.stop_local:
-            stopped = localdb.stop_server(config.data_dir)
-            print(f"embedded PostgreSQL in {config.data_dir}: {'stopped' if stopped else 'was not running'}")
-            return 0
         if args.dry_run:
             print(dryrun.dry_run_text(PROG, config), end="")
             return 0
@@ -47,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)
+        if config.sample_dir is not None:  # the built-in default: its sources are the generated sample
+            sample.ensure_default_sample(config.sample_dir)
         report = run_etl(config, show_progress=not args.quiet)
         staged = ", ".join(f"{t} {n}" for t, n in report.staged.items())
         rejected = sum(report.rejected.values())
