@@ -29,7 +29,10 @@ CHUNK_BYTES = 1 << 20  # COPY text per chunk yielded by pump_bytes(), and input 
 MAX_LINE_BYTES = 4 * 1024 * 1024  # longer lines go to ctx.handle, which enforces the 4 MB object limit
 
 _CHAR = ("varchar", "char", "text")
-MEMO_LIMIT = 20_000  # remembered strings per column (bounded: memory does not grow with the input)
+# Remembered strings per character column, each at most MEMO_MAX_CHARS long: a few MB at most, whatever the
+# input (memory does not grow with it).
+MEMO_LIMIT = 4096
+MEMO_MAX_CHARS = 256
 
 
 class RowReject(Exception):
@@ -127,7 +130,7 @@ class RowBuilder:
             if field is NULL:
                 if not_null:
                     raise RowReject(i, Reject(1213, "Missing data for not-null field"))
-            elif memo is not None and v.__class__ is str:
+            elif memo is not None and v.__class__ is str and len(v) <= MEMO_MAX_CHARS:
                 if len(memo) >= MEMO_LIMIT:
                     memo.clear()
                 memo[v] = field

@@ -140,3 +140,15 @@ def test_helpers():
     assert get_path({"a": [1]}, ("a", -1)) is None
     assert get_path({"a": 1}, ("a", "b")) is None
     assert lower_keys({"A": 1, "a": 2, "Bc": 3}) == {"a": 1, "bc": 3}
+
+
+def test_repeated_values_convert_as_the_first_time():
+    """Character columns remember converted strings: a repeated value (also a NULL, a rejected one, a long one)
+    gives what a fresh builder gives."""
+    cols = [column_from_catalog("a", "character varying(4)", not_null=True), column_from_catalog("b", "text")]
+    opts = Options(emptyasnull=True, blanksasnull=True)
+    values = ("", " ", "abc", "abcde", "é", "a\tb", 7, None, "y" * 300)
+    records = [{"a": v, "b": w} for v in values for w in values]  # (the same strings in both columns)
+    shared = RowBuilder(cols, [("a",), ("b",)], opts)
+    for record in records * 3:
+        assert reference(shared, record) == reference(RowBuilder(cols, [("a",), ("b",)], opts), record)
