@@ -27,7 +27,6 @@ import hashlib
 import mmap
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.build_native import FUZZ_LIBRARY, NoCompiler, build, find_compiler  # noqa: E402
+from tools.sanitize_tests import sanitizer_runtime  # noqa: E402
 
 CORPUS = ROOT / "tests" / "copy" / "fuzz_corpus"
 WORK = ROOT / "build" / "fuzz"
@@ -70,20 +70,10 @@ TOKENS = [
 OPTION_SETS = ("plain", "etl", "acceptinvchars")
 
 
-def _runtime() -> str | None:
-    """The AddressSanitizer runtime to preload (gcc or clang), or None."""
-    cc = find_compiler()
-    for name in ("libasan.so", f"libclang_rt.asan-{os.uname().machine}.so"):
-        out = subprocess.run([*cc, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
-        if out and os.path.isabs(out) and os.path.exists(out):
-            return out
-    return None
-
-
 def _reexec_with_sanitizers() -> None:
     if os.environ.get("SPARKIFY_FUZZ_CHILD") == "1":
         return
-    runtime = _runtime()
+    runtime = sanitizer_runtime(find_compiler())
     if runtime is None:
         sys.exit("fuzz_native.py: the compiler has no AddressSanitizer runtime (libasan)")
     env = {**os.environ, "SPARKIFY_FUZZ_CHILD": "1", "LD_PRELOAD": runtime,
