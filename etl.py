@@ -15,7 +15,7 @@ server with stop_local.py (make stop).
 
 from __future__ import annotations
 
-from sparkify import cli, dryrun, preflight, sample
+from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)
         if config.sample_dir is not None:  # the built-in default: its sources are the generated sample
+            from sparkify import sample  # (only here: the generator needs POSIX file locks)
+
             sample.ensure_default_sample(config.sample_dir)
         report = run_etl(config, show_progress=not args.quiet)
         staged = ", ".join(f"{t} {n}" for t, n in report.staged.items())

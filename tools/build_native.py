@@ -84,7 +84,7 @@ def compile_library(target: Path, cflags: list[str], cc: list[str], extra_source
 
 def _run(cmd: list[str]) -> None:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     except OSError as exc:
         raise NoCompiler(f"{cmd[0]} could not be run: {exc.strerror}") from None
     if proc.returncode != 0:

@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.build_native import FUZZ_LIBRARY, NoCompiler, build, find_compiler  # noqa: E402
-from tools.sanitize_tests import sanitizer_runtime  # noqa: E402
+from tools.build_native import FUZZ_LIBRARY, NoCompiler, build, find_compiler
+from tools.sanitize_tests import sanitizer_runtime
 
 CORPUS = ROOT / "tests" / "copy" / "fuzz_corpus"
 WORK = ROOT / "build" / "fuzz"
@@ -44,10 +44,10 @@ LONG_MAX = 80_000
 
 SEEDS = [
     b'{"s8":"abc","txt":"hello","i2":1,"i4":2,"i8":3,"f8":1.5,"ts":1541030419796,"b":true,"nn":7}\n',
-    b'{"s8":"Jos\\u00e9","txt":"\\ud83c\\udfb5 \\u2603","i2":-32768,"i4":2147483647,"i8":-9223372036854775808,'
-    b'"f8":-0.0,"ts":-62135596800000,"b":false,"nn":0}\n',
-    '{"s8":"été","txt":"a\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti","i2":"39","i4":"","i8":null,"f8":1e5,"ts":253402300799999,'
-    '"b":1,"nn":"7"}\n'.encode(),
+    (b'{"s8":"Jos\\u00e9","txt":"\\ud83c\\udfb5 \\u2603","i2":-32768,"i4":2147483647,"i8":-9223372036854775808,'
+     b'"f8":-0.0,"ts":-62135596800000,"b":false,"nn":0}\n'),
+    ('{"s8":"été","txt":"a\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti","i2":"39","i4":"","i8":null,"f8":1e5,"ts":253402300799999,'
+     '"b":1,"nn":"7"}\n').encode(),
     b'  {  "nn" : 1 ,\t"zz":[1,{"x":2}], "s8" : "" , "txt":" ", "b":0}  \r\n{"nn":2}\n',
     b'{"s8":"12345678","nn":1}\n{"s8":"123456789","nn":1}\n{"s8":"\\u0002","nn":1}\n',
 ]
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     fuzzer = Fuzzer(random.Random(seed), compare, cov)
     initial = [p.read_bytes() for p in sorted(CORPUS.glob("*.json"))] + SEEDS
     for data in initial:
-        new, diverged = fuzzer.run(data, OPTION_SETS)
+        _, diverged = fuzzer.run(data, OPTION_SETS)
         if diverged:
             fuzzer.record_divergence(data, diverged)
         fuzzer.corpus.append(data)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.build_native import SANITIZE_LIBRARY, NoCompiler, build, find_compiler  # noqa: E402
+from tools.build_native import SANITIZE_LIBRARY, NoCompiler, build, find_compiler
 
 TESTS = ["tests/copy/test_copy_native.py", "tests/copy/test_copy_fuzz.py"]
 
@@ -27,7 +27,7 @@ TESTS = ["tests/copy/test_copy_native.py", "tests/copy/test_copy_fuzz.py"]
 def sanitizer_runtime(cc: list[str]) -> str | None:
     """The shared AddressSanitizer runtime the compiler links against (to preload into Python), or None."""
     for name in ("libasan.so", f"libclang_rt.asan-{os.uname().machine}.so"):
-        proc = subprocess.run([*cc, f"-print-file-name={name}"], capture_output=True, text=True)
+        proc = subprocess.run([*cc, f"-print-file-name={name}"], capture_output=True, text=True, check=False)
         path = proc.stdout.strip()
         if proc.returncode == 0 and os.path.isabs(path) and os.path.exists(path):
             return path
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys", "--native-lib",
            str(SANITIZE_LIBRARY), *TESTS, *extra]
     print(f"sanitize_tests.py: LD_PRELOAD={runtime} {' '.join(cmd[1:])}", flush=True)
-    return subprocess.run(cmd, env=env, cwd=ROOT).returncode
+    return subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode
 
 
 if __name__ == "__main__":

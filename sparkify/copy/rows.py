@@ -148,7 +148,7 @@ class RowBuilder:
                 if len(line) > MAX_LINE_BYTES:
                     raise OverflowError
                 out.append(row(loads(line)))
-            except Exception:  # the slow path: recovers what it can, rejects the rest, or raises
+            except Exception:  # noqa: BLE001 - the slow path: recovers what it can, rejects the rest, or raises
                 ctx.lineno = lineno
                 ctx.handle(line, lines, out)
                 lineno = ctx.lineno

@@ -89,7 +89,7 @@ def run(builder: RowBuilder, data: bytes) -> tuple[list | str, list, int]:
     ctx = _FileContext(sink, builder, SourceFile("/x.json", "x.json"), Recovery(builder.opts.acceptinvchars))
     try:
         out = b"".join(payload for payload, _ in builder.pump_bytes(io.BytesIO(data), ctx))
-    except Exception as exc:  # ObjectTooLarge and the like: both paths must raise the same
+    except Exception as exc:  # noqa: BLE001 - ObjectTooLarge and the like: both paths must raise the same
         return f"raised {type(exc).__name__}: {exc}", sink.rejected, ctx.lineno
     return values(out, builder.columns), sink.rejected, ctx.lineno
 

@@ -70,8 +70,8 @@ def test_without_the_library_one_info_line_and_pure_python(fresh, monkeypatch, t
     assert native.load_library() is None
     assert native.load_library() is None
     assert _info_lines(caplog) == [
-        "the C converter is not used (_native.so is not built (run `make build`; it needs a C compiler)): "
-        "converting in pure Python (same results, slower)"]
+        ("the C converter is not used (_native.so is not built (run `make build`; it needs a C compiler)): "
+         "converting in pure Python (same results, slower)")]
     columns = [column_from_catalog("s8", "character varying(8)"), column_from_catalog("nn", "integer", True)]
     builder = RowBuilder(columns, [("s8",), ("nn",)], Options())
     assert builder.native is None

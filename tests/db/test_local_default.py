@@ -59,7 +59,8 @@ def test_stop_local_with_another_engine_has_nothing_to_stop(config_file, capsys)
 
 def test_run_etl_never_generates_data(local_config, tmp_path):
     """The library loads what is there: a missing sample is a missing source, not generated behind the back."""
-    from sparkify.pipeline import create_tables as create, run_etl
+    from sparkify.pipeline import create_tables as create
+    from sparkify.pipeline import run_etl
 
     sample_dir = tmp_path / "sample"
     config = dataclasses.replace(
