@@ -68,14 +68,17 @@ def pytest_unconfigure(config):
 
 
 @pytest.fixture(autouse=True)
-def _aws_safe(monkeypatch):
-    """Per test as well: a test's own changes are undone by monkeypatch, and anything that slipped into the
-    environment since (a direct os.environ write) is removed again."""
-    for name in [k for k in os.environ if k.upper().startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    for name, value in {**FAKE_AWS, "AWS_CONFIG_FILE": str(_AWS_HOME / "no-aws-config"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(_AWS_HOME / "no-aws-credentials")}.items():
-        monkeypatch.setenv(name, value)
+def _aws_safe():
+    """Per test as well: anything that slipped into the environment since (a direct os.environ write) is
+    removed again. (Its own MonkeyPatch, not the `monkeypatch` fixture: requesting that one here would
+    tear the tests' own patches down after every other fixture, e.g. after pg_dsn drops its database.)"""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.upper().startswith("AWS_")]:
+            mp.delenv(name)
+        for name, value in {**FAKE_AWS, "AWS_CONFIG_FILE": str(_AWS_HOME / "no-aws-config"),
+                            "AWS_SHARED_CREDENTIALS_FILE": str(_AWS_HOME / "no-aws-credentials")}.items():
+            mp.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="session")
