@@ -152,3 +152,10 @@ def test_repeated_values_convert_as_the_first_time():
     shared = RowBuilder(cols, [("a",), ("b",)], opts)
     for record in records * 3:
         assert reference(shared, record) == reference(RowBuilder(cols, [("a",), ("b",)], opts), record)
+
+
+def test_negative_zero_stays_negative_after_a_zero():
+    """The removed generated loop cached float texts by value, and -0.0 == 0.0: after a 0.0 it loaded -0.0 as 0."""
+    b = RowBuilder([column_from_catalog("d", "double precision")], [("d",)], Options())
+    fast, _ = run_pump(b, [{"d": 0.0}, {"d": -0.0}, {"d": 0}, {"d": -0.0}])
+    assert fast == ["0.0", "-0.0", "0.0", "-0.0"]
