@@ -3,16 +3,23 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 REPORT ?= .sparkify/report.html
+# The optional C converter, built in place by the install step (never at run time). A compiler given as
+# `make build CC=...` (or $CC) is passed on; `CC=/nonexistent` builds nothing, like a machine without one.
+NATIVE_LIB := sparkify/copy/_native.so
+BUILD_CC   := $(if $(filter default,$(origin CC)),,CC="$(CC)")
 
-.PHONY: demo report test bench stop clean help
+.PHONY: demo report test bench build sanitize fuzz stop clean help
 
 help:
-	@echo "make demo   - run the whole pipeline on the embedded local warehouse with generated sample data"
-	@echo "make report - make demo, then write the analysts' HTML report to $(REPORT)"
-	@echo "make test   - run the test suite (real embedded PostgreSQL, moto for AWS)"
-	@echo "make bench  - run the load benchmark (bench/load.py)"
-	@echo "make stop   - stop the embedded PostgreSQL server"
-	@echo "make clean  - stop the server and delete .sparkify/ (local database and sample data)"
+	@echo "make demo     - run the whole pipeline on the embedded local warehouse with generated sample data"
+	@echo "make report   - make demo, then write the analysts' HTML report to $(REPORT)"
+	@echo "make test     - run the test suite (real embedded PostgreSQL, moto for AWS), then make sanitize"
+	@echo "make bench    - run the load benchmark (bench/load.py)"
+	@echo "make build    - build the optional C converter (sparkify/copy/_native.so); without a compiler: pure Python"
+	@echo "make sanitize - the C-vs-Python tests against an AddressSanitizer + UBSan build of the C converter"
+	@echo "make fuzz     - fuzz the C converter against the Python reference (FUZZ_MINUTES=30), keeping the corpus"
+	@echo "make stop     - stop the embedded PostgreSQL server"
+	@echo "make clean    - stop the server and delete .sparkify/ (local database and sample data) and build/"
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +30,14 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-demo: $(VENV)/.runtime
+build: $(NATIVE_LIB)
+
+# Rebuilt when native.c changes. Without a compiler the script says why and succeeds, creating nothing
+# (so it runs, and says so, each time).
+$(NATIVE_LIB): sparkify/copy/native.c tools/build_native.py
+	$(BUILD_CC) $(PYTHON) tools/build_native.py
+
+demo: $(VENV)/.runtime build
 	$(PY) generate_data.py
 	$(PY) create_tables.py
 	$(PY) etl.py
@@ -32,14 +46,22 @@ demo: $(VENV)/.runtime
 report: demo
 	$(PY) analytics.py --html $(REPORT)
 
-test: $(VENV)/.dev
-	$(PY) -m pytest
+test: $(VENV)/.dev build
+	$(BUILD_CC) $(PY) -m pytest
+	$(BUILD_CC) $(PY) tools/sanitize_tests.py
 
-bench: $(VENV)/.dev
+sanitize: $(VENV)/.dev
+	$(BUILD_CC) $(PY) tools/sanitize_tests.py
+
+FUZZ_MINUTES ?= 30
+fuzz: $(VENV)/.dev build
+	$(BUILD_CC) $(PY) tools/fuzz_native.py --minutes $(FUZZ_MINUTES)
+
+bench: $(VENV)/.dev build
 	$(PY) bench/load.py
 
 stop: $(VENV)/.runtime
-	$(PY) etl.py --stop-local
+	$(PY) stop_local.py
 
 clean: stop
-	rm -rf .sparkify
+	rm -rf .sparkify build

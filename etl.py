@@ -9,11 +9,15 @@ warehouse as it was and exits non-zero. A run with nothing new changes nothing a
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
 order, and connects to nothing.
+
+Without a dwh.cfg (the built-in local default) it loads the generated sample data in .sparkify/sample/,
+generating it first if needed (python generate_data.py does the same). Stop the embedded PostgreSQL
+server with stop_local.py (make stop).
 """
 
 from __future__ import annotations
 
-from sparkify import cli, dryrun, localdb, preflight
+from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
 
@@ -23,8 +27,6 @@ PROG = "etl.py"
 def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--stop-local", action="store_true",
-                      help="stop the embedded PostgreSQL server (engine local) and exit")
     mode.add_argument("--dry-run", action="store_true",
                       help="print the SQL this would run on Redshift, in order; connect to nothing")
     mode.add_argument("--preflight", action="store_true",
@@ -38,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         config = load_config(args.config)
-        if args.stop_local:
-            stopped = localdb.stop_server(config.data_dir)
-            print(f"embedded PostgreSQL in {config.data_dir}: {'stopped' if stopped else 'was not running'}")
-            return 0
         if args.dry_run:
             print(dryrun.dry_run_text(PROG, config, reload=args.reload), end="")
             return 0
+        if config.sample_dir is not None:  # the built-in default: its sources are the generated sample
+            from sparkify import sample  # (only here: the generator needs POSIX file locks)
+
+            sample.ensure_default_sample(config.sample_dir)
         if args.preflight:
             text, code = preflight.report(config)
             print(text)

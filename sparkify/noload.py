@@ -110,10 +110,8 @@ def run_emulated(wh, conn, spec: CopySpec) -> NoloadResult:
 
 def run_all(config: Config) -> list[NoloadResult]:
     """Every COPY of etl.py with NOLOAD, each rolled back. Raises what connecting raises."""
-    from sparkify.pipeline import ensure_sources
     from sparkify.warehouse import Warehouse
 
-    ensure_sources(config)
     wh = Warehouse(config)
     conn = wh.connect()
     try:

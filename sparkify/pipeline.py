@@ -794,21 +794,10 @@ def create_tables(config: Config) -> dict[str, int]:
     return counts
 
 
-def ensure_sources(config: Config) -> None:
-    """With the built-in default, generate the sample data on first use."""
-    if config.sample_dir is None:
-        return
-    from sparkify import sample
-
-    if not (config.sample_dir / "SAMPLE.json").exists():
-        log.info("no sample data yet: generating it in %s", config.sample_dir)
-    sample.ensure_sample(config.sample_dir)
-
-
 def run_etl(config: Config, *, show_progress: bool = True, reload: bool = False) -> EtlReport:
     """Load the new source objects into staging and merge them into the star schema, atomically (etl_plan).
-    `reload`: load every object under the prefixes again, whatever the ledger says."""
-    ensure_sources(config)
+    `reload`: load every object under the prefixes again, whatever the ledger says. The sources must exist:
+    nothing is generated here (etl.py generates the sample data for the built-in default)."""
     wh = Warehouse(config)
     started = time.monotonic()
     log.info("loading into the %s", wh.describe())
@@ -835,12 +824,15 @@ def merge_staging(wh: Warehouse, conn, report: EtlReport | None = None) -> EtlRe
     return report
 
 
-class _ProgressLog:
-    """Turns the emulator's progress callbacks into a log line every few seconds."""
+PROGRESS_LOG_EVERY = 3.0  # seconds between two progress lines of a COPY
 
-    def __init__(self, table: str, every_s: float = 3.0):
+
+class _ProgressLog:
+    """Turns the emulator's progress callbacks into a log line every PROGRESS_LOG_EVERY seconds."""
+
+    def __init__(self, table: str, every_s: float | None = None):
         self.table = table
-        self.every_s = every_s
+        self.every_s = PROGRESS_LOG_EVERY if every_s is None else every_s
         self.t0 = time.monotonic()
         self.last = self.t0
 

@@ -168,6 +168,17 @@ def ensure_sample(out_dir: Path, *, events: int = 8000, songs: int = 500, seed: 
         return generate(out_dir, events=events, songs=songs, seed=seed, users=users, start=start, days=days)
 
 
+def ensure_default_sample(sample_dir: Path) -> SampleSummary:
+    """The sources of the built-in default configuration (etl.py without a dwh.cfg): the default sample in
+    `sample_dir`, generated first if it is not there, with an INFO line naming the directory either way.
+    Called by scripts only: the library (sparkify.pipeline.run_etl) never generates data."""
+    if read_sample(sample_dir) is None:
+        log.info("no dwh.cfg: generating the sample data the built-in default loads, in %s", sample_dir)
+    else:
+        log.info("no dwh.cfg: loading the sample data in %s", sample_dir)
+    return ensure_sample(sample_dir)
+
+
 def read_sample(out_dir: Path) -> tuple[dict, SampleSummary] | None:
     """The (normalized parameters, summary) recorded in out_dir/SAMPLE.json, or None if there is no valid one."""
     path = Path(out_dir) / SAMPLE_FILE

@@ -142,7 +142,7 @@ class Warehouse:
     def _hint(self, exc: Exception) -> str:
         text = str(exc).lower()
         if self.engine == "local":
-            return f" (stop it with `python etl.py --stop-local` and retry, or delete {self.config.data_dir})"
+            return f" (stop it with `python stop_local.py` and retry, or delete {self.config.data_dir})"
         if "password authentication failed" in text:
             return " (check [CLUSTER] DB_USER and DB_PASSWORD or SPARKIFY_DB_PASSWORD)"
         if "could not translate host name" in text or "name or service not known" in text:

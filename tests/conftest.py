@@ -1,4 +1,13 @@
-"""Shared fixtures. Database tests use a real PostgreSQL server: the embedded one, started once per session."""
+"""Shared fixtures. Database tests use a real PostgreSQL server: the embedded one, started once per session.
+
+Every test process is AWS-safe: before anything runs, every AWS_* variable is removed from the environment
+(credentials, profiles, config files, container and web-identity credentials, endpoints...) and fake
+credentials are set, with instance metadata disabled; subprocesses inherit that environment. Tests that
+need other AWS settings set them with monkeypatch.
+
+`--native-lib PATH` (test sessions only: tools/sanitize_tests.py passes the sanitizer build) makes the C
+converter come from PATH instead of sparkify/copy/_native.so; the toolkit itself has no such option.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +23,84 @@ import pytest
 
 from sparkify import localdb
 
+ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("SPARKIFY_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "sparkify"))
 _db_counter = itertools.count()
+
+# The fake, harmless AWS environment every test starts from.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def aws_safe_environment(environ, home: Path) -> None:
+    """Remove every AWS_* variable from `environ` and set fake credentials (see the module docstring). Config
+    and credentials files point at files that do not exist, so ~/.aws is never read either."""
+    for name in [k for k in environ if k.upper().startswith("AWS_")]:
+        del environ[name]
+    environ.update(FAKE_AWS)
+    environ["AWS_CONFIG_FILE"] = str(home / "no-aws-config")
+    environ["AWS_SHARED_CREDENTIALS_FILE"] = str(home / "no-aws-credentials")
+
+
+_AWS_HOME = Path(tempfile.mkdtemp(prefix="sparkify-test-aws-"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--native-lib", metavar="PATH", default=None,
+                     help="test sessions only: load the C converter from PATH (e.g. the sanitizer build)")
+
+
+def pytest_configure(config):
+    aws_safe_environment(os.environ, _AWS_HOME)  # before any fixture, plugin or import makes an AWS client
+    path = config.getoption("--native-lib")
+    if path:
+        from sparkify.copy import native
+
+        native.use_library(Path(path))  # raises (and the session stops) if it cannot be used
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_AWS_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _aws_safe():
+    """Per test as well: anything that slipped into the environment since (a direct os.environ write) is
+    removed again. (Its own MonkeyPatch, not the `monkeypatch` fixture: requesting that one here would
+    tear the tests' own patches down after every other fixture, e.g. after pg_dsn drops its database.)"""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.upper().startswith("AWS_")]:
+            mp.delenv(name)
+        for name, value in {**FAKE_AWS, "AWS_CONFIG_FILE": str(_AWS_HOME / "no-aws-config"),
+                            "AWS_SHARED_CREDENTIALS_FILE": str(_AWS_HOME / "no-aws-credentials")}.items():
+            mp.setenv(name, value)
+        yield
+
+
+@pytest.fixture(scope="session")
+def native_library(pytestconfig):
+    """The C converter's library, loaded. Skips only where it cannot exist (SPARKIFY_NATIVE=0, or no C
+    compiler: then the toolkit runs in pure Python, which the other tests cover); with a compiler, a
+    missing or unusable library fails (run `make build`)."""
+    from sparkify.copy import native
+
+    if not native.enabled():
+        pytest.skip("SPARKIFY_NATIVE=0: the C converter is switched off")
+    lib = native.load_library()
+    if lib is not None:
+        return lib
+    from tools.build_native import NoCompiler, find_compiler
+
+    try:
+        find_compiler()
+    except NoCompiler as exc:
+        pytest.skip(f"{exc}: the C converter cannot be built here (the pure-Python path is what runs)")
+    pytest.fail(f"a C compiler is installed but the C converter is not usable ({native.unavailable_reason()}): "
+                "run `make build`")
 
 
 @pytest.fixture(scope="session")

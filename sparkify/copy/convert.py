@@ -234,10 +234,10 @@ def make_char_converter(col: Column, opts: Options) -> Callable[[Any], str]:
     acceptinv = opts.acceptinvchars
 
     def convert(v: Any) -> str:
-        s = json_text(v)
+        s = v if type(v) is str else json_text(v)
         if not s:
             return NULL if emptyasnull else ""
-        if blanksasnull and _is_blank(s):
+        if blanksasnull and s[0] <= " " and _is_blank(s):  # (a blank string starts with a character <= " ")
             return NULL
         if not s.isascii():
             s = check_unicode(s, col.kind, acceptinv)
@@ -282,12 +282,15 @@ def _invalid_digit(s: str, typename: str, allowed: str) -> Reject:
 def make_int_converter(col: Column, opts: Options) -> Callable[[Any], str]:
     lo, hi, typename = _INT_RANGES[col.kind]
     overflow = f"Overflow ({typename} valid range {lo} to {hi})"
+    safe_digits = len(str(hi)) - 1  # a string of this many ASCII digits always fits
 
     def convert(v: Any) -> str:
         if type(v) is int:
             if lo <= v <= hi:
                 return str(v)
             raise Reject(1207, overflow, str(v))
+        if type(v) is str and len(v) <= safe_digits and v.isdigit() and v.isascii():  # "39" (the real userId)
+            return str(int(v))
         s = json_text(v)
         if not s or _is_blank(s):
             return NULL
@@ -302,6 +305,7 @@ def make_int_converter(col: Column, opts: Options) -> Callable[[Any], str]:
 
 
 _FLOAT4_MAX = 3.4028234663852886e38
+_INF = float("inf")
 
 
 def make_float_converter(col: Column, opts: Options) -> Callable[[Any], str]:
@@ -325,7 +329,7 @@ def make_float_converter(col: Column, opts: Options) -> Callable[[Any], str]:
             if not (text.isascii() and _FLOAT_RE.fullmatch(text)):
                 raise _invalid_digit(text, typename, "0123456789+-.eE")
             f = float(text)
-        if f in (float("inf"), float("-inf")):
+        if f == _INF or f == -_INF:
             raise Reject(1207, f"Overflow ({typename} range)", text or repr(v))
         if single:
             if abs(f) > _FLOAT4_MAX:

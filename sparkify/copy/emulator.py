@@ -38,8 +38,6 @@ from psycopg2 import sql
 from sparkify.copy.convert import NULL_SQL, Column, Options, Reject, column_from_catalog
 from sparkify.copy.jsonpaths import JsonPathsError, parse_jsonpaths_file
 from sparkify.copy import native as native_mod
-from sparkify.copy import parallel
-from sparkify.copy.parallel import ParallelProducer, worker_count
 from sparkify.copy.records import MAX_OBJECT_BYTES, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.redshift import format_load_errors
 from sparkify.copy.rows import RowBuilder, RowReject
@@ -156,7 +154,6 @@ class _Load:
         self.failure: LoadError | None = None
         self._last_progress = time.monotonic()
         self.files_total: int | None = None
-        self.workers = 0  # > 0: parse in that many worker processes (sparkify.copy.parallel)
 
     # ------------------------------------------------------------- errors
     def _error(self, src: SourceFile, lineno: int, raw: bytes, column: int | None, reject: Reject) -> dict:
@@ -196,11 +193,6 @@ class _Load:
     # ------------------------------------------------------------- the producer
     def chunks(self) -> Iterator[bytes]:
         """COPY text chunks of about SEND_BYTES (but at the end), produced lazily from the sources."""
-        if self.workers:
-            yield from ParallelProducer(self, self.workers).chunks(self.sources)
-            self._report(force=True)
-            return
-        self._use_get = False
         self._recovery = Recovery(self.spec.acceptinvchars)
         self._parts: list[bytes] = []
         self._size = 0
@@ -252,10 +244,8 @@ class _Load:
         ctx = _FileContext(self, self.builder, src, self._recovery)
         stream = io.BytesIO(content) if type(content) is bytes else content
         with stream:
-            for payload, rows in self.builder.pump_bytes(stream, ctx, use_get=self._use_get):
+            for payload, rows in self.builder.pump_bytes(stream, ctx):
                 yield from self._emit(payload, rows)
-        if not self._use_get and ctx.missing * 20 > ctx.lineno:  # records often lack members: use o.get()
-            self._use_get = True
         self.files_done += 1
         self.bytes += len(content) if type(content) is bytes else file_size(src)
         self._report()
@@ -291,7 +281,7 @@ def _one_line(data: bytes) -> bool:
 
 
 class _FileContext:
-    """The pump's context for one file: line number, and the slow path for lines the hot loop gave up on.
+    """The pump's context for one file: line number, and the slow path for lines the pump gave up on.
     `sink.reject(src, lineno, raw, column, reject)` records a rejected record."""
 
     def __init__(self, sink, builder: RowBuilder, src: SourceFile, recovery: Recovery, lineno: int = 0):
@@ -299,12 +289,11 @@ class _FileContext:
         self.src = src
         self.recovery = recovery
         self.lineno = lineno
-        self.missing = 0
-        self.slow = builder.slow
+        self.row = builder.row
 
     def _convert(self, lineno: int, raw: bytes, record, out: list[str]) -> None:
         try:
-            out.append(self.slow(record))
+            out.append(self.row(record))
         except RowReject as exc:
             self.load.reject(self.src, lineno, raw, exc.column, exc.reject)
 
@@ -520,7 +509,7 @@ def prepare_copy(conn, spec: CopySpec, *, start: bool = True) -> PreparedCopy:
     except LoadError as exc:
         prepared.error = exc
         return prepared
-    if start and not prepared.load.workers:
+    if start:
         prepared.chunks = _Background(prepared.load.chunks(), depth=PREFETCH_CHUNKS)
     return prepared
 
@@ -547,23 +536,7 @@ def _setup(conn, spec: CopySpec) -> _Load:
     except ValueError as exc:  # an unsupported TIMEFORMAT
         raise LoadError(f"{spec.table}: {exc}", table=spec.table) from None
     load = _Load(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, None)
-    head = [first]
-    # Without the native converter, large local inputs are parsed by worker processes (with it, one
-    # process converts faster than the server ingests, and a thread overlaps the two).
-    workers = worker_count() if builder.native is None else 0
-    if workers and not is_s3(first.url):
-        # look ahead until the input is large enough (opening a file costs about as much as parsing
-        # FILE_COST_BYTES of it: many small files count too)
-        total = file_size(first) + parallel.FILE_COST_BYTES
-        while total < parallel.PARALLEL_MIN_BYTES:
-            nxt = next(listing, None)
-            if nxt is None:
-                break
-            head.append(nxt)
-            total += file_size(nxt) + parallel.FILE_COST_BYTES
-        if total >= parallel.PARALLEL_MIN_BYTES and all(not is_s3(s.url) for s in head):
-            load.workers = workers
-    load.sources = _counted(itertools.chain(head, listing), load)
+    load.sources = _counted(itertools.chain([first], listing), load)
     return load
 
 
@@ -586,7 +559,7 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
     use_savepoint = not conn.autocommit
     chunks = prepared.chunks
     if chunks is None:
-        chunks = load.chunks() if load.workers else _Background(load.chunks())
+        chunks = _Background(load.chunks())
     reader = _ChunkReader(chunks)
     log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
     with conn.cursor() as cur:

@@ -1,9 +1,11 @@
 /*
  * sparkify native converter: newline-delimited JSON objects -> PostgreSQL COPY text rows.
  *
- * An optional accelerator of sparkify.copy.rows (see native.py, which compiles and loads this file).
+ * An optional accelerator of sparkify.copy.rows, built by the install step (`make build`, which runs
+ * tools/build_native.py) into sparkify/copy/_native.so and loaded by native.py from there only.
  * It converts only the lines it is sure about and DECLINES every other line, which the Python path
- * (the reference) then handles exactly as it would have without this file. It accepts a line only if:
+ * (the reference: sparkify.copy.rows and sparkify.copy.convert) then handles exactly as it would have
+ * without this file. It accepts a line only if:
  *   - the line is one JSON object of scalar members (strings, numbers, true, false, null), valid JSON
  *     (strict number grammar, valid escapes, valid UTF-8, no raw control characters), at most 4 MB,
  *     optional whitespace around it; no member that maps to a column appears twice;
@@ -26,6 +28,15 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* The SHA-256 of this file, passed by the build (-DSPARKIFY_SOURCE_HASH="..."): native.py loads a library
+ * only if it was built from the native.c beside it (a `git pull` that changed this file needs `make build`). */
+#ifndef SPARKIFY_SOURCE_HASH
+#error "build this file with tools/build_native.py (make build): it defines SPARKIFY_SOURCE_HASH"
+#endif
+#define SOURCE_HASH_MARKER "sparkify-native-source-sha256:" SPARKIFY_SOURCE_HASH
+
+const char *sparkify_source_hash(void) { return SOURCE_HASH_MARKER; }
 
 enum { K_VARCHAR = 1, K_INT2 = 2, K_INT4 = 3, K_INT8 = 4, K_FLOAT8 = 5, K_TS_MS = 6, K_BOOL = 7 };
 enum { V_MISSING = 0, V_STR, V_INT, V_NUM, V_TRUE, V_FALSE, V_NULL };

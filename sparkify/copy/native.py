@@ -1,16 +1,21 @@
-"""The optional C accelerator of the COPY emulation (native.c), compiled on first use and loaded with ctypes.
+"""The optional C accelerator of the COPY emulation (native.c), built at install time and loaded with ctypes.
 
-Converting JSON to COPY text in Python costs ~5-6 µs per log event, more than the server needs to ingest
+Converting JSON to COPY text in Python costs several µs per log event, more than the server needs to ingest
 the row; native.c does the common case in well under a microsecond. It is an accelerator, not a second
 implementation: it converts only the lines it is sure about (flat objects of scalars whose values every
 column takes as they are, see native.c) and declines every other line, which the Python path then handles
-exactly as it always does (sparkify.copy.rows is the reference; tests load the same inputs both ways and
-compare the staged rows).
+exactly as it always does (sparkify.copy.rows and sparkify.copy.convert are the reference; tests compare the
+two on edge cases, fuzzed lines and the real data).
 
-Building: the first COPY compiles native.c with the system's C compiler (`cc`, or $CC) into
-$XDG_CACHE_HOME/sparkify/ (default ~/.cache/sparkify/), named by a hash of the source, so later runs
-load it at once. Without a compiler, or with SPARKIFY_NATIVE=0, everything runs in pure Python (slower,
-same results); the reason is logged once.
+Where the library comes from: `make build` (tools/build_native.py) compiles native.c into LIBRARY, the file
+beside this one, when the checkout is installed. This module loads that file and no other: nothing is
+compiled at run time, and no library path is taken from the environment or a cache. It loads it only if
+  - the file belongs to this user (or root) and is not group- or world-writable, nor is its directory
+    world-writable (another local user could otherwise swap the code this process runs);
+  - it was built from the native.c beside it: the build bakes the source's SHA-256 into the library, and a
+    library from another version (a `git pull` without `make build`) is refused before it is loaded.
+Otherwise, without a compiler at install time, or with SPARKIFY_NATIVE=0, everything runs in pure Python
+(same results, slower) and one INFO line says why.
 """
 
 from __future__ import annotations
@@ -19,12 +24,7 @@ import ctypes
 import hashlib
 import logging
 import os
-import platform
-import shutil
-import subprocess
-import sys
-import sysconfig
-import tempfile
+import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +34,8 @@ from sparkify.copy.convert import Column, Options
 log = logging.getLogger("sparkify.copy")
 
 SOURCE = Path(__file__).with_name("native.c")
-CFLAGS = ["-O2", "-shared", "-fPIC", "-std=c99"]
+LIBRARY = Path(__file__).with_name("_native.so")  # built by `make build` (tools/build_native.py); nothing else
+HASH_MARKER = b"sparkify-native-source-sha256:"
 DONE, DECLINED, FULL = 0, 1, 2
 MAX_LINE = 4 * 1024 * 1024  # as native.c's MAX_LINE: longer lines are always declined
 _KINDS = {"varchar": 1, "text": 1, "int2": 2, "int4": 3, "int8": 4, "float8": 5, "bool": 7}
@@ -63,107 +64,120 @@ class _Spec(ctypes.Structure):
     ]
 
 
+class Refused(Exception):
+    """The library cannot be used; the message says why and what to do."""
+
+
 def enabled() -> bool:
     return os.environ.get("SPARKIFY_NATIVE", "1").strip().lower() not in ("0", "no", "false", "off")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sparkify"
-
-
-def _compiler() -> list[str] | None:
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    parts = cc.split()
-    if parts and shutil.which(parts[0]):
-        return parts
-    for name in ("cc", "gcc", "clang"):
-        if shutil.which(name):
-            return [name]
-    return None
-
-
-def library_path(directory: Path | None = None) -> Path:
-    tag = f"{' '.join(CFLAGS)} {sys.platform} {platform.machine()}".encode()
-    digest = hashlib.sha256(SOURCE.read_bytes() + tag).hexdigest()[:16]
-    return (directory or _cache_dir()) / f"sparkify_native-{digest}.so"
-
-
-def _built_library() -> Path:
-    """The compiled library: from the cache, else compiled now (into a private temporary directory if the
-    cache directory is not writable)."""
-    path = library_path()
-    if path.exists():
-        return path
-    if _compiler() is None:
-        raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
+def source_hash() -> str:
+    """The SHA-256 of the native.c beside this module (what a usable library was built from)."""
     try:
-        log.debug("compiling the native COPY converter into %s", path)
-        build(path)
-        return path
-    except PermissionError:
-        fallback = library_path(Path(tempfile.gettempdir()) / f"sparkify-{os.getuid()}")
-        if not fallback.exists():
-            log.debug("compiling the native COPY converter into %s", fallback)
-            build(fallback)
-        return fallback
+        return hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise Refused(f"cannot read {SOURCE.name} to check the library against it ({exc.strerror})") from None
 
 
-def build(target: Path) -> None:
-    """Compile native.c into `target` (atomically: a concurrent build never leaves a partial file)."""
-    cc = _compiler()
-    if cc is None:
-        raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+def check_file(path: Path) -> None:
+    """Refuse a library another local user could have written (owner, mode, directory)."""
     try:
-        proc = subprocess.run([*cc, *CFLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            raise OSError(f"{' '.join(cc)} failed: {(proc.stderr or proc.stdout).strip()[:500]}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        st = os.stat(path)
+        parent = os.stat(path.parent)
+    except FileNotFoundError:
+        raise Refused(f"{path.name} is not built (run `make build`; it needs a C compiler)") from None
+    except OSError as exc:
+        raise Refused(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused(f"{path} is not a regular file")
+    geteuid = getattr(os, "geteuid", None)  # (no owners to compare on Windows)
+    if geteuid is not None and st.st_uid not in (geteuid(), 0):
+        raise Refused(f"{path} belongs to another user (uid {st.st_uid}): run `make build` as yourself")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise Refused(f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o}): run `make build`")
+    if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
+        raise Refused(f"{path.parent} is writable by every user: a library there could be replaced")
+
+
+def built_from(data: bytes) -> str | None:
+    """The source hash baked into a library's bytes, or None."""
+    i = data.find(HASH_MARKER)
+    if i < 0:
+        return None
+    return data[i + len(HASH_MARKER):i + len(HASH_MARKER) + 64].decode("ascii", "replace")
+
+
+def check_built_from_source(path: Path) -> None:
+    """Refuse a library built from another native.c (checked in its bytes, before it is loaded)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Refused(f"cannot read {path}: {exc.strerror}") from None
+    if built_from(data) != source_hash():
+        raise Refused(f"{path.name} was built from another version of {SOURCE.name}: run `make build`")
 
 
 def load_library() -> ctypes.CDLL | None:
-    """The compiled converter (compiled now if needed), or None (the reason is logged once)."""
-    global _lib_error
-    if _lib is not None or _lib_error is not None:
-        return _lib
+    """The converter library (LIBRARY), or None (SPARKIFY_NATIVE=0, or it cannot be used: logged once)."""
     if not enabled():
-        _lib_error = "SPARKIFY_NATIVE=0"
         return None
-    with _load_lock:
-        if _lib is None and _lib_error is None:
-            _load()
+    if _lib is None and _lib_error is None:
+        with _load_lock:
+            if _lib is None and _lib_error is None:
+                _load(LIBRARY)
     return _lib
 
 
-def _load() -> None:
+def unavailable_reason() -> str | None:
+    """Why load_library() gives None ("SPARKIFY_NATIVE=0", or why the library was refused), else None."""
+    if not enabled():
+        return "SPARKIFY_NATIVE=0"
+    return _lib_error
+
+
+def use_library(path: Path) -> ctypes.CDLL:
+    """Load the library at `path` instead of LIBRARY, with the same checks; raise Refused if it cannot be used.
+
+    For the test session only (tests/conftest.py's --native-lib option loads the sanitizer build this way);
+    the toolkit never calls it, and no environment variable or configuration can point the loader elsewhere."""
+    global _lib, _lib_error, _read_files, _list_dir
+    with _load_lock:
+        _lib = _lib_error = _read_files = _list_dir = None
+        _load(Path(path), quiet=True)
+        if _lib is None:
+            raise Refused(_lib_error or "not loaded")
+    return _lib
+
+
+def _load(path: Path, quiet: bool = False) -> None:
     global _lib, _lib_error, _read_files, _list_dir
     try:
-        path = _built_library()
+        check_file(path)
+        check_built_from_source(path)
         lib = ctypes.PyDLL(str(path))  # keeps the GIL: short calls, no convoy with the reader threads
+        baked = lib.sparkify_source_hash
+        baked.restype = ctypes.c_char_p
+        if built_from(baked()) != source_hash():  # the file changed between the check and the load
+            raise Refused(f"{path.name} was built from another version of {SOURCE.name}: run `make build`")
         fn = lib.sparkify_convert
         fn.argtypes = [ctypes.POINTER(_Spec), ctypes.c_char_p, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                        ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long)]
         fn.restype = ctypes.c_int
-        reader = ctypes.CDLL(str(path)).sparkify_read_files
+        nogil = ctypes.CDLL(str(path))
+        reader = nogil.sparkify_read_files
         reader.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                            ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_int)]
         reader.restype = ctypes.c_long
-        _read_files = reader
-        lister = ctypes.CDLL(str(path)).sparkify_list_dir
+        lister = nogil.sparkify_list_dir
         lister.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_long]
         lister.restype = ctypes.c_long
-        _list_dir = lister
-        _lib = lib
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (Refused, OSError, AttributeError) as exc:  # OSError: dlopen; AttributeError: a missing function
         _lib_error = str(exc)
-        log.info("the native COPY converter is not available (%s): using the pure-Python converter "
-                 "(same results, slower)", exc)
+        if not quiet:
+            log.info("the C converter is not used (%s): converting in pure Python (same results, slower)", exc)
+        return
+    _read_files, _list_dir, _lib = reader, lister, lib
 
 
 def _kind(col: Column, opts: Options) -> int | None:
@@ -279,7 +293,7 @@ def list_dir(path: str) -> list[tuple[str, str]] | None:
 
 def converter(columns: Sequence[Column], paths: Sequence[tuple], opts: Options,
               ignorecase: bool = False) -> NativeConverter | None:
-    """A native converter for this COPY, or None (unsupported columns, disabled, or no compiler)."""
+    """A native converter for this COPY, or None (unsupported columns, disabled, or the library unusable)."""
     if not enabled() or not supported(columns, paths, opts, ignorecase):
         return None
     lib = load_library()

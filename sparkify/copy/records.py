@@ -136,7 +136,6 @@ class Recovery:
 
     def __init__(self, acceptinvchars: str | None):
         self.errors_handler = register_acceptinvchars(acceptinvchars) if acceptinvchars is not None else None
-        self.open_at_eof = False  # a value was still open when the lines ran out (see sparkify.copy.parallel)
 
     def _fix_utf8(self, data: bytes) -> bytes:
         if self.errors_handler is None or data.isascii():
@@ -220,7 +219,6 @@ class Recovery:
                         break
                     parts.append(nxt)
                 if not closed:
-                    self.open_at_eof = True
                     found.append(Found(at, Malformed("Invalid JSON: truncated object (end of file inside the object)"),
                                        b"".join(parts).strip(_WS)))
                 break

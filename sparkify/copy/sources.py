@@ -25,6 +25,7 @@ from typing import BinaryIO
 import orjson
 
 from sparkify.awsnames import is_s3, split_s3  # noqa: F401 - is_s3 is part of this module's API
+from sparkify.copy import native
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
@@ -74,8 +75,6 @@ def local_prefix(prefix: str) -> str:
 def _entries(directory: str) -> list[tuple[str, str, bool, bool]] | None:
     """(sort key, path, is_dir, is_file) of a directory's entries (None if it cannot be listed). From the
     entries' types (d_type): no stat per entry, but for symbolic links, which are followed."""
-    from sparkify.copy import native
-
     listed = native.list_dir(directory) if native.load_library() is not None else None
     if listed is not None:
         base = directory if directory.endswith(os.sep) else directory + os.sep
@@ -318,8 +317,6 @@ class LocalBatch:
 
 
 def _read_batch(paths: list[str]) -> tuple[list[bytes | None], bytes | None]:
-    from sparkify.copy import native
-
     if native.load_library() is None:
         return [_read_small(p) for p in paths], None
     # in C, without the GIL: one call per batch instead of four system calls and Python work per file

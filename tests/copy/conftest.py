@@ -62,12 +62,13 @@ class CopyDB:
         self.conn.commit()
         return rows
 
-    def copy(self, table: str = "t", source: str | Path = "", **options) -> CopyResult:
+    def copy(self, table: str = "t", source: str | Path = "", progress=None, **options) -> CopyResult:
         """Run one emulated COPY and commit it; on LoadError roll back (as the pipeline does) and re-raise."""
         spec = CopySpec(table=table, source=str(source), **{k: (str(v) if isinstance(v, Path) else v)
                                                               for k, v in options.items()})
         try:
-            result = emulate_copy(self.conn, spec, error_conn_factory=lambda: psycopg2.connect(self.dsn))
+            result = emulate_copy(self.conn, spec, error_conn_factory=lambda: psycopg2.connect(self.dsn),
+                                  progress=progress)
         except LoadError:
             self.conn.rollback()
             raise

@@ -1,124 +1,35 @@
-"""The native converter (sparkify/copy/native.c) against the Python path, which is the reference.
+"""The C converter (sparkify/copy/native.c) against the Python path, which is the reference.
 
-Every line goes through `RowBuilder.pump_bytes` twice, with and without the native converter; the COPY
-text, the rejected records (line, column, error code) and the line count must be identical. The native
+Every input goes through `RowBuilder.pump_bytes` twice, with and without the C converter (native_diff.py);
+the COPY text, the rejected records (line, column, error code) and the line count must be identical. The C
 converter may decline anything (the Python path then handles the line), so the tests also check that it
-does convert the plain lines itself.
+does convert the plain lines itself. `make sanitize` (part of `make test`) runs this file again against the
+AddressSanitizer + UndefinedBehaviorSanitizer build (tests/conftest.py: --native-lib).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
+import re
 
-import psycopg2
 import pytest
 
 from sparkify.copy import native, sources
 from sparkify.copy.convert import Options, column_from_catalog
-from sparkify.copy.emulator import _FileContext
-from sparkify.copy.records import Recovery
+from sparkify.copy.jsonpaths import parse_jsonpaths_file
 from sparkify.copy.rows import RowBuilder
 from sparkify.copy.sources import SourceFile
 from sparkify.errors import LoadError
 
-# Only where it cannot be built (no C compiler: the toolkit then runs in pure Python) or is switched off.
-pytestmark = pytest.mark.skipif(native._compiler() is None or not native.enabled(),
-                                reason="no C compiler, or SPARKIFY_NATIVE=0: the native converter is not used")
+from .conftest import EVENTS_DDL, SONGS_DDL
+from .native_diff import COLUMNS, MISSING as _MISSING, OPTION_SETS, builders, counting, line, run
 
-COLUMNS = [
-    ("s8", "character varying(8)"),
-    ("txt", "text"),
-    ("i2", "smallint"),
-    ("i4", "integer"),
-    ("i8", "bigint"),
-    ("f8", "double precision"),
-    ("ts", "timestamp without time zone"),
-    ("b", "boolean"),
-    ("nn", "integer", True),
-]
-OPTION_SETS = {
-    "plain": Options(timeformat="epochmillisecs"),
-    "etl": Options(timeformat="epochmillisecs", truncatecolumns=True, emptyasnull=True, blanksasnull=True),
-    "acceptinvchars": Options(timeformat="epochmillisecs", acceptinvchars="?"),
-}
+# Skipped only where the library cannot exist (no C compiler, or SPARKIFY_NATIVE=0); a compiler without a
+# usable library fails (tests/conftest.py, native_library).
+pytestmark = pytest.mark.usefixtures("native_library")
 
-
-class _Sink:
-    def __init__(self):
-        self.rejected: list[tuple] = []
-
-    def reject(self, src, lineno, raw, column, reject):
-        self.rejected.append((lineno, column, reject.err_code, reject.reason))
-
-
-def builders(options: Options) -> tuple[RowBuilder, RowBuilder]:
-    columns = [column_from_catalog(name, type_text, *rest) for name, type_text, *rest in COLUMNS]
-    paths = [(name,) for name, *_ in COLUMNS]
-    fast = RowBuilder(columns, paths, options)
-    assert fast.native is not None, "the native converter is not available (no C compiler?)"
-    reference = RowBuilder(columns, paths, options, native=False)
-    return fast, reference
-
-
-NUMERIC = {i: (float if type_text == "double precision" else int)
-           for i, (_, type_text, *_) in enumerate(COLUMNS) if type_text in ("double precision", "smallint",
-                                                                             "integer", "bigint")}
-
-
-def values(out: bytes) -> list[list]:
-    """The rows of COPY text, numbers as the server reads them: the native converter passes a JSON
-    number's text through (1.50, 5, -0), the Python path writes repr() (1.5, 5.0, 0): same values."""
-    rows = []
-    for text in out.decode("utf-8").split("\n")[:-1]:
-        fields: list = text.split("\t")
-        for i, kind in NUMERIC.items():
-            if fields[i] != "\x02":
-                fields[i] = kind(fields[i])
-        rows.append(fields)
-    return rows
-
-
-def run(builder: RowBuilder, data: bytes) -> tuple[list | str, list, int]:
-    sink = _Sink()
-    ctx = _FileContext(sink, builder, SourceFile("/x.json", "x.json"), Recovery(None))
-    try:
-        out = values(b"".join(payload for payload, _ in builder.pump_bytes(io.BytesIO(data), ctx)))
-    except Exception as exc:  # ObjectTooLarge and the like: both paths must raise the same
-        out = f"raised {type(exc).__name__}: {exc}"
-    return out, sink.rejected, ctx.lineno
-
-
-def counting(builder: RowBuilder) -> list[int]:
-    """Rows the native converter produced itself, recorded per call."""
-    counts: list[int] = []
-    real = builder.native.convert
-
-    def convert(buf, pos, end):
-        result = real(buf, pos, end)
-        counts.append(result[3])
-        return result
-
-    builder.native.convert = convert
-    return counts
-
-
-BASE = {"s8": "abc", "txt": "hello", "i2": 1, "i4": 2, "i8": 3, "f8": 1.5, "ts": 1541030419796, "b": True, "nn": 7}
-
-
-def line(**changes) -> bytes:
-    obj = dict(BASE)
-    for key, value in changes.items():
-        if value is _MISSING:
-            obj.pop(key)
-        else:
-            obj[key] = value
-    return json.dumps(obj).encode()
-
-
-_MISSING = object()
 
 CASES = {
     "plain": line(),
@@ -165,6 +76,11 @@ CASES = {
     "int too long string": line(i2="12345"),
     "negative zero": b'{"s8":"a","txt":"x","i2":-0,"i4":2,"i8":3,"f8":-0.0,"ts":1,"b":true,"nn":1}',
     "float int": line(f8=5),
+    "float registration": line(f8=1540919166796.0),
+    "float length": line(f8=246.30812),
+    "float small negative": line(f8=-0.000123),
+    "float 17 digits": line(f8=0.12345678901234568),
+    "long plain text": line(txt="Mozilla/5.0 (Windows NT 6.1; WOW64) " * 20),
     "float exponent": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e5,"ts":1,"b":true,"nn":1}',
     "float huge exponent": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e400,"ts":1,"b":true,"nn":1}',
     "float tiny": b'{"s8":"a","txt":"x","i2":1,"i4":2,"i8":3,"f8":1e-400,"ts":1,"b":true,"nn":1}',
@@ -213,13 +129,13 @@ CASES = {
 @pytest.mark.parametrize("options", list(OPTION_SETS))
 @pytest.mark.parametrize("case", list(CASES))
 def test_native_matches_python(case, options):
-    fast, reference = builders(OPTION_SETS[options])
+    fast, reference = builders(options)
     data = CASES[case] + b"\n" + line() + b"\n"  # and a plain line after it: resuming after a decline
     assert run(fast, data) == run(reference, data)
 
 
 def test_plain_lines_are_converted_natively():
-    fast, _ = builders(OPTION_SETS["etl"])
+    fast, _ = builders("etl", fresh=True)
     counts = counting(fast)
     plain = [CASES[c] for c in ("plain", "ascii escapes", "unicode escapes", "raw utf-8", "escaped slash",
                                 "null values", "missing members", "duplicate unknown member", "whitespace everywhere")]
@@ -264,7 +180,7 @@ def _random_line(rng: random.Random) -> bytes:
 @pytest.mark.parametrize("options", list(OPTION_SETS))
 def test_native_matches_python_on_random_lines(options):
     rng = random.Random(f"native-{options}")
-    fast, reference = builders(OPTION_SETS[options])
+    fast, reference = builders(options)
     for batch in range(20):
         data = b"\n".join(_random_line(rng) for _ in range(200)) + b"\n"
         assert run(fast, data) == run(reference, data), f"batch {batch}"
@@ -272,10 +188,41 @@ def test_native_matches_python_on_random_lines(options):
 
 def test_lines_longer_than_the_read_block(monkeypatch):
     """A line bigger than the reader's block and the converter's output buffer goes through as well."""
-    fast, reference = builders(OPTION_SETS["etl"])
+    fast, reference = builders("etl")
     big = line(txt="x" * (3 * 1024 * 1024))
     data = line() + b"\n" + big + b"\n" + line() + b"\n"
     assert run(fast, data) == run(reference, data)
+
+
+def _columns(ddl: str) -> list:
+    """The columns of a CREATE TABLE of conftest.py, as the catalog (format_type) names their types."""
+    return [column_from_catalog(name, type_text.replace("timestamp", "timestamp without time zone"))
+            for name, type_text in
+            re.findall(r"(\w+) (varchar\(\d+\)|integer|smallint|bigint|double precision|timestamp)", ddl)]
+
+
+@pytest.mark.realdata
+def test_real_data_same_rows_through_c_and_python(real_data):
+    """The real log and song files, file by file, with the bindings etl.py uses: the C converter and the
+    Python reference give the same rows; C converts nearly all of them itself (a few songs with a numeric
+    artist_name or artist_location are declined)."""
+    etl = Options(timeformat="epochmillisecs", truncatecolumns=True, emptyasnull=True, blanksasnull=True)
+    events = _columns(EVENTS_DDL)
+    paths = parse_jsonpaths_file((real_data / "log_json_path.json").read_bytes(), "log_json_path.json")
+    songs = _columns(SONGS_DDL)
+    converted = total = 0
+    for columns, colpaths, source in ((events, paths, "log_data"), (songs, [(c.name,) for c in songs], "song_data")):
+        fast = RowBuilder(columns, colpaths, etl)
+        reference = RowBuilder(columns, colpaths, etl, native=False)
+        counts = counting(fast)
+        for path in sorted(p for p in (real_data / source).rglob("*.json")):
+            data = path.read_bytes()
+            c_out, py_out = run(fast, data), run(reference, data)
+            assert c_out == py_out, path.name
+            total += len(py_out[0])
+        converted += sum(counts)
+    assert total == 8056 + 1943  # FACTS.md
+    assert converted > 0.99 * total
 
 
 # --------------------------------------------------------------------------- listing and reading
@@ -331,105 +278,3 @@ def test_a_file_that_disappears_is_named(tree):
     src = SourceFile(str(tree / "A" / "gone.json"), "A/gone.json")
     with pytest.raises(LoadError, match="gone.json disappeared"):
         list(sources.read_all(iter([src]), None))
-
-
-# --------------------------------------------------------------------------- prepared (overlapping) COPYs
-
-def _producers() -> list:
-    import threading
-
-    return [t for t in threading.enumerate() if t.name == "sparkify-copy-producer"]
-
-
-def _write_files(directory, n: int, bad_at: int | None = None):
-    directory.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        name = "x" * 20 if i == bad_at else "n"  # varchar(8): too long, rejected without TRUNCATECOLUMNS
-        (directory / f"f{i:04d}.json").write_text(json.dumps({"id": i, "name": name}))
-
-
-def test_a_prepared_copy_runs_in_its_turn_with_its_rows(db, tmp_path):
-    from sparkify.copy.emulator import emulate_copy, prepare_copy
-    from sparkify.copy.spec import CopySpec
-
-    db.execute("create table a (id integer, name varchar(8)); create table b (id integer, name varchar(8))")
-    _write_files(tmp_path / "a", 50)
-    _write_files(tmp_path / "b", 700)
-    spec_a = CopySpec(table="a", source=str(tmp_path / "a") + "/")
-    spec_b = CopySpec(table="b", source=str(tmp_path / "b") + "/")
-    prepared = prepare_copy(db.conn, spec_b)  # starts reading b at once
-    assert prepared.error is None and _producers()
-    emulate_copy(db.conn, spec_a, error_conn_factory=lambda: psycopg2.connect(db.dsn))
-    result = emulate_copy(db.conn, spec_b, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
-    db.conn.commit()
-    assert (result.loaded, result.files) == (700, 700)
-    assert db.query("select count(*), sum(id) from b") == [(700, sum(range(700)))]
-    assert not _producers()
-
-
-def test_a_prepared_copy_reports_its_rejections_in_its_turn(db, tmp_path):
-    from sparkify.copy.emulator import emulate_copy, prepare_copy
-    from sparkify.copy.spec import CopySpec
-
-    db.execute("create table b (id integer, name varchar(8))")
-    _write_files(tmp_path / "b", 30, bad_at=17)
-    spec_b = CopySpec(table="b", source=str(tmp_path / "b") + "/", truncatecolumns=False)
-    prepared = prepare_copy(db.conn, spec_b)
-    with pytest.raises(LoadError, match=r"b: COPY rejected 1 record .*f0017\.json line 1, column name"):
-        emulate_copy(db.conn, spec_b, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
-    db.conn.rollback()
-    assert [(r["filename"].rsplit("/", 1)[1], r["err_code"]) for r in db.stl()] == [("f0017.json", 1204)]
-    assert not _producers()
-
-
-def test_a_prepared_copy_that_never_runs_is_stopped(db, tmp_path):
-    from sparkify.copy.emulator import prepare_copy
-    from sparkify.copy.spec import CopySpec
-
-    db.execute("create table b (id integer, name varchar(8))")
-    _write_files(tmp_path / "b", 300)
-    prepared = prepare_copy(db.conn, CopySpec(table="b", source=str(tmp_path / "b") + "/"))
-    assert _producers()
-    prepared.close()
-    assert not _producers()
-
-
-def test_a_prepared_copy_of_a_missing_prefix_fails_in_its_turn(db, tmp_path):
-    from sparkify.copy.emulator import emulate_copy, prepare_copy
-    from sparkify.copy.spec import CopySpec
-
-    db.execute("create table b (id integer, name varchar(8))")
-    spec = CopySpec(table="b", source=str(tmp_path / "nothing-here"))
-    prepared = prepare_copy(db.conn, spec)  # no exception yet
-    with pytest.raises(LoadError, match="b: COPY found no file"):
-        emulate_copy(db.conn, spec, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
-
-
-# --------------------------------------------------------------------------- building
-
-@pytest.fixture
-def fresh_native(monkeypatch, tmp_path):
-    """The native module as in a new process, with an empty cache directory."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("_lib", "_lib_error", "_read_files", "_list_dir"):
-        monkeypatch.setattr(native, name, None)
-    return tmp_path / "cache" / "sparkify"
-
-
-def test_the_library_is_compiled_into_the_cache_on_first_use(fresh_native):
-    assert native.load_library() is not None
-    assert [p.name for p in fresh_native.iterdir()] == [native.library_path().name]
-
-
-def test_without_a_compiler_everything_runs_in_python(fresh_native, monkeypatch, caplog, tree):
-    monkeypatch.setattr(native, "_compiler", lambda: None)
-    with caplog.at_level("INFO", logger="sparkify.copy"):
-        assert native.load_library() is None
-    assert "no C compiler found" in caplog.text and "pure-Python converter" in caplog.text
-    columns = [column_from_catalog(name, type_text, *rest) for name, type_text, *rest in COLUMNS]
-    builder = RowBuilder(columns, [(name,) for name, *_ in COLUMNS], OPTION_SETS["etl"])
-    assert builder.native is None
-    out, rejected, lines = run(builder, line() + b"\n")
-    assert (len(out), rejected, lines) == (1, [], 1)
-    assert len(list(sources.list_local(str(tree) + "/"))) == 7  # listing and reading without C too
-    assert [len(d) for _, d in sources.read_all(sources.list_local(str(tree / "A" / "B")), None)] == [len(line())]

@@ -32,21 +32,44 @@ def test_second_run_fails_clearly_after_the_timeout(warehouse, pg_dsn, caplog):
         holder.close()
 
 
+def lock_holders(pg_dsn) -> list[int]:
+    """Backend pids holding the ETL lock (`lock etl_runs`: ACCESS EXCLUSIVE on etl_runs), seen from a third session."""
+    conn = psycopg2.connect(pg_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select pid from pg_locks where relation = 'etl_runs'::regclass "
+                        "and mode = 'AccessExclusiveLock' and granted")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def test_second_run_waits_and_proceeds_when_the_first_finishes(warehouse, pg_dsn):
     holder = hold_lock(pg_dsn)
-    threading.Timer(3.0, holder.rollback).start()
+    assert lock_holders(pg_dsn) == [holder.get_backend_pid()]
+    release = threading.Timer(3.0, holder.rollback)
+    release.start()
     conn = warehouse.connect()
-    warehouse.acquire_etl_lock(conn, timeout_s=20)  # returns once the holder released
-    with conn.cursor() as cur:  # we hold it now: a third session cannot take it
-        other = psycopg2.connect(pg_dsn)
-        other_cur = other.cursor()
-        other_cur.execute("set statement_timeout = 300")
-        with pytest.raises(psycopg2.errors.QueryCanceled):
-            other_cur.execute("lock etl_runs")
-        other.close()
-        cur.execute("select 1")
-    conn.close()
-    holder.close()
+    try:
+        t0 = time.monotonic()
+        warehouse.acquire_etl_lock(conn, timeout_s=20)  # returns once the holder released...
+        waited = time.monotonic() - t0
+        release.join()
+        assert waited >= 2.5, f"acquire_etl_lock returned after {waited:.1f} s while another session held the lock"
+        assert lock_holders(pg_dsn) == [conn.get_backend_pid()]  # ...and then holds the lock itself
+        other = psycopg2.connect(pg_dsn)  # so a third session cannot take it
+        try:
+            other_cur = other.cursor()
+            other_cur.execute("set statement_timeout = 300")
+            with pytest.raises(psycopg2.errors.QueryCanceled):
+                other_cur.execute("lock etl_runs")
+        finally:
+            other.close()
+        conn.rollback()  # the end of the run's transaction releases it
+        assert lock_holders(pg_dsn) == []
+    finally:
+        conn.close()
+        holder.close()
 
 
 def test_lock_without_tables_says_run_create_tables(local_config):

@@ -7,10 +7,8 @@ executemany into twin tables (`create table ref_x (like x)`). The emulator (spar
 through its public `emulate_copy`, with the very CopySpec etl.py binds) loads the real staging tables. Both
 are dumped with `COPY (select * from t order by <every column>) TO STDOUT` and compared as bytes.
 
-The emulator has two ways to produce the rows: in its own process, and in worker processes for large local
-inputs. The real data is too small to reach the workers' size threshold, so the `workers` variant lowers it
-(and the segment size, so that log files are cut into several segments) to run that path on the real data;
-it skips if sparkify.copy.parallel no longer has those settings.
+The emulator converts with the C converter where it can (the `native` variant checks that it did) and in
+pure Python otherwise (`python`: SPARKIFY_NATIVE=0); both must load the reference's rows.
 
 Also here: a smoke test of the load benchmark (bench/load.py) on a tiny generated sample.
 """
@@ -194,34 +192,13 @@ def dump(conn, table: str) -> bytes:
     return out.getvalue()
 
 
-def _force_workers(monkeypatch):
-    from sparkify.copy import parallel
-
-    monkeypatch.setenv("SPARKIFY_NATIVE", "0")  # (with the native converter, the emulator uses no workers)
-    monkeypatch.setenv("SPARKIFY_COPY_WORKERS", "2")
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(parallel, "SEGMENT_BYTES", 64 * 1024)  # cuts the bigger log files into several segments
-    used: list[int] = []
-    real_init = parallel.ParallelProducer.__init__
-
-    def spy(self, *args, **kwargs):
-        used.append(1)
-        real_init(self, *args, **kwargs)
-
-    monkeypatch.setattr(parallel.ParallelProducer, "__init__", spy)
-    return lambda: used  # the worker path must have run
-
-
 def _python_only(monkeypatch):
     monkeypatch.setenv("SPARKIFY_NATIVE", "0")
-    monkeypatch.setenv("SPARKIFY_COPY_WORKERS", "0")
 
 
 def _native(monkeypatch):
     from sparkify.copy import native
 
-    if native.load_library() is None:
-        pytest.fail("the native converter could not be built here (is a C compiler installed?)")
     converted: list[int] = []
     real_convert = native.NativeConverter.convert
 
@@ -239,7 +216,6 @@ VARIANTS = {
     "default": lambda mp: None,  # whatever the emulator chooses for these sizes
     "native": _native,
     "python": _python_only,
-    "workers": _force_workers,
 }
 
 
@@ -249,9 +225,11 @@ VARIANTS = {
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_emulated_copy_loads_exactly_the_reference_rows(variant, real_data, pg_dsn, monkeypatch):
+def test_emulated_copy_loads_exactly_the_reference_rows(variant, real_data, pg_dsn, monkeypatch, request):
     from sparkify.copy.emulator import emulate_copy
 
+    if variant == "native":
+        request.getfixturevalue("native_library")  # (skips only without a C compiler)
     ran = VARIANTS[variant](monkeypatch)
     config = config_for(real_data, pg_dsn)
     conn = psycopg2.connect(pg_dsn)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ["create_tables", "etl", "analytics"]
+SCRIPTS = ["create_tables", "etl", "analytics", "stop_local"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -39,4 +39,4 @@ def test_scripts_run_as_commands(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "etl.py"), "--help"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "--stop-local" in result.stdout
+    assert "--dry-run" in result.stdout and "stop_local.py" in result.stdout

@@ -1,0 +1,84 @@
+"""sparkify.cli.run: what a script's user sees when its body fails (one line on stderr and an exit code; the
+traceback only with --verbose)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pytest
+
+from sparkify import cli
+from sparkify.errors import ConfigError, LoadError
+
+
+def _logging(verbose: bool = False, quiet: bool = False) -> None:
+    cli.setup_logging(argparse.Namespace(verbose=verbose, quiet=quiet))
+
+
+def test_success_returns_the_body_code(capsys):
+    assert cli.run("x.py", lambda: None) == 0
+    assert cli.run("x.py", lambda: 3) == 3
+    assert capsys.readouterr() == ("", "")
+
+
+def test_ctrl_c_is_exit_130_with_one_line(capsys):
+    def body():
+        raise KeyboardInterrupt
+
+    _logging()
+    assert cli.run("etl.py", body) == 130
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "etl.py: interrupted\n")
+
+
+@pytest.mark.parametrize("error, code", [(LoadError("staging_events: COPY failed"), 1),
+                                         (ConfigError(["[S3] LOG_DATA is required"], path="dwh.cfg"), 2)])
+def test_library_errors_are_one_line_with_their_exit_code(capsys, error, code):
+    def body():
+        raise error
+
+    _logging()
+    assert cli.run("etl.py", body) == code
+    err = capsys.readouterr().err
+    assert err == f"etl.py: {error}\n" and err.count("\n") == 1
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(capsys):
+    def body():
+        raise ZeroDivisionError("division by zero")
+
+    _logging()
+    assert cli.run("analytics.py", body) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == ("analytics.py: unexpected error: ZeroDivisionError: division by zero "
+                   "(run with --verbose for the traceback)\n")
+
+
+def test_with_verbose_an_unexpected_error_shows_its_traceback(capsys):
+    def body():
+        raise ZeroDivisionError("division by zero")
+
+    _logging(verbose=True)
+    with pytest.raises(ZeroDivisionError):  # the interpreter prints the traceback, exit code 1
+        cli.run("analytics.py", body)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_database_error_is_its_first_line(capsys):
+    import psycopg2
+
+    def body():
+        raise psycopg2.OperationalError("server closed the connection unexpectedly\nThis probably means ...")
+
+    _logging()
+    assert cli.run("etl.py", body) == 1
+    assert capsys.readouterr().err == "etl.py: database error: server closed the connection unexpectedly\n"
+
+
+@pytest.mark.parametrize("flags, level", [([], logging.INFO), (["-v"], logging.DEBUG), (["-q"], logging.WARNING)])
+def test_verbosity_flags_set_the_log_level(flags, level):
+    args = cli.parser("x.py", "x").parse_args(flags)
+    cli.setup_logging(args)
+    assert logging.getLogger("sparkify").level == level
