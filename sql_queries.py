@@ -765,26 +765,35 @@ select
 from plays
 """
 
-# The start times of the run's plays (as stored: a stored play that won over a new event keeps its
-# time) that time does not have yet. date_part and extract take the same date parts on both engines
-# (ISO week; dow 0 = Sunday); date_part returns a double precision, which PostgreSQL computes about twice
-# as fast as extract's numeric.
+# The start times of plays that time does not have yet, among the plays between the run's first and last
+# event (the run's plays are all there: a play's start_time is its event's ts; plays loaded by earlier runs
+# in that range have their time rows already). A scan of songplays' time range and a small anti-join,
+# instead of matching the run's events with songplays. date_part and extract take the same date parts on
+# both engines (ISO week; dow 0 = Sunday); date_part returns a double precision, which PostgreSQL
+# computes about twice as fast as extract's numeric.
 time_table_insert = """
 insert into time (start_time, hour, day, week, month, year, weekday)
-with run_start_times as (
-    select distinct e.ts as start_time
-    from staging_events as e
-    where e.page = 'NextSong'
-      and e.user_id is not null
-      and e.ts is not null
-      and not exists (select 1 from time as t where t.start_time = e.ts)
-      and exists (
-          select 1
-          from songplays as p
-          where p.session_id = e.session_id
-            and p.item_in_session = e.item_in_session
-            and p.start_time = e.ts
-      )
+with run_range as (
+    select min(ts) as first_ts, max(ts) as last_ts
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
+
+times_in_range as (
+    select t.start_time
+    from time as t
+    join run_range as r on t.start_time between r.first_ts and r.last_ts
+),
+
+new_start_times as (
+    select distinct p.start_time
+    from songplays as p
+    join run_range as r on p.start_time between r.first_ts and r.last_ts
+    where not exists (select 1 from times_in_range as t where t.start_time = p.start_time)
 )
 
 select
@@ -795,7 +804,7 @@ select
     date_part('month', start_time),
     date_part('year', start_time),
     date_part('dow', start_time)
-from run_start_times
+from new_start_times
 """
 
 # Only after songplay_conflict_update moved a play to another time (sparkify.pipeline runs it then):
@@ -1002,7 +1011,9 @@ CHECKS: tuple[CheckGroup, ...] = (
 # --- the run's gate
 # The plays of the run: every staged NextSong event's natural key must be in songplays exactly once,
 # and those plays must find their user, song and artist; their start times must be in time exactly once,
-# with the right parts. The run's users, songs and artists must be in their tables exactly once.
+# with the right parts. run_plays joins songplays with the staged keys as they are (a key staged s times
+# gives s rows per play): if every key is in songplays, the rows equal the staged keys only when each key
+# has exactly one play, so the counts prove "exactly once" without de-duplicating the staged keys first. The run's users, songs and artists must be in their tables exactly once.
 # "Exactly once" is first proved by counting (the keys' rows, distinct keys, and the run's distinct keys all
 # equal), which costs a sort of the keys; only when that fails is the exact number of offending keys
 # counted. At a first load the run touches every key, so these are whole-table checks at that moment.
@@ -1022,14 +1033,17 @@ def _exactly_once(rows: str, key_expression: str, wanted: str, offenders: str) -
 _RUN_PLAYS_ONCE = """select k.session_id, k.item_in_session
 from (select distinct session_id, item_in_session from run_keys) as k
 left join (
-    select session_id, item_in_session, count(*) as copies
-    from run_plays
-    group by session_id, item_in_session
+    select p.session_id, p.item_in_session, count(*) as copies
+    from songplays as p
+    where exists (
+        select 1 from run_keys as r where r.session_id = p.session_id and r.item_in_session = p.item_in_session
+    )
+    group by p.session_id, p.item_in_session
 ) as c on c.session_id = k.session_id and c.item_in_session = k.item_in_session
 where c.copies is null or c.copies <> 1"""
 
 _RUN_TIMES_ONCE = f"""select r.start_time
-from (select distinct start_time from run_plays) as r
+from run_times as r
 left join (
     select start_time, count(*) as copies, max(case when {_time_columns_differ()} then 1 else 0 end) as wrong
     from run_time_rows
@@ -1054,26 +1068,33 @@ with run_keys as (
 run_plays as (
     select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
     from songplays as p
-    where exists (
-        select 1
-        from run_keys as k
-        where k.session_id = p.session_id
-          and k.item_in_session = p.item_in_session
-    )
+    join run_keys as k
+        on k.session_id = p.session_id
+        and k.item_in_session = p.item_in_session
+),
+
+run_times as (
+    select distinct start_time
+    from run_plays
 ),
 
 run_time_rows as (
     select t.start_time, t.hour, t.day, t.week, t.month, t.year, t.weekday
     from time as t
-    where t.start_time in (select start_time from run_plays)
+    join run_times as r on r.start_time = t.start_time
 )
 """,
         checks=(
             Check("songplays.run_plays_once",
                   "NextSong events of this run not in songplays exactly once (missing or duplicated)",
                   _RUN_PLAYS_ONCE,
-                  _exactly_once("run_plays", SONGPLAY_NATURAL_KEY,
-                                f"(select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys)", _RUN_PLAYS_ONCE)),
+                  f"""case
+        when (select count(*) from run_plays) = (select count(*) from run_keys)
+         and (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_plays)
+             = (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys)
+            then 0
+        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+    end"""),
             Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
                   "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
             Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
@@ -1086,8 +1107,8 @@ run_time_rows as (
                   "hour/day/week/month/year/weekday that differ from start_time",
                   _RUN_TIMES_ONCE,
                   f"""case
-        when (select count(*) from run_time_rows) = (select count(distinct start_time) from run_plays)
-         and (select count(distinct start_time) from run_time_rows) = (select count(distinct start_time) from run_plays)
+        when (select count(*) from run_time_rows) = (select count(*) from run_times)
+         and (select count(distinct start_time) from run_time_rows) = (select count(*) from run_times)
          and not exists (select 1 from run_time_rows where {_time_columns_differ()})
             then 0
         else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
@@ -1169,6 +1190,58 @@ artist_rows as (
                                 "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) "
                                 "as c on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1")),
         ),
+    ),
+)
+
+# The same checks of the run's plays when songplays was empty before the run (a first load, or the first
+# after create_tables.py): every play is then one of the run's, so nothing needs matching with the staged
+# keys, and one pass over each table gives what proves the checks: as many plays as staged keys (when those
+# are distinct; else the exact count runs), all distinct, with the same sum of natural keys (a play with a
+# key that is not the run's would have to be offset exactly by another); as many time rows as distinct play
+# start times, all distinct, no play start time missing, and their parts right.
+_KEY_SUM = f"sum(cast({SONGPLAY_NATURAL_KEY} as numeric(38, 0)))"
+RUN_PLAYS_FIRST_LOAD = CheckGroup(
+    "run plays (first load)",
+    with_clause=RUN_CHECKS[0].with_clause.rstrip() + f""",
+
+staged_stats as (
+    select count(*) as keys, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
+
+play_stats as (
+    select count(*) as plays, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
+    from songplays
+),
+
+time_stats as (
+    select count(*) as time_rows, count(distinct start_time) as start_times
+    from time
+)
+""",
+    checks=(
+        RUN_CHECKS[0].checks[0]._replace(count=f"""case
+        when (select keys = distinct_keys from staged_stats)
+         and (select p.plays = s.keys and p.distinct_keys = p.plays and p.key_sum = s.key_sum
+              from play_stats as p, staged_stats as s)
+            then 0
+        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+    end"""),
+        *(c._replace(offenders=c.offenders.replace("from run_plays", "from songplays"))
+          for c in RUN_CHECKS[0].checks[1:4]),
+        RUN_CHECKS[0].checks[4]._replace(count=f"""case
+        when (select time_rows = start_times from time_stats)
+         and (select time_rows from time_stats) = (select count(distinct start_time) from songplays)
+         and not exists (select 1 from songplays where start_time not in (select start_time from time))
+         and not exists (select 1 from time where {_time_columns_differ()})
+            then 0
+        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+    end"""),
     ),
 )
 

@@ -211,7 +211,7 @@ def conditional_statements(config: Config) -> list[Statement]:
     out = [Statement(f"lock retry {i}", s) for i, s in enumerate(lock_statements(later_ms))]
     out.append(Statement("load_errors", redshift.LOAD_ERRORS_QUERY))
     out.append(Statement("time_orphans_delete", sql_queries.time_orphans_delete.strip()))
-    for group in (*sql_queries.RUN_CHECKS, *sql_queries.CHECKS):
+    for group in (*sql_queries.RUN_CHECKS, sql_queries.RUN_PLAYS_FIRST_LOAD, *sql_queries.CHECKS):
         out += [Statement(f"check sample {c.name}", checks.sample_query(group, i)) for i, c in enumerate(group.checks)]
     out.append(Statement("rollback", "rollback"))
     return out
