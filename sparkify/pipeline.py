@@ -88,6 +88,11 @@ class RunState:
         """The tables this run changes (from what it loaded)."""
         return {t for s in self.loaded for t in CHANGED_BY[s]}
 
+    def was_empty(self, table: str) -> bool:
+        """Whether `table` had no rows before the run's merge: counted then (CountsBeforeStep); the dry run,
+        which counts nothing, goes by the previous run's totals (none: a first load)."""
+        return self.counts_before.get(table, self.previous_totals.get(table, 0)) == 0
+
 
 def utcnow() -> datetime:
     """The client's UTC clock, naive (TIMESTAMP columns have no time zone)."""
@@ -622,8 +627,7 @@ class ChecksStep(Step):
         before the merge (counted then; the dry run goes by the previous run's totals)."""
         wanted = {"run plays": EVENTS, "run users": EVENTS, "run songs": SONGS}
         groups = [g for g in sql_queries.RUN_CHECKS if wanted[g.name] in state.loaded]
-        before = state.counts_before.get("songplays", state.previous_totals.get("songplays", 0))
-        if before == 0:
+        if state.was_empty("songplays"):
             groups = [sql_queries.RUN_PLAYS_FIRST_LOAD if g.name == "run plays" else g for g in groups]
         return groups
 
@@ -692,12 +696,34 @@ def _name_of(statement: str) -> str:
     return summarize(statement, 40)
 
 
+def _plays_stored(state: RunState) -> bool:
+    return not state.was_empty("songplays")
+
+
+def _plays_seen_again(state: RunState) -> bool:
+    """Whether the run staged plays that songplays has already (batch_stored_keys_create's row count)."""
+    return state.rows.get("batch_stored_keys_create", 0) > 0
+
+
+# Statements that can only change plays loaded before: skipped when there are none to change.
+_NEED_STORED_PLAYS = {id(sql_queries.songplay_rematch): _plays_stored,
+                      id(sql_queries.songplay_conflict_update): _plays_seen_again}
+
+
 def _sql_steps(statements: Sequence[str], timing: str | None = None,
                when: Callable[[RunState], bool] | None = None) -> tuple[Step, ...]:
-    """Steps for statements of sql_queries: the star tables' ANALYZE become AnalyzeSteps (the 10 % rule)."""
+    """Steps for statements of sql_queries: the star tables' ANALYZE become AnalyzeSteps (the 10 % rule);
+    the statements that correct stored plays run only when there are some."""
     analyze = {sql: table for table, sql in sql_queries.analyze_star_queries.items()}
+
+    def condition(statement: str) -> Callable[[RunState], bool] | None:
+        needs = _NEED_STORED_PLAYS.get(id(statement))
+        if needs is None:
+            return when
+        return needs if when is None else (lambda state: when(state) and needs(state))
+
     return tuple(AnalyzeStep(analyze[s], timing or "transform", when) if s in analyze else
-                 SqlStep(_name_of(s), s, timing, when=when) for s in statements)
+                 SqlStep(_name_of(s), s, timing, when=condition(s)) for s in statements)
 
 
 def create_tables_plan() -> tuple[Step, ...]:

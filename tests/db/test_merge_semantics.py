@@ -216,9 +216,9 @@ def _replace_merge_statement(monkeypatch, old: str, new: str | None) -> None:
 
 ANTI_JOIN = """where not exists (
         select 1
-        from songplays as p
-        where p.session_id = e.session_id
-          and p.item_in_session = e.item_in_session
+        from stored_keys as s
+        where s.session_id = e.session_id
+          and s.item_in_session = e.item_in_session
     )"""
 
 
