@@ -216,7 +216,7 @@ def _replace_merge_statement(monkeypatch, old: str, new: str | None) -> None:
 
 ANTI_JOIN = """where not exists (
         select 1
-        from stored_keys as s
+        from batch_stored_keys as s
         where s.session_id = e.session_id
           and s.item_in_session = e.item_in_session
     )"""
