@@ -1038,6 +1038,9 @@ CHECKS: tuple[CheckGroup, ...] = (
 # with the right parts. run_plays joins songplays with the staged keys as they are (a key staged s times
 # gives s rows per play): if every key is in songplays, the rows equal the staged keys only when each key
 # has exactly one play, so the counts prove "exactly once" without de-duplicating the staged keys first. The run's users, songs and artists must be in their tables exactly once.
+# A play of the run has its event's time, so it lies in the run's time range (run_range), unless it was
+# loaded before (batch_stored_keys, see songplay_conflict_update) and kept its own: run_plays reads those
+# two slices of songplays, and matches neither against all of it.
 # "Exactly once" is first proved by counting (the keys' rows, distinct keys, and the run's distinct keys all
 # equal), which costs a sort of the keys; only when that fails is the exact number of offending keys
 # counted. At a first load the run touches every key, so these are whole-table checks at that moment.
@@ -1094,9 +1097,6 @@ run_range as (
     from run_keys
 ),
 
--- A play of the run has its event's time, so it lies in the run's time range, unless it was loaded
--- before (batch_stored_keys, see songplay_conflict_update) and kept its own: the two parts, each read
--- from a small slice of songplays, not matched against all of it.
 run_plays as (
     select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
     from songplays as p
