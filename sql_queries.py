@@ -681,19 +681,9 @@ def _plays_of(events: str) -> str:
     from {events}
 ),
 
-event_songs as (
-    select distinct song_title, artist_name, song_length
-    from {events}
-),
-
 catalog_matches as (
-    -- only the catalog records these events can match are ranked, not the whole catalog every run
     select{_CATALOG_MATCH_COLUMNS}
     from song_records as r
-    join event_songs as s
-        on s.song_title = r.title
-        and s.artist_name = r.artist_name
-        and s.song_length = r.duration
     where {_MATCHABLE}
 ),
 

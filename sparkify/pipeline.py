@@ -560,7 +560,9 @@ class AnalyzeStep(Step):
                 log.debug("analyze %s skipped: %d rows written, %d before", self.table, written, before)
                 return
         with ctx.conn.cursor() as cur:
+            t0 = time.monotonic()
             cur.execute(sql_queries.analyze_star_queries[self.table])
+            log.debug("%s done in %.2f s", self.id, time.monotonic() - t0)
 
 
 @dataclass(frozen=True)
