@@ -1,8 +1,10 @@
 """Row counts, the analysts' queries and the data-quality checks, as tables or JSON.
 
---check runs the data-quality checks and exits 1 if any fails (naming the check, the number of
-offending rows and a few keys). --json prints one JSON object instead of tables. --html PATH writes
-the analysts' report, one self-contained HTML page of charts (with the checks), and prints its path.
+--check runs the data-quality checks of whole tables and exits 1 if any fails (naming the check, the
+number of offending rows and a few keys); without it, the output shows the checks the latest etl.py run
+passed on the rows it touched (recorded in etl_run_checks). --json prints one JSON object instead of
+tables. --html PATH writes the analysts' report, one self-contained HTML page of charts, and prints its
+path.
 --dry-run (ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
 """
 
@@ -22,7 +24,8 @@ PROG = "analytics.py"
 def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--check", action="store_true", help="run the data-quality checks; exit 1 if any fails")
+    p.add_argument("--check", action="store_true",
+                   help="run the data-quality checks of whole tables; exit 1 if any fails")
     p.add_argument("--html", metavar="PATH", type=Path,
                    help="write the report as one self-contained HTML page of charts to PATH")
     p.add_argument("--dry-run", action="store_true",
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         config = load_config(args.config)
-        with_checks = bool(args.check or args.json or args.html)
+        with_checks = bool(args.check)
         if args.dry_run:
             print(dryrun.dry_run_text(PROG, config, with_checks=with_checks), end="")
             return 0

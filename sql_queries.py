@@ -53,7 +53,7 @@ from sparkify.copy.spec import CopyTemplate
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs")
 ALL_TABLES = STAGING_TABLES + STAR_TABLES  # the seven tables whose row counts analytics.py shows
-BOOKKEEPING_TABLES = ("song_records", "loaded_objects", "etl_runs")
+BOOKKEEPING_TABLES = ("song_records", "loaded_objects", "etl_runs", "etl_run_checks")
 
 
 # --------------------------------------------------------------------------- pure SQL builders
@@ -139,6 +139,7 @@ time_table_drop = "drop table if exists time"
 song_records_table_drop = "drop table if exists song_records"
 loaded_objects_table_drop = "drop table if exists loaded_objects"
 etl_runs_table_drop = "drop table if exists etl_runs"
+etl_run_checks_table_drop = "drop table if exists etl_run_checks"
 
 # --------------------------------------------------------------------------- create staging
 # Column order of staging_events is the order of the 18 paths in log_json_path.json: COPY maps
@@ -326,6 +327,19 @@ create table etl_runs (
     songs_rows          bigint not null,
     artists_rows        bigint not null,
     time_rows           bigint not null
+)
+diststyle all
+"""
+
+# The data-quality checks each run passed before it committed (a failing check rolls the run back, so a
+# run recorded here passed every check it lists): the analysts' report shows the latest run's.
+etl_run_checks_table_create = """
+create table etl_run_checks (
+    run_id      bigint not null,
+    check_name  varchar(128) not null,
+    description varchar(512) not null,
+    offenders   bigint not null,
+    primary key (run_id, check_name)
 )
 diststyle all
 """
@@ -845,6 +859,22 @@ insert into etl_runs (
 values (
     {", ".join(f"%({c})s" for c in ETL_RUN_COLUMNS)}
 )
+"""
+
+# The checks the run passed ({rows}: one `(%s, %s, %s, %s)` group per check), after its etl_runs row.
+etl_run_checks_insert = """
+insert into etl_run_checks (run_id, check_name, description, offenders)
+values {rows}
+"""
+
+# The checks the latest load passed, for the analysts' report (analytics.py without --check). A run with
+# nothing new checks nothing and records no row, so this is the latest run that loaded something.
+latest_run_checks = """
+select r.run_id, r.finished_at, c.check_name, c.description, c.offenders
+from etl_run_checks as c
+join etl_runs as r on r.run_id = c.run_id
+where c.run_id = (select max(run_id) from etl_run_checks)
+order by c.check_name
 """
 
 latest_etl_run = f"""
@@ -1642,6 +1672,7 @@ drop_table_queries = [
     song_records_table_drop,
     loaded_objects_table_drop,
     etl_runs_table_drop,
+    etl_run_checks_table_drop,
 ]
 
 create_table_queries = [
@@ -1655,6 +1686,7 @@ create_table_queries = [
     song_records_table_create,
     loaded_objects_table_create,
     etl_runs_table_create,
+    etl_run_checks_table_create,
 ]
 
 # etl.py, in this order (sparkify.pipeline.etl_plan):

@@ -82,9 +82,8 @@ def never_shrinks(before: Mapping[str, int], after: Mapping[str, int]) -> list[C
     results = []
     for table, rows in before.items():
         lost = max(rows - after.get(table, 0), 0)
-        results.append(CheckResult(f"{table}.never_shrinks", f"{table}: fewer rows after the run than before it "
-                                   f"({rows} before, {after.get(table, 0)} after)", lost == 0, lost,
-                                   [] if not lost else [table]))
+        results.append(CheckResult(f"{table}.never_shrinks", f"{table}: fewer rows after the run than before it",
+                                   lost == 0, lost, [f"{rows} before, {after.get(table, 0)} after"] if lost else []))
     return results
 
 

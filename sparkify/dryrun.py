@@ -194,10 +194,13 @@ def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     body += [Statement(name, query.strip()) for name, query in sql_queries.analytics_queries.items()]
     if with_checks:
         body += [Statement(f"check {g.name}", checks.count_query(g)) for g in sql_queries.CHECKS]
+    else:
+        body.append(Statement("latest_run_checks", sql_queries.latest_run_checks.strip()))
     notes = {"begin": "read only: the transaction is rolled back at the end",
-             "analytics_setup[0]": "the temporary tables the analysts' queries read (gone with the rollback)"}
+             "analytics_setup[0]": "the temporary tables the analysts' queries read (gone with the rollback)",
+             "latest_run_checks": "the checks the latest etl.py run passed (--check runs those of whole tables)"}
     if with_checks:
-        notes["check songplays.songplay_id_unique"] = "data-quality checks of whole tables (--check, --json)"
+        notes["check songplays.songplay_id_unique"] = "data-quality checks of whole tables (--check)"
     return DryRun("analytics.py", _transaction(body, end="rollback"), notes,
                   summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
                           f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))

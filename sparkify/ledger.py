@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from sparkify.copy.sources import SourceFile, is_s3, list_s3, local_prefix, split_s3
+from sparkify.copy.sources import is_s3, list_s3, local_prefix, split_s3
 from sparkify.errors import LoadError
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,6 @@ class ListedObject(NamedTuple):
     version: str  # the S3 ETag, or 'mtime:<nanoseconds>' for a local file (loaded_objects.version)
     last_modified: datetime | None = None  # S3: the object's LastModified (UTC, naive)
     mtime_ns: int | None = None  # local files
-
-    def source(self) -> SourceFile:
-        return SourceFile(url=self.url, key=self.key, size=self.size)
 
     def modified(self) -> datetime | None:
         """The last modification time, to the microsecond (UTC, naive): loaded_objects.last_modified."""
@@ -230,10 +227,14 @@ def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
     head = f"{_copy_field(plan.table)}\t"
     tail = f"\t{int(run_id)}\t{loaded_at.isoformat(sep=' ')}\n"
     lines = []
+    dates: dict[int, str] = {}  # whole seconds -> their text (files written together share them)
     for o in plan.to_load:
         if o.mtime_ns is not None:
             seconds, ns = divmod(o.mtime_ns, 1_000_000_000)
-            modified = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{ns // 1000:06d}"
+            date = dates.get(seconds)
+            if date is None:
+                date = dates[seconds] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+            modified = f"{date}.{ns // 1000:06d}"
         else:
             modified = o.last_modified.isoformat(sep=" ") if o.last_modified is not None else "\\N"
         lines.append(f"{head}{_copy_field(o.url)}\t{o.size}\t{_copy_field(o.version)}\t{modified}{tail}")

@@ -79,6 +79,7 @@ class RunState:
     manifests: dict[str, str] = field(default_factory=dict)  # staging table -> the run's manifest (s3:// sources)
     loaded_at: datetime | None = None  # when the run's objects count as loaded (ledger rows)
     counts_before: dict[str, int] = field(default_factory=dict)  # changed star tables' rows before the merge
+    specs: dict[str, CopySpec] = field(default_factory=dict)  # staging table -> its COPY this run (CopyStep.spec)
 
     @property
     def is_redshift(self) -> bool:
@@ -364,17 +365,22 @@ class CopyStep(Step):
 
     def spec(self, state: RunState) -> CopySpec:
         """The COPY this run sends: from the run's manifest, else (Redshift) the whole prefix, else (emulated)
-        the list of the new objects."""
+        the list of the new objects (ledger.ListedObject has what the emulator reads of a source file: url,
+        key, size). Made once per run."""
         from dataclasses import replace
 
+        table = self.template.table
+        if table in state.specs:
+            return state.specs[table]
         spec = self.template.bind(state.config)
-        manifest = state.manifests.get(spec.table)
+        manifest = state.manifests.get(table)
+        plan = state.tables[table]
         if manifest:
-            return replace(spec, source=manifest, manifest=True)
-        plan = state.tables[spec.table]
-        if state.is_redshift or plan.listing_error is not None:
-            return spec
-        return replace(spec, files=tuple(o.source() for o in plan.to_load))
+            spec = replace(spec, source=manifest, manifest=True)
+        elif not (state.is_redshift or plan.listing_error is not None):
+            spec = replace(spec, files=tuple(plan.to_load))
+        state.specs[table] = spec
+        return spec
 
     def redshift_statements(self, state: RunState) -> list[Statement]:
         from sparkify.copy import redshift
@@ -668,6 +674,39 @@ def _run_row(state: RunState, report: EtlReport | None = None) -> dict:
     }
 
 
+def _expected_checks(state: RunState) -> list[checks.CheckResult]:
+    """The checks a run passes when it commits (the dry run's rows of etl_run_checks)."""
+    results = [checks.CheckResult(c.name, c.description, True, 0, [])
+               for g in ChecksStep.groups(state) for c in g.checks]
+    return results + checks.never_shrinks({t: 0 for t in CountsBeforeStep._counted(state)}, {})
+
+
+@dataclass(frozen=True)
+class RunChecksRecordStep(Step):
+    """Record the checks the run passed in etl_run_checks (the report shows the latest run's)."""
+
+    id: str = "etl_run_checks_insert"
+    timing: str | None = None
+
+    @staticmethod
+    def _statement(state: RunState, results: list) -> tuple[str, tuple] | None:
+        if not results:
+            return None
+        rows = [(state.run_id or 0, r.name, r.description[:512], r.count) for r in results]
+        sql = sql_queries.etl_run_checks_insert.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(rows)))
+        return sql, tuple(v for row in rows for v in row)
+
+    def redshift_statements(self, state: RunState) -> list[Statement]:
+        statement = self._statement(state, _expected_checks(state))
+        return [Statement(self.id, render_params(*statement).strip())] if statement else []
+
+    def run(self, ctx: RunContext) -> None:
+        statement = self._statement(ctx.state, ctx.report.checks)
+        if statement:
+            with ctx.conn.cursor() as cur:
+                cur.execute(*statement)
+
+
 @dataclass(frozen=True)
 class EtlRunStep(Step):
     """Record the run in etl_runs (its counts are parameters; finished_at is the client's UTC clock)."""
@@ -753,6 +792,7 @@ def merge_plan() -> tuple[Step, ...]:
         CountsStep(),
         ChecksStep(),
         EtlRunStep(),
+        RunChecksRecordStep(),
     )
 
 

@@ -44,7 +44,10 @@ def plain(value):
 class Report:
     row_counts: dict[str, int] = field(default_factory=dict)
     queries: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)  # name -> (columns, rows)
-    checks: list[checks.CheckResult] = field(default_factory=list)
+    checks: list[checks.CheckResult] = field(default_factory=list)  # whole tables (with_checks)
+    # the checks the latest etl.py run passed before it committed (without with_checks): (run_id, finished_at)
+    last_run: tuple | None = None
+    last_run_checks: list[checks.CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "queries", "checks"
     source: str = ""  # which warehouse, for the report's header (never a host, user or password)
 
@@ -91,6 +94,9 @@ class Report:
         if self.checks:
             out["checks"] = [c.as_dict() for c in self.checks]
             out["checks_passed"] = all(c.passed for c in self.checks)
+        if self.last_run is not None:
+            out["last_run_checks"] = {"run_id": self.last_run[0], "finished_at": plain(self.last_run[1]),
+                                      "checks": [c.as_dict() for c in self.last_run_checks]}
         return out
 
 
@@ -126,6 +132,13 @@ def build_report(config: Config, *, with_checks: bool = False) -> Report:
                 report.timings["checks"] = time.perf_counter() - started
                 log.info("analytics: %d data-quality checks in %.1f s", len(report.checks),
                          report.timings["checks"])
+            else:
+                cur.execute(sql_queries.latest_run_checks)
+                rows = cur.fetchall()
+                if rows:
+                    report.last_run = (rows[0][0], rows[0][1])
+                    report.last_run_checks = [checks.CheckResult(name, description, offenders == 0, offenders, [])
+                                              for _, _, name, description, offenders in rows]
     except psycopg2.errors.UndefinedTable as exc:
         missing = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise WarehouseError(f"the {wh.engine} warehouse has no table {missing}: run create_tables.py, then etl.py"
@@ -185,4 +198,9 @@ def format_report(report: Report) -> str:
         parts.append(format_table(columns, rows) if rows else "(no rows)")
     if report.checks:
         parts += ["", "Data-quality checks"] + [c.line() for c in report.checks]
+    elif report.last_run is not None:
+        run_id, finished = report.last_run
+        parts += ["", f"Data-quality checks the latest load passed (etl.py run {run_id}, finished "
+                      f"{finished:%Y-%m-%d %H:%M} UTC; --check runs those of whole tables)"]
+        parts += [c.line() for c in report.last_run_checks]
     return "\n".join(parts)

@@ -25,7 +25,7 @@ class CopySpec:
     manifest: bool = False
     # Emulator only: load exactly these files (the run's new objects, sparkify.ledger) instead of listing
     # `source`, which then only names the prefix in messages. Redshift gets a manifest instead.
-    files: tuple | None = None  # of sparkify.copy.sources.SourceFile
+    files: tuple | None = None  # of objects with a SourceFile's url, key and size (sparkify.ledger.ListedObject)
     maxerror: int = 0
     truncatecolumns: bool = True
     blanksasnull: bool = True

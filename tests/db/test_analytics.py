@@ -39,7 +39,26 @@ def test_json_report(loaded, capsys):
     assert out["plays_by_level"] == {"free": 3, "paid": 1}
     assert out["top_users"] == [[7, 3], [9, 1]]
     assert out["most_played_songs"] == [["Song A", "Artist A", 2]]
-    assert out["checks_passed"] is True
+    # without --check: the checks the load passed (recorded by etl.py), not a re-run over whole tables
+    assert "checks" not in out
+    last = out["last_run_checks"]
+    assert last["run_id"] >= 1 and datetime.fromisoformat(last["finished_at"])
+    names = {c["name"] for c in last["checks"]}
+    assert {"songplays.run_plays_once", "users.run_user_id_once", "songs.run_song_id_once"} <= names, names
+    assert all(c["passed"] and c["count"] == 0 for c in last["checks"])
+
+
+def test_json_report_with_check(loaded, capsys):
+    assert analytics.main(["--config", str(loaded), "--json", "--check"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["checks_passed"] is True and len(out["checks"]) > 10
+
+
+def test_text_report_names_the_load_checks(loaded, capsys):
+    assert analytics.main(["--config", str(loaded)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^Data-quality checks the latest load passed \(etl.py run \d+, finished ", out, re.M), out
+    assert re.search(r"^ok    users.run_user_id_once$", out, re.M)
 
 
 def test_text_report(loaded, capsys):
@@ -68,3 +87,4 @@ def test_missing_tables_is_one_line(config_file, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["analytics.py: the postgres warehouse has no table staging_events: "
                    "run create_tables.py, then etl.py"]
+

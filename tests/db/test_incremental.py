@@ -150,6 +150,9 @@ def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(cfg, pg_conn)
     assert (last["run_id"], last["objects_loaded"], last["objects_skipped"], last["songplays_rows"]) == (
         2, 0, 30 + 1943, 6820)
     assert report.row_counts["songplays"] == 6820  # from the previous run's totals: nothing was counted
+    # it checked nothing, so the checks the report shows are still those of the load (run 1)
+    recorded = query(pg_conn, sql_queries.latest_run_checks)
+    assert {r[0] for r in recorded} == {1} and len(recorded) > 10
 
 
 def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data, pg_conn):

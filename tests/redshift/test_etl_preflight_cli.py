@@ -109,7 +109,7 @@ def test_preflight_on_postgres_checks_the_database(config_file, local_config, ca
     create_tables(local_config)
     assert etl.main(["--config", str(cfg), "--preflight"]) == 1  # the tables exist; the sources do not
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == "ok    tables: the 10 tables exist with the expected columns"
+    assert out[1] == "ok    tables: the 11 tables exist with the expected columns"
     assert out[3].startswith("FATAL copy.staging_songs: COPY ... NOLOAD failed: staging_songs: COPY found no file: "
                              "the specified S3 prefix ")
 
