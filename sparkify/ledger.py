@@ -54,11 +54,9 @@ class ListedObject(NamedTuple):
         return self.last_modified
 
 
-class LedgerRow(NamedTuple):
-    """What the ledger remembers of one loaded object (loaded_objects_select's columns but the url)."""
-
-    size: int
-    version: str | None
+# What the ledger remembers of one loaded object: (size, version), loaded_objects_select's columns but the
+# url (a plain tuple: a ledger holds 100,000s of them, read at every run).
+LedgerRow = tuple[int, "str | None"]
 
 
 @dataclass
@@ -151,8 +149,8 @@ def _list_local(prefix: str) -> Iterator[ListedObject]:
                             st = entry.stat()
                         except FileNotFoundError:
                             continue  # deleted while listed: not there
-                        yield ListedObject(url=path, key=path[cut:], size=st.st_size,
-                                           version=f"mtime:{st.st_mtime_ns}", mtime_ns=st.st_mtime_ns)
+                        mtime_ns = st.st_mtime_ns
+                        yield ListedObject(path, path[cut:], st.st_size, f"mtime:{mtime_ns}", None, mtime_ns)
         except OSError as exc:
             raise LoadError(f"cannot list {directory}: {exc.strerror}") from None
         finally:
@@ -170,23 +168,21 @@ def _under(url: str, prefix: str) -> bool:
 # Comparing
 
 
-def unchanged(obj: ListedObject, row: LedgerRow) -> bool:
-    """The same size and version (ETag, or modification time for a local file) as when it was loaded."""
-    return obj.size == row.size and obj.version == row.version
-
-
 def plan_table(table: str, prefix: str, listed: Iterable[ListedObject], ledger: Mapping[str, LedgerRow], *,
                reload: bool = False) -> TablePlan:
-    """Sort the listed objects against the ledger rows of `table` (see the module docstring)."""
+    """Sort the listed objects against the ledger rows of `table` (see the module docstring): unchanged is the
+    same size and version (ETag, or modification time for a local file) as when it was loaded."""
     plan = TablePlan(table=table, prefix=prefix, reload=reload)
     remaining = dict(ledger)
+    pop = remaining.pop
+    new, reloaded = plan.new.append, plan.reloaded.append
     skipped = 0
     for obj in listed:
-        row = remaining.pop(obj.url, None)
+        row = pop(obj.url, None)
         if row is None:
-            plan.new.append(obj)
-        elif reload or obj.size != row.size or obj.version != row.version:
-            plan.reloaded.append(obj)
+            new(obj)
+        elif reload or (obj.size, obj.version) != row:
+            reloaded(obj)
         else:
             skipped += 1
     plan.unchanged = skipped
@@ -196,7 +192,7 @@ def plan_table(table: str, prefix: str, listed: Iterable[ListedObject], ledger: 
 
 def ledger_from_rows(rows: Iterable[Sequence]) -> dict[str, LedgerRow]:
     """sql_queries.loaded_objects_select's rows (url, size, version) -> {url: LedgerRow}."""
-    return {url: LedgerRow(size, version) for url, size, version in rows}
+    return {row[0]: row[1:] for row in rows}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -87,6 +87,38 @@ def is_running(data_dir: Path) -> bool:
     return True
 
 
+def postmaster_status(data_dir: Path) -> str | None:
+    """The server's state as postmaster.pid's last line says it ("starting", "ready", "stopping"), or None
+    when no server runs for `data_dir`."""
+    if not is_running(data_dir):
+        return None
+    try:
+        lines = (Path(data_dir) / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    return lines[7].strip() if len(lines) > 7 else "starting"
+
+
+READY_TIMEOUT = 600.0  # seconds a starting server may take (crash recovery replays up to max_wal_size of WAL)
+
+
+def wait_until_ready(data_dir: Path, timeout: float = READY_TIMEOUT, poll: float = 0.5) -> None:
+    """Wait while a server of `data_dir` is starting (after a crash it replays its WAL first, which can take
+    minutes; pg_ctl gives up waiting after 60 s and another script may find it half-way)."""
+    status = postmaster_status(data_dir)
+    if status in (None, "ready"):
+        return
+    log.info("the embedded PostgreSQL server in %s is %s (recovering after a crash?): waiting until it is ready",
+             data_dir, status)
+    deadline = time.monotonic() + timeout
+    while status not in (None, "ready"):
+        if time.monotonic() > deadline:
+            raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server is still {status} after {timeout:.0f} s; "
+                                 f"see {Path(data_dir) / 'log'}")
+        time.sleep(poll)
+        status = postmaster_status(data_dir)
+
+
 def server_settings() -> dict[str, str]:
     """The settings the embedded server runs with, sized for bulk loads on this machine.
 
@@ -129,6 +161,7 @@ def ensure_server(data_dir: Path) -> LocalServer:
     A server this starts runs with server_settings() (set once with ALTER SYSTEM, then a restart)."""
     data_dir = Path(data_dir).expanduser().resolve()
     fresh = not (data_dir / "PG_VERSION").exists()
+    wait_until_ready(data_dir)
     running = is_running(data_dir)
     if not running:
         log.info("starting the embedded PostgreSQL server in %s%s", data_dir, " (first use: initialising)" if fresh else "")
@@ -136,7 +169,13 @@ def ensure_server(data_dir: Path) -> LocalServer:
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         pg = _pgserver()
-        server = pg.get_server(data_dir, cleanup_mode=None)
+        try:
+            server = pg.get_server(data_dir, cleanup_mode=None)
+        except (subprocess.SubprocessError, AssertionError):
+            if postmaster_status(data_dir) in (None, "ready"):
+                raise
+            wait_until_ready(data_dir)  # pg_ctl stopped waiting for a server that is still recovering
+            server = pg.get_server(data_dir, cleanup_mode=None)
         if not is_running(data_dir):  # a handle kept from before stop_server() in this process: start it again
             server.start()
         if not running and _apply_settings(server, data_dir):

@@ -291,3 +291,18 @@ def test_ledger_rows_sent_with_copy_are_the_rows_redshift_gets_as_literals(pg_co
     pg_conn.rollback()
     assert copied == sorted(ledger.ledger_rows(plan, 7, loaded_at), key=lambda r: r[1])
     assert len(copied) == 3 and all(r[4] is not None for r in copied)
+
+
+def test_a_warehouse_without_a_newer_table_fails_naming_it_and_keeps_nothing(cfg, pg_conn, capsys):
+    """A warehouse made by an older version (no etl_run_checks): the run fails at its end, rolls back, and the
+    one line names the table and the fix."""
+    run(create_tables, cfg())
+    with pg_conn.cursor() as cur:
+        cur.execute("drop table etl_run_checks")
+    pg_conn.commit()
+    assert etl.main(["--config", str(cfg(log="2018/11/2018-11-01")), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["etl.py: the warehouse has no table etl_run_checks (create_tables.py makes every table; a "
+                   "warehouse made by an older version lacks the newer ones): run create_tables.py, then etl.py"]
+    assert query(pg_conn, "select count(*) from loaded_objects") == [(0,)]
+    assert query(pg_conn, "select count(*) from songplays") == [(0,)]

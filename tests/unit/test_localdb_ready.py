@@ -1,0 +1,50 @@
+"""localdb.wait_until_ready: a script that finds the embedded server still starting (replaying its WAL after a
+crash) waits for it instead of failing."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from sparkify import localdb
+from sparkify.errors import WarehouseError
+
+
+def write_pid_file(data_dir, status: str, pid: int | None = None) -> None:
+    # the layout PostgreSQL writes: pid, data dir, start time, port, socket dir, listen address, shmem key, status
+    lines = [str(pid or os.getpid()), str(data_dir), "1764540000", "5432", str(data_dir), "", "0 0", f"{status:<8}"]
+    (data_dir / "postmaster.pid").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("status, expected", [("starting", "starting"), ("ready", "ready"), ("stopping", "stopping")])
+def test_status_is_read_from_a_running_servers_pid_file(tmp_path, status, expected):
+    write_pid_file(tmp_path, status)
+    assert localdb.postmaster_status(tmp_path) == expected
+
+
+def test_no_server_has_no_status(tmp_path):
+    assert localdb.postmaster_status(tmp_path) is None
+    write_pid_file(tmp_path, "starting", pid=2**22 + 12345)  # no such process
+    assert localdb.postmaster_status(tmp_path) is None
+
+
+def test_waits_while_the_server_is_starting(tmp_path, caplog):
+    write_pid_file(tmp_path, "starting")
+    timer = threading.Timer(0.3, write_pid_file, (tmp_path, "ready"))
+    timer.start()
+    try:
+        with caplog.at_level("INFO", logger="sparkify.localdb"):
+            localdb.wait_until_ready(tmp_path, timeout=30, poll=0.05)
+    finally:
+        timer.cancel()
+    assert localdb.postmaster_status(tmp_path) == "ready"
+    assert "is starting (recovering after a crash?): waiting until it is ready" in caplog.text
+
+
+def test_a_server_that_never_gets_ready_fails_naming_the_directory(tmp_path):
+    write_pid_file(tmp_path, "starting")
+    with pytest.raises(WarehouseError, match=rf"{tmp_path}: the embedded PostgreSQL server is still starting "
+                                             r"after 0 s; see .*log"):
+        localdb.wait_until_ready(tmp_path, timeout=0.2, poll=0.05)
