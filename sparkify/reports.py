@@ -203,4 +203,6 @@ def format_report(report: Report) -> str:
         parts += ["", f"Data-quality checks the latest load passed (etl.py run {run_id}, finished "
                       f"{finished:%Y-%m-%d %H:%M} UTC; --check runs those of whole tables)"]
         parts += [c.line() for c in report.last_run_checks]
+    else:
+        parts += ["", "Data-quality checks: no etl.py run has loaded anything yet (--check runs those of whole tables)"]
     return "\n".join(parts)

@@ -88,3 +88,12 @@ def test_missing_tables_is_one_line(config_file, capsys):
     assert err == ["analytics.py: the postgres warehouse has no table staging_events: "
                    "run create_tables.py, then etl.py"]
 
+
+
+def test_a_warehouse_without_a_load_says_so_instead_of_checks(warehouse, config_file, capsys):
+    assert analytics.main(["--config", str(config_file())]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("Data-quality checks: no etl.py run has loaded anything yet "
+                                 "(--check runs those of whole tables)")
+    assert analytics.main(["--config", str(config_file()), "--json"]) == 0
+    assert "last_run_checks" not in json.loads(capsys.readouterr().out)
