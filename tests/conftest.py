@@ -81,6 +81,19 @@ def _aws_safe():
         yield
 
 
+@pytest.fixture
+def moto_s3(monkeypatch):
+    """An S3 client inside moto's mock_aws, in us-west-2 (the udacity-dend bucket's region), started before the
+    test makes any client of its own; the environment is already AWS-safe (_aws_safe)."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        yield boto3.client("s3", region_name="us-west-2")
+
+
 @pytest.fixture(scope="session")
 def native_library(pytestconfig):
     """The C converter's library, loaded. Skips only where it cannot exist (SPARKIFY_NATIVE=0, or no C

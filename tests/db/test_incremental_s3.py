@@ -16,32 +16,19 @@ OPS = "sparkify-ops"
 
 
 @pytest.fixture
-def bucket(real_data, monkeypatch):
+def bucket(real_data, moto_s3):
     """moto S3 (started before any client) with three real log days, 60 real song files and the JSONPaths file."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN",
-                "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    from moto import mock_aws
-
-    with mock_aws():
-        import boto3
-
-        s3 = boto3.client("s3", region_name="us-west-2")
-        for name in (BUCKET, OPS):
-            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-        days = sorted((real_data / "log_data").rglob("*.json"))[:3]
-        for path in days:
-            s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(real_data)), Body=path.read_bytes())
-        for path in sorted((real_data / "song_data").rglob("*.json"))[:60]:
-            s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(real_data)), Body=path.read_bytes())
-        s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=(real_data / "log_json_path.json").read_bytes())
-        s3.days = days
-        yield s3
+    s3 = moto_s3
+    for name in (BUCKET, OPS):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    days = sorted((real_data / "log_data").rglob("*.json"))[:3]
+    for path in days:
+        s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(real_data)), Body=path.read_bytes())
+    for path in sorted((real_data / "song_data").rglob("*.json"))[:60]:
+        s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(real_data)), Body=path.read_bytes())
+    s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=(real_data / "log_json_path.json").read_bytes())
+    s3.days = days
+    return s3
 
 
 def s3_config(local_config, manifest_prefix):
