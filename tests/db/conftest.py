@@ -47,6 +47,20 @@ def _load_batch(wh, events=(), songs=()):
 
 
 
+def run(script, cfg_path, *extra) -> None:
+    """A script's main() with --config and --quiet; it must succeed."""
+    assert script.main(["--config", str(cfg_path), "--quiet", *extra]) == 0
+
+
+def query(conn, sql) -> list[tuple]:
+    """The rows of `sql`, read outside any open transaction of the test's connection."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
 @pytest.fixture
 def warehouse(local_config):
     create_tables(local_config)

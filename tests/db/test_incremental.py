@@ -26,6 +26,7 @@ import sql_queries
 from sparkify.config import load_config
 from sparkify.pipeline import create_tables as create_tables_job
 from sparkify.pipeline import run_etl
+from tests.db.conftest import query, run
 
 pytestmark = pytest.mark.realdata
 PROJECT = Path(__file__).resolve().parents[2]
@@ -56,18 +57,6 @@ def cfg(data, real_data, config_file):
                            log_jsonpath=data / "log_json_path.json", name=name)
 
     return make
-
-
-def run(script, cfg_path, *extra):
-    assert script.main(["--config", str(cfg_path), "--quiet", *extra]) == 0
-
-
-def query(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    conn.rollback()
-    return rows
 
 
 def star(conn) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from sparkify.pipeline import create_tables, run_etl
+from tests.db.conftest import query
 
 BUCKET = "udacity-dend"
 OPS = "sparkify-ops"
@@ -39,11 +40,7 @@ def s3_config(local_config, manifest_prefix):
 
 
 def count(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        value = cur.fetchone()[0]
-    conn.rollback()
-    return value
+    return query(conn, sql)[0][0]
 
 
 @pytest.mark.parametrize("manifests", [True, False], ids=["manifest", "list"])

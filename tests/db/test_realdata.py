@@ -16,6 +16,7 @@ import pytest
 import analytics
 import create_tables
 import etl
+from tests.db.conftest import query, run
 
 pytestmark = pytest.mark.realdata
 EPOCH = datetime(1970, 1, 1)
@@ -54,18 +55,6 @@ def expected_state(events: list[dict], songs: list[dict]) -> dict:
         "songs": len({s["song_id"] for s in songs}),
         "artists": len({s["artist_id"] for s in songs}),
     }
-
-
-def run(script, cfg, *extra):
-    assert script.main(["--config", str(cfg), "--quiet", *extra]) == 0
-
-
-def query(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    conn.rollback()
-    return rows
 
 
 @pytest.fixture
