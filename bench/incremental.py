@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import os
 import shutil
 import statistics
 import time
 import traceback
 from pathlib import Path
+
+from bench.child import run_in_child
 
 log = logging.getLogger("bench.incremental")
 
@@ -56,20 +57,7 @@ def _child(config, log_level: int, conn_out) -> None:
 
 def timed_etl(config, log_level: int) -> dict:
     """run_etl(config) in a fresh child process: its wall time and report."""
-    ctx = multiprocessing.get_context("spawn")
-    parent_end, child_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(config, log_level, child_end), name="bench-etl")
-    proc.start()
-    child_end.close()
-    try:
-        result = parent_end.recv()
-    except EOFError:
-        result = {"error": f"the etl process ended without a result (exit code {proc.exitcode})"}
-    proc.join()
-    if "error" in result:
-        log.error("etl failed:\n%s", result.get("traceback", result["error"]))
-        raise RuntimeError(f"etl failed: {result['error']}")
-    return result
+    return run_in_child(_child, (config, log_level), name="bench-etl", what="etl")
 
 
 def _link_days(sample_logs: Path, daily_logs: Path, days: list[Path]) -> None:

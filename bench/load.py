@@ -37,7 +37,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import shutil
@@ -438,22 +437,11 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
 
 
 def run_toolkit(wh, log_level: int, before_merge: list[str], transform_timeout: float) -> dict:
+    from bench.child import run_in_child
+
     reset_tables(wh)
-    ctx = multiprocessing.get_context("spawn")
-    parent_end, child_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_main, args=(wh.config, log_level, before_merge, transform_timeout, child_end),
-                       name="bench-toolkit-load")
-    proc.start()
-    child_end.close()
-    try:
-        result = parent_end.recv()
-    except EOFError:
-        result = {"error": f"the load process ended without a result (exit code {proc.exitcode})"}
-    proc.join()
-    if "error" in result:
-        log.error("toolkit load failed:\n%s", result.get("traceback", result["error"]))
-        raise RuntimeError(f"toolkit load failed: {result['error']}")
-    return result
+    return run_in_child(_child_main, (wh.config, log_level, before_merge, transform_timeout),
+                        name="bench-toolkit-load", what="toolkit load")
 
 
 # --------------------------------------------------------------------------------------------------
