@@ -471,6 +471,12 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _values_insert(template: str, rows: Sequence[tuple]) -> tuple[str, tuple]:
+    """(statement, parameters) of one multi-row INSERT: `template`'s {rows} becomes one (%s, ...) group per row."""
+    group = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    return template.format(rows=", ".join([group] * len(rows))), tuple(v for row in rows for v in row)
+
+
 @dataclass(frozen=True)
 class LedgerStep(Step):
     """Record the objects the run loaded in loaded_objects (a reloaded object's row is replaced), in the
@@ -493,9 +499,7 @@ class LedgerStep(Step):
     @staticmethod
     def _inserts(rows: list[tuple]) -> list[tuple[str, tuple]]:
         """(statement, parameters) of the multi-row INSERTs that write `rows` (Redshift)."""
-        group = "(" + ", ".join(["%s"] * len(ledger.LEDGER_COLUMNS)) + ")"
-        return [(sql_queries.loaded_objects_insert.format(rows=", ".join([group] * len(chunk))),
-                 tuple(v for row in chunk for v in row))
+        return [_values_insert(sql_queries.loaded_objects_insert, chunk)
                 for chunk in _chunks(rows, sql_queries.LEDGER_ROWS_PER_INSERT)]
 
     def redshift_statements(self, state: RunState) -> list[Statement]:
@@ -692,9 +696,8 @@ class RunChecksRecordStep(Step):
     def _statement(state: RunState, results: list) -> tuple[str, tuple] | None:
         if not results:
             return None
-        rows = [(state.run_id or 0, r.name, r.description[:512], r.count) for r in results]
-        sql = sql_queries.etl_run_checks_insert.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(rows)))
-        return sql, tuple(v for row in rows for v in row)
+        return _values_insert(sql_queries.etl_run_checks_insert,
+                              [(state.run_id or 0, r.name, r.description[:512], r.count) for r in results])
 
     def redshift_statements(self, state: RunState) -> list[Statement]:
         statement = self._statement(state, _expected_checks(state))
