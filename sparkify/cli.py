@@ -85,15 +85,7 @@ def run(prog: str, body: Callable[[], int | None]) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, the traceback only with --verbose
         import psycopg2
-        import psycopg2.errors
 
-        if isinstance(exc, psycopg2.errors.UndefinedTable):
-            table = str(exc).split('"')[1] if '"' in str(exc) else "?"
-            print(f"{prog}: the warehouse has no table {table} (create_tables.py makes every table; a warehouse "
-                  f"made by an older version lacks the newer ones): run create_tables.py, then etl.py",
-                  file=sys.stderr)
-            log.debug("traceback", exc_info=True)
-            return 1
         if isinstance(exc, psycopg2.Error):
             msg = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)) else repr(exc)
             print(f"{prog}: database error: {msg}", file=sys.stderr)

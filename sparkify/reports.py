@@ -20,7 +20,7 @@ import sql_queries
 from sparkify import checks
 from sparkify.config import Config
 from sparkify.errors import WarehouseError
-from sparkify.warehouse import Warehouse, fetch_counts
+from sparkify.warehouse import Warehouse, fetch_counts, missing_table
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +140,8 @@ def build_report(config: Config, *, with_checks: bool = False) -> Report:
                     report.last_run_checks = [checks.CheckResult(name, description, offenders == 0, offenders, [])
                                               for _, _, name, description, offenders in rows]
     except psycopg2.errors.UndefinedTable as exc:
-        missing = str(exc).split('"')[1] if '"' in str(exc) else "?"
-        raise WarehouseError(f"the {wh.engine} warehouse has no table {missing}: run create_tables.py, then etl.py"
-                             ) from None
+        raise WarehouseError(f"the {wh.engine} warehouse has no table {missing_table(exc)}: run create_tables.py, "
+                             f"then etl.py") from None
     finally:
         conn.rollback()
         conn.close()

@@ -161,6 +161,12 @@ class Warehouse:
         try:
             yield conn
             conn.commit()
+        except psycopg2.errors.UndefinedTable as exc:
+            conn.rollback()
+            raise WarehouseError(
+                f"the warehouse has no table {missing_table(exc)} (create_tables.py makes every table; a warehouse "
+                f"made by an older version lacks the newer ones): run create_tables.py, then etl.py"
+            ) from None
         except BaseException:
             conn.rollback()
             raise
@@ -231,6 +237,11 @@ def summarize(statement: str, width: int = 70) -> str:
     """First meaningful words of a statement, for log lines."""
     text = " ".join(line.strip() for line in statement.strip().splitlines() if not line.strip().startswith("--"))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def missing_table(exc: psycopg2.errors.UndefinedTable) -> str:
+    """The table an UndefinedTable error names ('?' when it names none)."""
+    return str(exc).split('"')[1] if '"' in str(exc) else "?"
 
 
 def _first_line(exc: Exception) -> str:
