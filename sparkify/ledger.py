@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
+from sparkify.copy.convert import copy_escape
 from sparkify.copy.sources import is_s3, list_s3, local_prefix, split_s3
 from sparkify.errors import LoadError
 
@@ -207,20 +207,10 @@ def ledger_rows(plan: TablePlan, run_id: int, loaded_at: datetime) -> list[tuple
     return [(plan.table, o.url, o.size, o.version, o.modified(), run_id, loaded_at) for o in plan.to_load]
 
 
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_field(text: str) -> str:
-    """A text field of PostgreSQL's COPY text format."""
-    if _COPY_SPECIAL.search(text) is None:
-        return text
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
     """ledger_rows(...) as the text of a COPY FROM STDIN (LEDGER_COLUMNS order): what the PostgreSQL engines
     send (100,000 rows in a fraction of a second, where building them as literals takes seconds)."""
-    head = f"{_copy_field(plan.table)}\t"
+    head = f"{copy_escape(plan.table)}\t"
     tail = f"\t{int(run_id)}\t{loaded_at.isoformat(sep=' ')}\n"
     lines = []
     dates: dict[int, str] = {}  # whole seconds -> their text (files written together share them)
@@ -233,7 +223,7 @@ def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
             modified = f"{date}.{ns // 1000:06d}"
         else:
             modified = o.last_modified.isoformat(sep=" ") if o.last_modified is not None else "\\N"
-        lines.append(f"{head}{_copy_field(o.url)}\t{o.size}\t{_copy_field(o.version)}\t{modified}{tail}")
+        lines.append(f"{head}{copy_escape(o.url)}\t{o.size}\t{copy_escape(o.version)}\t{modified}{tail}")
     return "".join(lines)
 
 
