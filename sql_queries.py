@@ -877,13 +877,6 @@ where c.run_id = (select max(run_id) from etl_run_checks)
 order by c.check_name
 """
 
-latest_etl_run = f"""
-select {", ".join(ETL_RUN_COLUMNS)}
-from etl_runs
-order by run_id desc
-limit 1
-"""
-
 # Fresh planner statistics after bulk changes, each right after the statement that changed the table, so
 # that the next statement reading it is planned right. COPY runs with STATUPDATE OFF, and PostgreSQL's
 # autovacuum cannot see inside our transaction: without statistics, both planners take the just-loaded

@@ -77,8 +77,10 @@ def contract(conn) -> dict:
 
 
 def latest_run(conn) -> dict:
-    cur_rows = query(conn, sql_queries.latest_etl_run)
-    return dict(zip(sql_queries.ETL_RUN_COLUMNS, cur_rows[0]))
+    """The latest etl_runs row, by column name."""
+    columns = sql_queries.ETL_RUN_COLUMNS
+    rows = query(conn, f"select {', '.join(columns)} from etl_runs order by run_id desc limit 1")
+    return dict(zip(columns, rows[0]))
 
 
 @pytest.fixture
