@@ -132,7 +132,8 @@ def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> t
         if conn is not None:
             conn.rollback()
             conn.close()
-    state.loaded = {t for t, plan in state.tables.items() if plan.to_load or plan.listing_error}
+    # the staging tables the run would load: those whose COPY step runs
+    state.loaded = {t.table for t in sql_queries.copy_table_queries if pipeline.CopyStep(t).applies(state)}
     return state, problems
 
 
