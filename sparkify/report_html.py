@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from sparkify import charts
 from sparkify.errors import ReportError
+from sparkify.files import atomic_write
 from sparkify.reports import Report
 
 log = logging.getLogger(__name__)
@@ -391,12 +391,6 @@ def render_html(report: Report, *, generated_at: datetime | None = None) -> tupl
     return "\n".join(parts) + "\n", count
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def check_destination(path: Path | str) -> None:
     """Fail before any query runs if the report cannot be written where asked."""
     path = Path(path)
@@ -418,20 +412,11 @@ def write_html(report: Report, path: Path | str) -> Written:
     started = time.perf_counter()
     page, count = render_html(report)
     data = page.encode("utf-8")
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        atomic_write(path, data)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {path}: {exc.strerror or exc}: "
                           "give a path in an existing, writable directory") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # what open() would give, not mkstemp's 0600
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ReportError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
     seconds = time.perf_counter() - started
     log.info("analytics: %d charts rendered and written in %.1f s", count, seconds)
     return Written(path, len(data), count, seconds)

@@ -10,7 +10,7 @@ fail, so it runs before anything is created) and check the AWS credentials, then
   (sparkify.aws.serverless), each waited for until AVAILABLE.
 
 Then `[CLUSTER] HOST, DB_NAME, DB_USER, DB_PORT` and `[IAM_ROLE] ARN` are written into the configuration
-file (sparkify.cfgedit keeps every other line). Every step reuses what exists, so running the script again
+file (sparkify.config.edit keeps every other line). Every step reuses what exists, so running the script again
 is safe and resumes a wait. Nothing here prints or exits; errors are ProvisioningError or ConfigError.
 """
 
@@ -61,7 +61,7 @@ class _Made:
 def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing = Timing(),
                checkip_url: str = CHECKIP_URL, session=None, environ: Mapping[str, str] | None = None) -> CreateReport:
     """Create (or reuse) the warehouse of `settings.mode`, wait for it, write [CLUSTER]/[IAM_ROLE] back."""
-    from sparkify.cfgedit import update_config
+    from sparkify.config.edit import update_config
 
     config_path = Path(config_path)
     cidr = resolve_allowed_cidr(settings, checkip_url)  # before anything is created: it may fail

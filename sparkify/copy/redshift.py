@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from sparkify.awsnames import REGION_RE
+from sparkify.awsnames import REGION_RE, ROLE_ARN_RE, S3_URI_RE
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import ConfigError
 
@@ -20,9 +20,8 @@ MAX_MAXERROR = 100_000
 TIMEFORMAT_KEYWORDS = ("auto", "epochsecs", "epochmillisecs")
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
-# Bucket names: 3-63 characters, lower case, digits, dots and hyphens; the key may be empty.
-_S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f\x7f\\]*)?$")
-_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_S3_URI_RE = S3_URI_RE  # the rules live in sparkify.awsnames, shared with the configuration
+_ARN_RE = ROLE_ARN_RE
 _TIMEFORMAT_RE = re.compile(r"^[A-Za-z0-9 :.,/_+-]{1,64}$")
 
 

@@ -47,6 +47,7 @@ def write_cfg(path: Path, *, cidr: str | None = "203.0.113.7/32", extra: str = "
     if cidr is not None:
         lines = f"DWH_ALLOWED_CIDR = {cidr}\n" + lines
     path.write_text(CFG_TEMPLATE.format(password=password, extra=lines), encoding="utf-8")
+    path.chmod(0o600)  # it holds a password: readable by others, the scripts would warn
     return path
 
 

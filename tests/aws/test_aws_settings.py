@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from sparkify.config import DwhSettings, load_dwh_settings, parse_dwh_settings, password_problem, require_config_path
+from sparkify.config import (
+    DwhSettings,
+    load_config,
+    load_dwh_settings,
+    parse_dwh_settings,
+    password_problem,
+    require_config_path,
+)
 from sparkify.errors import ConfigError
 
 GOOD_PW = "Sup3rSecretPw"
@@ -115,6 +122,41 @@ def test_secrets_are_not_in_repr():
                                                ("0.0.0.0/0", "0.0.0.0/0")])
 def test_allowed_cidr_is_normalised(raw, expected):
     assert parse(f"[DWH]\nDWH_ALLOWED_CIDR = {raw}\n", need_password=False).allowed_cidr == expected
+
+
+@pytest.mark.parametrize(("cidr", "reach"), [("198.51.100.0/23", "512 addresses"), ("10.0.0.0/8", "16,777,216 addresses"),
+                                          ("0.0.0.0/0", "the whole internet")])
+def test_a_range_wider_than_a_24_is_warned_about(cidr, reach, caplog):
+    with caplog.at_level(logging.WARNING, logger="sparkify.config"):
+        parse(f"[DWH]\nDWH_ALLOWED_CIDR = {cidr}\n", need_password=False)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        (f"dwh.cfg: [DWH] DWH_ALLOWED_CIDR = {cidr} opens the warehouse port to {reach}, and only the password "
+        f"protects it: prefer your own address as a /32 (or leave DWH_ALLOWED_CIDR unset to detect it)")]
+
+
+@pytest.mark.parametrize("cidr", ["203.0.113.7/32", "198.51.100.0/24", "198.51.100.128/25"])
+def test_a_24_or_narrower_is_not_warned_about(cidr, caplog):
+    with caplog.at_level(logging.WARNING, logger="sparkify.config"):
+        parse(f"[DWH]\nDWH_ALLOWED_CIDR = {cidr}\n", need_password=False)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_the_warehouse_scripts_do_not_warn_about_the_cidr(tmp_path, caplog):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[S3]\nLOG_DATA = l\nLOG_JSONPATH = auto\nSONG_DATA = s\n[DWH]\nDWH_ALLOWED_CIDR = 0.0.0.0/0\n")
+    with caplog.at_level(logging.WARNING, logger="sparkify.config"):
+        load_config(path, environ={})
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/32", "0.0.0.0", "0.0.0.0/8", "127.0.0.1/32", "224.0.0.1",
+                                  "255.255.255.255/32"])
+def test_an_address_no_client_connects_from_is_refused(cidr):
+    with pytest.raises(ConfigError) as info:
+        parse(f"[DWH]\nDWH_ALLOWED_CIDR = {cidr}\n", need_password=False)
+    assert info.value.problems == [(f"[DWH] DWH_ALLOWED_CIDR must be an address or range clients connect from, not "
+                                   f"{cidr!r}: give your public address as a /32 (like 203.0.113.7/32), or leave it "
+                                   f"unset to detect it")]
 
 
 def test_ipv6_cidr_is_rejected():

@@ -38,9 +38,8 @@ def test_unknown_keys_name_the_nearest_known_one(text, expected):
 
 def test_every_documented_key_is_known():
     """dwh.cfg.example mentions every key (commented or not): none of them may be reported as unknown."""
-    from pathlib import Path
-
     import re
+    from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "dwh.cfg.example").read_text()
     section = None
@@ -73,8 +72,8 @@ def test_an_unknown_dwh_key_stops_the_provisioning_scripts(tmp_path, caplog):
     path.write_text("[DWH]\nDWH_NODETYPE = ra3.large\nDWH_DB_PASSWORD = Sup3rSecretPw\n[S3]\nLOG_DTA = x\n")
     with pytest.raises(ConfigError) as info:
         load_dwh_settings(path, environ={})
-    assert info.value.problems == ["[DWH] DWH_NODETYPE is not a known key (did you mean DWH_NODE_TYPE?); fix it, or "
-                                   "remove it, so nothing is created or deleted on a misspelt setting"]
+    assert info.value.problems == [("[DWH] DWH_NODETYPE is not a known key (did you mean DWH_NODE_TYPE?); fix it, or "
+                                   "remove it, so nothing is created or deleted on a misspelt setting")]
     assert "[S3] LOG_DTA is not a known key" in caplog.text  # elsewhere: a warning
 
 

@@ -8,10 +8,13 @@ the real data does not follow.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import itertools
 import json
 import re
+import time
 import tracemalloc
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,8 @@ import pytest
 import generate_data
 from sparkify import sample
 from sparkify.errors import SparkifyError
-from sparkify.sample import SampleError, SampleSummary, ensure_sample, generate
+from sparkify.sample import SampleError, SampleSummary, catalog, ensure_sample, generate, store, writer
+from sparkify.sample.events import LogGenerator
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "sparkify"
 LOG_NAME = re.compile(r"^log_data/(\d{4})/(\d{2})/(\d{4})-(\d{2})-(\d{2})-events\.json$")
@@ -57,7 +61,7 @@ def all_files(root: Path) -> dict[str, bytes]:
 
 
 def ts_date(ts: int) -> date:
-    return datetime.fromtimestamp(ts / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(ts / 1000, tz=UTC).date()
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +188,8 @@ def test_invariants_the_etl_relies_on(small):
         assert len({e["userId"] for e in evs if e["userId"]}) <= 1, f"session {sid} belongs to one user"
         evs.sort(key=lambda e: e["itemInSession"])
         assert [e["itemInSession"] for e in evs] == list(range(len(evs))), sid
-        assert all(a["ts"] < b["ts"] for a, b in zip(evs, evs[1:])), sid
-    start = datetime(2018, 11, 1, tzinfo=timezone.utc).timestamp() * 1000
+        assert all(a["ts"] < b["ts"] for a, b in itertools.pairwise(evs)), sid
+    start = datetime(2018, 11, 1, tzinfo=UTC).timestamp() * 1000
     assert all(start <= e["ts"] < start + 30 * 86400 * 1000 for e in events)
 
 
@@ -201,7 +205,7 @@ def test_a_user_never_has_two_sessions_at_once(small):
     assert len(spans) > 1
     for uid, user_spans in spans.items():
         user_spans.sort()
-        assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(user_spans, user_spans[1:])), uid
+        assert all(a_end < b_start for (_, a_end), (b_start, _) in itertools.pairwise(user_spans)), uid
 
 
 def test_levels_change_only_through_submit_pages(small):
@@ -212,7 +216,7 @@ def test_levels_change_only_through_submit_pages(small):
     upgrades = 0
     for uid, evs in by_user.items():
         evs.sort(key=lambda e: e["ts"])
-        for prev, cur in zip(evs, evs[1:]):
+        for prev, cur in itertools.pairwise(evs):
             if prev["page"] == "Submit Upgrade":
                 upgrades += 1
                 assert (prev["level"], cur["level"]) == ("free", "paid"), uid
@@ -251,7 +255,7 @@ def test_summary_matches_an_independent_recount(small):
 
 
 def test_users_who_never_log_in_are_not_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(sample._LogGenerator, "P_LOGGED_OUT_START", 1.0)  # every session starts logged out
+    monkeypatch.setattr(LogGenerator, "P_LOGGED_OUT_START", 1.0)  # every session starts logged out
     s = generate(tmp_path / "s", events=400, songs=5, seed=8, users=400)  # many users with one session
     got = events_of(read_logs(tmp_path / "s"))
     assert s.users == len({e["userId"] for e in got if e["userId"]}) < s.events
@@ -280,7 +284,7 @@ def test_exact_counts_for_any_parameters(tmp_path, events, songs, start, days, u
 
 def test_sessions_cut_at_the_end_of_the_range_keep_files_sorted(tmp_path, monkeypatch):
     cut = []
-    schedule = sample._LogGenerator._schedule
+    schedule = LogGenerator._schedule
 
     def spy(self, n, day_start, draw):
         user, start, events = schedule(self, n, day_start, draw)
@@ -288,7 +292,7 @@ def test_sessions_cut_at_the_end_of_the_range_keep_files_sorted(tmp_path, monkey
             cut.append(n - len(events))
         return user, start, events
 
-    monkeypatch.setattr(sample._LogGenerator, "_schedule", spy)
+    monkeypatch.setattr(LogGenerator, "_schedule", spy)
     s = generate(tmp_path / "s", events=3000, songs=10, seed=3, days=1)
     assert cut, "no session reached the end of the range: pick parameters that exercise the cut"
     got = events_of(read_logs(tmp_path / "s"))
@@ -300,7 +304,7 @@ def test_sessions_cut_at_the_end_of_the_range_keep_files_sorted(tmp_path, monkey
 # ----------------------------------------------------------------------------------------------- determinism
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
-    kw = dict(events=1500, songs=60)
+    kw = {"events": 1500, "songs": 60}
     a, b, c = (generate(tmp_path / name, seed=seed, **kw).out_dir for name, seed in (("a", 5), ("b", 5), ("c", 6)))
     files_a, files_b, files_c = all_files(a), all_files(b), all_files(c)
     assert files_a == files_b
@@ -312,26 +316,26 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 def test_song_files_from_the_child_process_are_identical(tmp_path, monkeypatch):
     inline = generate(tmp_path / "inline", events=300, songs=80, seed=9).out_dir
     children = []
-    song_process = sample._SongProcess
+    song_process = writer.SongProcess
 
     def counted(*args):
         children.append(args)
         return song_process(*args)
 
-    monkeypatch.setattr(sample, "PARALLEL_MIN_SONGS", 1)
-    monkeypatch.setattr(sample, "PARALLEL_MIN_EVENTS", 1)
-    monkeypatch.setattr(sample, "_can_fork", lambda: True)  # other tests' threads may linger in this process
-    monkeypatch.setattr(sample, "_SongProcess", counted)
+    monkeypatch.setattr(writer, "PARALLEL_MIN_SONGS", 1)
+    monkeypatch.setattr(writer, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(writer, "can_fork", lambda: True)  # other tests' threads may linger in this process
+    monkeypatch.setattr(writer, "SongProcess", counted)
     forked = generate(tmp_path / "forked", events=300, songs=80, seed=9).out_dir
     assert len(children) == 1
     assert all_files(inline) == all_files(forked)
 
 
 def test_a_failing_song_process_raises_a_sample_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(sample, "PARALLEL_MIN_SONGS", 1)
-    monkeypatch.setattr(sample, "PARALLEL_MIN_EVENTS", 1)
-    monkeypatch.setattr(sample, "_can_fork", lambda: True)
-    monkeypatch.setattr(sample._Catalog, "song_file", lambda self, i: 1 / 0)
+    monkeypatch.setattr(writer, "PARALLEL_MIN_SONGS", 1)
+    monkeypatch.setattr(writer, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(writer, "can_fork", lambda: True)
+    monkeypatch.setattr(catalog.Catalog, "song_file", lambda self, i: 1 / 0)
     with pytest.raises(SampleError, match="writing the song files under .* failed: ZeroDivisionError"):
         generate(tmp_path / "s", events=300, songs=20, seed=9)
     assert list(tmp_path.iterdir()) == []
@@ -342,21 +346,38 @@ def test_a_failing_song_process_raises_a_sample_error(tmp_path, monkeypatch):
 def test_ensure_sample_reuses_a_matching_sample(tmp_path, monkeypatch):
     out = tmp_path / "sample"
     first = ensure_sample(out, events=400, songs=20, seed=1)
-    real_generate = sample.generate
+    real_generate = store.generate
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("regenerated although the parameters match")
 
-    monkeypatch.setattr(sample, "generate", must_not_run)
+    monkeypatch.setattr(store, "generate", must_not_run)
     assert ensure_sample(out, events=400, songs=20, seed=1) == first
     assert ensure_sample(out, events=400, songs=20, seed=1, users=sample.default_users(400)) == first
 
     calls = []
-    monkeypatch.setattr(sample, "generate", lambda *a, **k: calls.append(k) or real_generate(*a, **k))
+    monkeypatch.setattr(store, "generate", lambda *a, **k: calls.append(k) or real_generate(*a, **k))
     second = ensure_sample(out, events=500, songs=20, seed=1)
     assert (second.events, len(calls)) == (500, 1)
     (out / "SAMPLE.json").unlink()
     assert ensure_sample(out, events=500, songs=20, seed=1) == second and len(calls) == 2
+
+
+def test_concurrent_ensure_sample_calls_generate_once(tmp_path, monkeypatch):
+    """The file lock serializes callers: the second waits for the first and then reuses its sample."""
+    out = tmp_path / "sample"
+    real_generate = store.generate
+    calls = []
+
+    def slow_generate(*args, **kwargs):
+        calls.append(kwargs)
+        time.sleep(0.5)  # long enough for the other caller to find no sample if nothing serialized them
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(store, "generate", slow_generate)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: ensure_sample(out, events=300, songs=10, seed=1), range(2)))
+    assert len(calls) == 1 and results[0] == results[1]
 
 
 def test_an_interrupted_run_leaves_the_previous_sample_intact(tmp_path, monkeypatch):
@@ -369,7 +390,7 @@ def test_an_interrupted_run_leaves_the_previous_sample_intact(tmp_path, monkeypa
         (log_root / "half.json").write_text("{")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sample._LogGenerator, "write", interrupted)
+    monkeypatch.setattr(LogGenerator, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         generate(out, events=600, songs=10, seed=2)
     assert all_files(out) == before
@@ -432,6 +453,6 @@ def test_generate_data_command(tmp_path, capsys):
 
 
 def read_sample_summary(out: Path) -> tuple[int, int]:
-    params, summary = sample.read_sample(out)
+    _params, summary = sample.read_sample(out)
     assert isinstance(summary, SampleSummary) and summary.out_dir == out
     return summary.events, summary.songs

@@ -1,4 +1,4 @@
-"""sparkify.cfgedit: in-place INI edits that keep every other byte."""
+"""sparkify.config.edit: in-place INI edits that keep every other line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from sparkify.cfgedit import update_config, updated_config_text
+from sparkify.config.edit import update_config, updated_config_text
 from sparkify.errors import ConfigError
 
 BASE = """\
@@ -42,9 +42,9 @@ def _parsed(text: str) -> configparser.ConfigParser:
             BASE.replace("HOST = old.example.invalid", "HOST = new.example.invalid"),
             id="key-present",
         ),
-        pytest.param(  # different case, ":" delimiter and no spaces kept as written
+        pytest.param(  # the key's spelling and ":" delimiter kept; an edited line gets spaces around "="
             {"CLUSTER": {"DB_USER": "admin", "db_name": "sparkify"}},
-            BASE.replace("db_user : someone", "db_user : admin").replace("DB_NAME=dev", "DB_NAME=sparkify"),
+            BASE.replace("db_user : someone", "db_user : admin").replace("DB_NAME=dev", "DB_NAME = sparkify"),
             id="key-case-and-delimiters",
         ),
         pytest.param(  # key absent: added after the section's last key, before the blank line
@@ -122,12 +122,13 @@ def test_bad_updates_are_refused(updates):
         updated_config_text("[A]\n", updates)
 
 
-def test_update_config_file_keeps_mode_and_is_atomic(tmp_path):
+@pytest.mark.parametrize("mode", [0o640, 0o604], ids=["0640", "0604"])  # neither mkstemp's 0600 nor a new file's 0644 (umask 022)
+def test_update_config_file_keeps_mode_and_is_atomic(tmp_path, mode):
     path = tmp_path / "dwh.cfg"
     path.write_text(BASE)
-    os.chmod(path, 0o600)
+    os.chmod(path, mode)
     assert update_config(path, {"CLUSTER": {"HOST": "h"}}) is True
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == mode
     assert path.read_text() == BASE.replace("old.example.invalid", "h")
     assert [p.name for p in tmp_path.iterdir()] == ["dwh.cfg"]  # no temporary file left behind
     assert update_config(path, {"CLUSTER": {"HOST": "h"}}) is False  # nothing to change: not rewritten

@@ -1,0 +1,104 @@
+"""The rules of create_tables.py, etl.py and analytics.py: [WAREHOUSE], [CLUSTER], [IAM_ROLE], [S3], [ETL] into a
+Config. Each value is parsed by its key's kind (sparkify.config.keys); what depends on another key is here."""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping
+from pathlib import Path
+
+from sparkify.config.dwh import parse_dwh_settings
+from sparkify.config.inifile import check_keys, file_secrets
+from sparkify.config.keys import PASSWORD_ENV
+from sparkify.config.reader import Reader
+from sparkify.config.settings import ClusterSettings, Config, DwhSettings, S3Settings
+from sparkify.errors import ConfigError
+
+_JSONPATH_KEYWORDS = ("auto", "auto ignorecase")
+
+
+def parse_config(cp: configparser.ConfigParser, path: Path, environ: Mapping[str, str]) -> Config:
+    """Validate a parsed file. Pure, but for the unknown-key warnings: reads nothing but `cp` and `environ`."""
+    r = Reader(cp)
+    r.problems += check_keys(cp, path)
+    base = path.resolve().parent
+
+    engine = _engine(r)
+    data_dir = r.get("WAREHOUSE", "DATA_DIR")
+    local_db_name = r.get("WAREHOUSE", "DB_NAME")
+    cluster = _cluster(r, engine, environ) if engine in ("postgres", "redshift") else None
+    if engine == "redshift":
+        arn = r.require("IAM_ROLE", "ARN", "for ENGINE = redshift (create_cluster.py writes it)", default=None)
+    else:
+        arn = r.raw("IAM_ROLE", "ARN")
+    s3 = _s3(r, engine, base)
+    maxerror = r.get("ETL", "MAXERROR")
+    lock_timeout = r.get("ETL", "LOCK_TIMEOUT")
+
+    dwh = DwhSettings()
+    try:
+        dwh = parse_dwh_settings(cp, environ, path=path, need_password=False, check=False)
+    except ConfigError as exc:
+        r.problems += exc.problems
+
+    if r.problems:
+        raise ConfigError(r.problems, path=str(path))
+    return Config(
+        engine=engine,
+        path=path,
+        data_dir=_local_path(data_dir, base),
+        local_db_name=local_db_name,
+        cluster=cluster,
+        iam_role_arn=arn,
+        s3=s3,
+        maxerror=maxerror,
+        lock_timeout=lock_timeout,
+        dwh=dwh,
+        file_secrets=file_secrets(cp),
+    )
+
+
+def _engine(r: Reader) -> str:
+    """ENGINE, required when [CLUSTER] HOST is set (a file written for a server must say which kind it is)."""
+    if not r.given("WAREHOUSE", "ENGINE") and r.given("CLUSTER", "HOST"):
+        r.problem("WAREHOUSE", "ENGINE", "is required when [CLUSTER] HOST is set: write ENGINE = redshift or "
+                                         "ENGINE = postgres")
+        return "redshift"
+    return r.get("WAREHOUSE", "ENGINE")
+
+
+def _cluster(r: Reader, engine: str, environ: Mapping[str, str]) -> ClusterSettings:
+    why = f"for ENGINE = {engine}"
+    host = r.require("CLUSTER", "HOST", why)
+    db_name = r.require("CLUSTER", "DB_NAME", why)
+    db_user = r.require("CLUSTER", "DB_USER", why)
+    port = r.require("CLUSTER", "DB_PORT", why, default=0)
+    # the environment first; then [CLUSTER], then [DWH] (where create_cluster.py users put it). A missing
+    # password is reported when connecting (sparkify.dbauth): --dry-run needs none.
+    password = (environ.get(PASSWORD_ENV) or r.get("CLUSTER", "DB_PASSWORD") or r.get("DWH", "DWH_DB_PASSWORD")
+                or "")
+    auth = r.get("CLUSTER", "AUTH")
+    if auth == "iam" and engine != "redshift":
+        r.problem("CLUSTER", "AUTH", "= iam needs ENGINE = redshift (temporary credentials come from Redshift); "
+                                     "use AUTH = password for a PostgreSQL server")
+    return ClusterSettings(host=host, db_name=db_name, db_user=db_user, db_port=port, db_password=password,
+                           auth=auth)
+
+
+def _s3(r: Reader, engine: str, base: Path) -> S3Settings:
+    values = {}
+    for name in ("LOG_DATA", "LOG_JSONPATH", "SONG_DATA"):
+        value = r.require("S3", name, "(an s3:// URI" + ("" if engine == "redshift" else " or a local path") + ")")
+        if value and not value.startswith("s3://"):
+            if engine == "redshift":
+                r.problem("S3", name, f"must be an s3:// URI for ENGINE = redshift, not {value!r}")
+            elif not (name == "LOG_JSONPATH" and value.lower() in _JSONPATH_KEYWORDS):
+                value = str(_local_path(value, base))
+        values[name.lower()] = value
+    return S3Settings(region=r.get("S3", "REGION"), endpoint_url=r.get("S3", "ENDPOINT_URL"),
+                      manifest_prefix=r.get("S3", "MANIFEST_PREFIX"), **values)
+
+
+def _local_path(value: str, base: Path) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
