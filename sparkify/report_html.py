@@ -384,7 +384,7 @@ def render_html(report: AnalystsReport, *, generated_at: datetime | None = None)
     parts.append(f'<section id="warehouse"><h2>The warehouse</h2>{warehouse_section(report)}</section>')
     parts.append(
         "</main><footer>Every number was computed by the warehouse with the analytics queries of "
-        "sql_queries.py (the same ones analytics.py prints as tables and --json); charts rendered with "
+        "sql_queries (the same ones analytics.py prints as tables and --json); charts rendered with "
         f"Vega-Lite {esc(charts.vegalite_version())}. This file has no scripts and loads nothing from "
         "elsewhere.</footer></body></html>")
     count = sum(len(v) for v in figures.values())

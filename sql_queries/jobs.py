@@ -27,7 +27,7 @@ create_tables_job = Job(
 )
 
 # The merge of what was staged, the run's gate and its record: the end of etl.py's transaction (also run alone
-# on hand-staged batches, after etl_start_queries, by sparkify.pipeline.merge_staging).
+# on hand-staged batches, after etl_start_queries, by the tests of the merge).
 merge_queries = (
     postgres_settings,
     row_counts_before,
