@@ -93,7 +93,8 @@ class Statement:
 @dataclass(frozen=True, eq=False)
 class Lock(Statement):
     """`attempt` (set a timeout, take the lock, reset the timeout) with `{timeout_ms}` filled in: first
-    `first_wait_ms`, then, if another run holds the lock, once more for the rest of [ETL] LOCK_TIMEOUT."""
+    `first_wait_ms`, then, if another run holds the lock, once more for the rest of [ETL] LOCK_TIMEOUT
+    (`sql` is empty: the attempt's statements are sent)."""
 
     attempt: tuple[Statement, ...] = ()
     first_wait_ms: int = 2000
@@ -147,7 +148,8 @@ class CheckRun(Statement):
     """The data-quality checks of `groups` (sql_queries.checks): one counting statement per group whose
     conditions hold; only for a failing check, one more for up to `examples` of its offending keys.
     `never_shrinks`: the star tables counted before the merge must not have fewer rows after it (no SQL: the
-    counts). `raises`: a failing check fails the job (the transaction rolls back)."""
+    counts). `raises`: a failing check fails the job (the transaction rolls back). `sql` is empty: the
+    groups' statements (sql_queries.group_counter, check_examples) are sent."""
 
     groups: tuple = ()  # of CheckGroup
     examples: int = 5

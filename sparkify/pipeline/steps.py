@@ -85,13 +85,13 @@ def account(state: RunState, statement: Statement, session: Session) -> None:
         state.proven.add(statement.proves)
 
 
-def unforeseeable(statement: Statement) -> bool:
-    """Whether the statement runs only under a condition that statements prove while the run goes (so the dry
-    run, which runs none, cannot tell)."""
-    return any(c in PROVEN for c in statement.when)
-
-
+# The conditions statements prove while a run goes (When.PLAYS_SEEN_AGAIN, ...): the dry run cannot tell them.
 PROVEN = {s.proves for s in sql_queries.etl_job if s.proves is not None}
+
+
+def unforeseeable(statement: Statement) -> bool:
+    """Whether the statement runs only under a condition that statements prove while the run goes."""
+    return any(c in PROVEN for c in statement.when)
 
 
 @dataclass(frozen=True)
