@@ -14,7 +14,7 @@ In one run, on one PostgreSQL server:
      are the same by construction; it is written to a temporary file before any baseline is timed;
   4. naive reference: one INSERT per row (json.loads + cursor.execute per event, one commit) on a slice
      of the first events, as rows per second.
-Before every timed load all tables are dropped and recreated (sparkify.pipeline.create_tables_plan) and
+Before every timed load all tables are dropped and recreated (sparkify.pipeline.plans.create_tables_plan) and
 a CHECKPOINT is taken; the toolkit and the ceiling alternate which goes first across repeats. Timings
 exclude connecting and the final commit on both sides; --repeat N reports medians.
 
@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -172,9 +172,11 @@ def admin_sql(wh, *statements: str) -> None:
 def reset_tables(wh) -> None:
     """Drop and recreate every table (create_tables.py's plan), then CHECKPOINT so no load pays for an
     earlier one's dirty pages."""
-    from sparkify.pipeline import create_tables_plan, execute_plan
+    from sparkify.pipeline.executor import execute_plan
+    from sparkify.pipeline.plans import create_tables_plan
+    from sparkify.pipeline.state import RunState
 
-    execute_plan(wh, create_tables_plan(), show_progress=False)
+    execute_plan(wh, create_tables_plan(), RunState(wh.config), show_progress=False)
     try:
         admin_sql(wh, "checkpoint")
     except Exception as exc:  # noqa: BLE001 - CHECKPOINT needs superuser (or pg_checkpoint) on a foreign server
@@ -367,19 +369,24 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
 
         import psycopg2
 
-        from sparkify.pipeline import CopyStep, EtlReport, RunContext, RunState, etl_plan, execute_steps
+        from sparkify.pipeline.executor import execute_steps
+        from sparkify.pipeline.load import CopyStep
+        from sparkify.pipeline.plans import etl_plan
+        from sparkify.pipeline.state import RunResult, RunState
+        from sparkify.pipeline.steps import RunContext
         from sparkify.warehouse import Warehouse
 
         plan = etl_plan()
         n_load = max(i for i, s in enumerate(plan) if isinstance(s, CopyStep)) + 1
         wh = Warehouse(config)
-        report = EtlReport()
+        report = RunResult()
         conn = wh.connect()
         rss_before = peak_rss_kb()
         transform_s = transform_error = None
         tree = TreeMemory()
         try:
-            ctx = RunContext(wh, conn, report, RunState(config), show_progress=log_level <= logging.INFO)
+            ctx = RunContext(wh, wh.session(conn), RunState(config, result=report),
+                             show_progress=log_level <= logging.INFO)
             with tree:
                 t0 = time.perf_counter()
                 execute_steps(ctx, plan[:n_load])  # lock, the run's objects (listing + ledger), the emulated COPYs
@@ -486,7 +493,7 @@ def run_naive(wh, log_dir: Path, n: int) -> dict:
     from sparkify.warehouse import translate_for_postgres
 
     lines = _first_lines(log_dir, n)
-    ddl = translate_for_postgres(sql_queries.staging_events_table_create.replace(
+    ddl = translate_for_postgres(sql_queries.staging_events_table_create.sql.replace(
         "create table staging_events", "create table naive_staging_events"))
     admin_sql(wh, "drop table if exists naive_staging_events", ddl)
     insert = f"insert into naive_staging_events values ({', '.join(['%s'] * len(_NAIVE_KEYS))})"
@@ -515,11 +522,11 @@ def code_version() -> dict:
     import subprocess
 
     h = hashlib.sha256()
-    for path in sorted([PROJECT_DIR / "sql_queries.py", *(PROJECT_DIR / "sparkify").rglob("*.py")]):
+    for path in sorted([*(PROJECT_DIR / "sql_queries").rglob("*.py"), *(PROJECT_DIR / "sparkify").rglob("*.py")]):
         h.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
+                                text=True, timeout=10, check=False).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {"commit": commit, "sources_sha256": h.hexdigest()[:16]}
@@ -607,8 +614,8 @@ def format_table(r: dict) -> str:
 
     ev, so = r["staged_rows"].get("staging_events", 0), r["staged_rows"].get("staging_songs", 0)
     lines = [
-        f"Sparkify load benchmark: {r['events']:,} events, {r['songs']:,} songs; engine {r['engine']} "
-        f"(PostgreSQL {r['server']['server_version']}); median of {r['repeat']}",
+        (f"Sparkify load benchmark: {r['events']:,} events, {r['songs']:,} songs; engine {r['engine']} "
+         f"(PostgreSQL {r['server']['server_version']}); median of {r['repeat']}"),
         f"{'phase':<44}{'seconds':>9}{'rows/s':>12}{'vs COPY':>9}",
         row("ceiling: COPY FROM STDIN of the flat rows", base, ev + so, 1.0),
         row("  staging_events", r["baseline_tables_s"]["staging_events"], ev),
@@ -724,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("naive reference: %.0f rows/s", naive["naive_insert_rows_per_s"])
         extra = {"orders": orders, "code": code, "sample_ready_s": round(sample_s, 1),
                  "bench_wall_s": round(time.monotonic() - started, 1),
-                 "measured_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
+                 "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat()}
         result = summarize(args, summary, info, toolkit, baseline, naive, flat, extra)
         if daily is not None:
             result["daily"] = daily

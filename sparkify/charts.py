@@ -2,7 +2,7 @@
 
 vl-convert bundles the Vega and Vega-Lite JavaScript libraries (and a JavaScript engine), so rendering needs no
 network and no browser; it is told to fetch nothing (allowed_base_urls=[]). Every chart takes the records of
-one query of sql_queries.analytics_queries (sparkify.reports.Report.records), already aggregated by the
+one query of sql_queries.analytics_queries (sparkify.reports.AnalystsReport.records), already aggregated by the
 warehouse; nothing is computed here but labels.
 
 Readable in black and white: the two levels, and upgrades/downgrades, are a light and a dark colour (their

@@ -1,10 +1,9 @@
-"""Running the data-quality checks: sql_queries.RUN_CHECKS inside every etl.py run (before it commits),
-sql_queries.CHECKS (whole tables) for analytics.py --check.
+"""Running the data-quality checks of sql_queries and judging their results.
 
-The checks themselves (their SQL) live in sql_queries.py with every other statement. A check passes when
-its query finds no offending key. run_checks sends one counting statement per group of checks (the
-group's checks share their CTEs, so a big table is scanned once per group) and, only for a failing check,
-one more statement for a few offending keys. A check's count is always the exact number of its offenders.
+A check passes when its query finds no offending key. run_checks sends one counting statement per group of
+checks (the group's checks share their CTEs, so a big table is scanned once per group) and, only for a
+failing check, one more statement for a few examples of its offending keys. A check's count is always the
+exact number of its offenders.
 
 One check is not SQL: `never_shrinks` compares the row counts of the star tables a run changed, before and
 after its merge (a run only adds or replaces rows, so a smaller table means it lost some): a count per
@@ -18,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import sql_queries
-from sql_queries import CheckGroup
 from sparkify.errors import CheckError
+from sql_queries import CheckGroup
 
 log = logging.getLogger(__name__)
-SAMPLE = 5
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class CheckResult:
     description: str
     passed: bool
     count: int
-    sample: list
+    examples: list  # a few of the offending keys (first column first), when it failed
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,8 +37,8 @@ class CheckResult:
     def line(self) -> str:
         if self.passed:
             return f"ok    {self.name}"
-        keys = ", ".join(_fmt(k) for k in self.sample)
-        more = ", …" if self.count > len(self.sample) else ""
+        keys = ", ".join(_fmt(k) for k in self.examples)
+        more = ", …" if self.count > len(self.examples) else ""
         return f"FAIL  {self.name}: {self.count} offending ({self.description}); e.g. {keys}{more}"
 
 
@@ -50,28 +48,21 @@ def _fmt(key) -> str:
     return str(key)
 
 
-def count_query(group: CheckGroup) -> str:
-    """The statement run_checks sends first for a group: the number of offenders of each of its checks."""
-    return sql_queries.group_counter(group)
-
-
-def sample_query(group: CheckGroup, index: int) -> str:
-    """The statement run_checks sends only when check `index` of `group` fails, for a few offending keys."""
-    return sql_queries.check_sample(group, group.checks[index], SAMPLE)
-
-
-def run_checks(cur, groups: Sequence[CheckGroup] = sql_queries.CHECKS) -> list[CheckResult]:
+def run_checks(cur, groups: Sequence[CheckGroup] = sql_queries.CHECKS,
+               examples: int = sql_queries.table_check_groups.examples) -> list[CheckResult]:
+    """Every check of `groups` on `cur` (a cursor or a Session): sql_queries.group_counter per group, then
+    sql_queries.check_examples for each failing check (up to `examples` keys)."""
     results = []
     for group in groups:
-        cur.execute(count_query(group))
+        cur.execute(sql_queries.group_counter(group))
         counts = cur.fetchone()
         for i, check in enumerate(group.checks):
             count = int(counts[i] or 0)
-            sample: list = []
+            found: list = []
             if count:
-                cur.execute(sample_query(group, i))
-                sample = [row[0] if len(row) == 1 else tuple(row) for row in cur.fetchall()]
-            result = CheckResult(check.name, check.description, count == 0, count, sample)
+                cur.execute(sql_queries.check_examples(group, check, examples))
+                found = [row[0] if len(row) == 1 else tuple(row) for row in cur.fetchall()]
+            result = CheckResult(check.name, check.description, count == 0, count, found)
             (log.debug if result.passed else log.error)("check %s", result.line())
             results.append(result)
     return results
@@ -94,6 +85,6 @@ def raise_on_failures(results: list[CheckResult]) -> None:
         others = f" (and {len(failures) - 1} more failing checks)" if len(failures) > 1 else ""
         raise CheckError(
             f"data-quality check {first.name} failed: {first.count} offending rows ({first.description}); "
-            f"e.g. {', '.join(_fmt(k) for k in first.sample)}{others}",
+            f"e.g. {', '.join(_fmt(k) for k in first.examples)}{others}",
             failures,
         )

@@ -3,18 +3,17 @@
 `create_tables.py --dry-run`, `etl.py --dry-run` and `analytics.py --dry-run` print every statement
 the script would send to the cluster of a configuration with `ENGINE = redshift`, in order, each
 ending with `;`, with the real COPY options and role ARN. Nothing is written anywhere: the statements
-come from the same plans the scripts execute (sparkify.pipeline's create_tables_plan / etl_plan, whose
-steps render what they run), and for analytics.py from the same sql_queries entries and checks that
-sparkify.reports runs. create_tables.py's and analytics.py's dry runs connect to nothing. etl.py's
+come from the same plans the scripts execute (sparkify.pipeline.plans: the jobs of sql_queries, whose
+steps render what they send). create_tables.py's and analytics.py's dry runs connect to nothing. etl.py's
 reads what decides its statements, as the run would: the source prefixes' listings (S3) and, on a
 read-only look at the cluster, the load ledger and the next run's id (`etl_state`); so it says how
 many objects are new, changed, unchanged (skipped) and gone, and shows the COPY of the new ones. What
 it cannot read (no password, no network, no credentials) is said in a NOTE line and assumed: no ledger
 (every object new), or a prefix not listed (its whole-prefix COPY is shown).
 
-The output is itself a valid SQL script: comments (`--`) name each statement (after its sql_queries
-variable where there is one) and explain what happens on the paths a normal run does not take (lock
-waits, a failing COPY, a failing check). `begin;` and `commit;` (or `rollback;`) are the transaction
+The output is itself a valid SQL script: comments (`--`) name each statement (after its name in
+sql_queries, and the table or group it is for) and, with the notes declared beside the statements, explain
+what happens on the paths a normal run does not take (lock waits, a failing COPY, a failing check). `begin;` and `commit;` (or `rollback;`) are the transaction
 boundaries psycopg2 sends. Parameters (the etl_runs row, the ledger rows) are shown as the literals
 psycopg2 would send at that moment.
 
@@ -37,11 +36,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sql_queries
-from sparkify import checks, pipeline
 from sparkify.config import PASSWORD_ENV, Config
 from sparkify.errors import ConfigError
-from sparkify.pipeline import Statement
-from sparkify.warehouse import LOCK_FIRST_WAIT_MS, count_query, lock_statements
+from sparkify.pipeline import plans
+from sparkify.pipeline.state import RunState
+from sparkify.pipeline.steps import Send
+from sql_queries import Job
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,10 @@ SCRIPTS = ("create_tables.py", "etl.py", "analytics.py")
 
 @dataclass(frozen=True)
 class DryRun:
-    """The statements one script sends, in order, with notes (comments) keyed by statement id."""
+    """The statements one script sends, in order (BEGIN and the transaction's end included), each with its note."""
 
     prog: str
-    statements: list[Statement]
-    notes: dict[str, str]
+    statements: list[Send]
     summary: str
     problems: tuple[str, ...] = ()  # what the dry run could not read, and what it assumed instead
 
@@ -85,55 +84,55 @@ def require_redshift(config: Config, prog: str) -> None:
         )
 
 
-def render_plan(plan: Iterable[pipeline.Step], state: pipeline.RunState) -> list[Statement]:
-    return [statement for step in plan for statement in step.redshift_statements(state)]
-
-
-def _transaction(statements: list[Statement], end: str = "commit") -> list[Statement]:
-    return [Statement("begin", "begin"), *statements, Statement(end, end)]
+def _transaction(job: Job, statements: list[Send]) -> list[Send]:
+    """The job's statements between the BEGIN and the COMMIT (or ROLLBACK) psycopg2 sends."""
+    return [Send(None, "begin", "begin", note=job.note), *statements, Send(None, job.end, job.end)]
 
 
 def create_tables_dry_run(config: Config) -> DryRun:
-    statements = _transaction(render_plan(pipeline.create_tables_plan(), pipeline.RunState(config)))
-    return DryRun("create_tables.py", statements, notes={
-        "begin": "one transaction: every table is dropped and created again (all data is lost)",
-        "count staging_events": "row counts: the proof of life create_tables.py prints",
-    }, summary=f"{len(sql_queries.drop_table_queries)} drops, {len(sql_queries.create_table_queries)} creates")
+    statements = plans.render(plans.create_tables_plan(), RunState(config))
+    return DryRun("create_tables.py", _transaction(sql_queries.create_tables_job, statements),
+                  summary=f"{len(sql_queries.drop_table_queries)} drops, "
+                          f"{len(sql_queries.create_table_queries)} creates")
 
 
-def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> tuple[pipeline.RunState, list[str]]:
+def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> tuple[RunState, list[str]]:
     """The run's state as etl.py would compute it, read only: the next run's id and the previous totals, each
     prefix's listing against the load ledger. What cannot be read is said (second value) and assumed: no
     ledger (every object is new), or a prefix not listed (its COPY is shown for the whole prefix)."""
     import psycopg2
 
     from sparkify.errors import SparkifyError
+    from sparkify.pipeline.load import ledger_reader, plan_objects
+    from sparkify.pipeline.steps import RunContext
     from sparkify.warehouse import Warehouse
 
-    state = pipeline.RunState(config, reload=reload)
+    state = RunState(config, reload=reload)
     problems: list[str] = []
+    wh = Warehouse(config)
     conn = None
     try:
-        conn = Warehouse(config).connect()
+        conn = wh.connect()
     except (SparkifyError, psycopg2.Error) as exc:
         problems.append(f"the load ledger could not be read ({str(exc).splitlines()[0]}): every object counts as "
                         "new and the run's id is unknown")
     try:
-        fetch = lambda table: []  # noqa: E731
+        fetch = lambda table: []
         if conn is not None:
-            cur = conn.cursor()
-            pipeline.read_run_start(cur, state)
-            fetch = pipeline.ledger_reader(cur)
-        pipeline.plan_objects(state, fetch, client_factory=client_factory,
-                              on_list_error=lambda table, exc: problems.append(
-                                  f"{table}: the source prefix could not be listed ({str(exc).splitlines()[0]}); "
-                                  "the COPY of the whole prefix is shown, and the run would stop there"))
+            ctx = RunContext(wh, wh.session(conn), state)
+            for step in plans.plan_of(sql_queries.etl_start_queries):
+                step.run(ctx)
+            fetch = ledger_reader(ctx.session)
+        plan_objects(state, fetch, client_factory=client_factory,
+                     on_list_error=lambda table, exc: problems.append(
+                         f"{table}: the source prefix could not be listed ({str(exc).splitlines()[0]}); "
+                         "the COPY of the whole prefix is shown, and the run would stop there"))
     finally:
         if conn is not None:
             conn.rollback()
             conn.close()
-    # the staging tables the run would load: those whose COPY step runs
-    state.loaded = {t.table for t in sql_queries.copy_table_queries if pipeline.CopyStep(t).applies(state)}
+    # the staging tables the run would load: those whose COPY runs
+    state.loaded = {c.table for c in sql_queries.copy_table_queries if state.applies(c)}
     return state, problems
 
 
@@ -142,83 +141,29 @@ def etl_dry_run(config: Config, *, reload: bool = False, client_factory=None) ->
     return etl_dry_run_of(state, problems)
 
 
-def etl_dry_run_of(state: pipeline.RunState, problems: Iterable[str] = ()) -> DryRun:
+def etl_dry_run_of(state: RunState, problems: Iterable[str] = ()) -> DryRun:
     """etl.py's dry run for a run state (what etl_state read, or one a test builds)."""
-    config = state.config
-    statements = _transaction(render_plan(pipeline.etl_plan(), state))
-    first_wait = LOCK_FIRST_WAIT_MS // 1000
-    later = max(config.lock_timeout - first_wait, 0)
-    notes = {
-        "begin": "one transaction: it commits only if every statement below succeeds; any failure rolls back",
-        "etl_lock_timeout_set": (f"the ETL lock: wait up to {first_wait} s for a running etl.py; if it still "
-                                 f"holds the lock, the same three statements run once more with statement_timeout "
-                                 f"= {later * 1000} ([ETL] LOCK_TIMEOUT = {config.lock_timeout} s)"),
-        "etl_run_next_id": "the run's id, and the row counts the previous run left",
-        "staging_events_clear": "empty staging (DELETE, not TRUNCATE: TRUNCATE would commit the transaction)",
-        "loaded_objects_delete": "the load ledger: rows of the objects loaded again are replaced",
-        "loaded_objects_insert": "the load ledger: the objects this run loads",
-        "analyze_staging_songs": "song records were staged: catalog, songs, artists, plays that now match",
-        "analyze_staging_events": "events were staged: users, plays, their times",
-        "etl_run_insert": "record the run (finished_at: the client's UTC clock when it runs)",
-    }
-    for plan in state.tables.values():
-        first = f"loaded_objects_select {plan.table}"
-        notes[first] = f"{plan.table}: {plan.summary()} under {plan.prefix}"
-        if plan.missing:
-            notes[first] += f"; gone since loaded (kept in the warehouse): {', '.join(plan.missing[:3])}" + (
-                ", ..." if len(plan.missing) > 3 else "")
-    for template in sql_queries.copy_table_queries:
-        step = pipeline.CopyStep(template)
-        plan = state.tables.get(template.table)
-        if plan is None or not step.applies(state):
-            continue
-        how = (f"the run's manifest of its {len(plan.to_load)} new or changed objects (written to S3 first)"
-               if template.table in state.manifests else
-               "the whole prefix ([S3] MANIFEST_PREFIX is not set, so unchanged objects are read again too)")
-        notes[step.id] = (f"COPY into {template.table} from {how}; if it fails, the transaction is rolled back and "
-                          "stl_load_errors is read (sparkify.copy.redshift.LOAD_ERRORS_QUERY) to name the first "
-                          "rejected record")
-    first_check = next((s.id for s in statements if s.id.startswith("check ")), None)
-    if first_check:
-        notes[first_check] = (f"data-quality checks on the keys this run touched (sql_queries.RUN_CHECKS); a failing "
-                              f"check also lists up to {checks.SAMPLE} offenders, then the run rolls back")
+    statements = plans.render(plans.etl_plan(), state)
     objects = "; ".join(f"{p.table}: {p.summary()}" for p in state.tables.values())
-    return DryRun("etl.py", statements, notes, summary=objects, problems=tuple(problems))
+    return DryRun("etl.py", _transaction(sql_queries.etl_job, statements), summary=objects, problems=tuple(problems))
 
 
 def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     """What sparkify.reports.build_report sends: counts, the analysts' queries, the checks if asked; it
     only reads, and ends its transaction with a rollback."""
-    body = [Statement(f"count {t}", count_query(t)) for t in sql_queries.ALL_TABLES]
-    body += [Statement(f"analytics_setup[{i}]", query.strip())
-             for i, query in enumerate(sql_queries.analytics_setup_queries)]
-    body += [Statement(name, query.strip()) for name, query in sql_queries.analytics_queries.items()]
-    if with_checks:
-        body += [Statement(f"check {g.name}", checks.count_query(g)) for g in sql_queries.CHECKS]
-    else:
-        body.append(Statement("latest_run_checks", sql_queries.latest_run_checks.strip()))
-    notes = {"begin": "read only: the transaction is rolled back at the end",
-             "analytics_setup[0]": "the temporary tables the analysts' queries read (gone with the rollback)",
-             "latest_run_checks": "the checks the latest etl.py run passed (--check runs those of whole tables)"}
-    if with_checks:
-        notes["check songplays.songplay_id_unique"] = "data-quality checks of whole tables (--check)"
-    return DryRun("analytics.py", _transaction(body, end="rollback"), notes,
+    statements = plans.render(plans.analytics_plan(), RunState(config, checks_asked=with_checks))
+    return DryRun("analytics.py", _transaction(sql_queries.analytics_job, statements),
                   summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
                           f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
 
 
-def conditional_statements(config: Config) -> list[Statement]:
-    """Statements sent to Redshift only on paths a successful run does not take (proven in the grammar test)."""
-    from sparkify.copy import redshift
-
-    later_ms = max(config.lock_timeout - LOCK_FIRST_WAIT_MS // 1000, 0) * 1000
-    out = [Statement(f"lock retry {i}", s) for i, s in enumerate(lock_statements(later_ms))]
-    out.append(Statement("load_errors", redshift.LOAD_ERRORS_QUERY))
-    out.append(Statement("time_orphans_delete", sql_queries.time_orphans_delete.strip()))
-    for group in (*sql_queries.RUN_CHECKS, sql_queries.RUN_PLAYS_FIRST_LOAD, *sql_queries.CHECKS):
-        out += [Statement(f"check sample {c.name}", checks.sample_query(group, i)) for i, c in enumerate(group.checks)]
-    out.append(Statement("rollback", "rollback"))
-    return out
+def conditional_statements(config: Config) -> list[Send]:
+    """Statements sent to Redshift only on paths a successful run does not take (proven in the grammar test):
+    what each statement of etl.py and analytics.py sends on failure, or under a condition only the run can
+    tell."""
+    state = RunState(config)
+    out = plans.render_other_paths((*plans.etl_plan(), *plans.analytics_plan()), state)
+    return [*out, Send(None, "rollback", "rollback")]
 
 
 def dry_run_for(prog: str, config: Config, *, with_checks: bool = False, reload: bool = False) -> DryRun:
@@ -240,17 +185,16 @@ def format_dry_run(run: DryRun, config: Config) -> str:
     c = config.cluster
     where = f"{c.host}:{c.db_port}/{c.db_name} as {c.db_user}" if c else "?"
     lines = [
-        f"-- {run.prog} --dry-run: the {len(run.statements)} statements {run.prog} sends to Redshift, in order "
-        f"({run.summary}). Nothing was executed.",
+        (f"-- {run.prog} --dry-run: the {len(run.statements)} statements {run.prog} sends to Redshift, in order "
+         f"({run.summary}). Nothing was executed."),
         f"-- cluster: {where}; config: {config.source_name}",
         *(f"-- NOTE: {problem}" for problem in run.problems),
     ]
     for statement in run.statements:
         lines.append("")
-        note = run.notes.get(statement.id)
-        if note:
-            lines.append(f"-- {note}")
-        lines.append(f"-- [{statement.id}]")
+        if statement.note:
+            lines.append(f"-- {statement.note}")
+        lines.append(f"-- [{statement.label}]")
         lines.append(statement.sql.strip().rstrip(";") + ";")
     return "\n".join(lines) + "\n"
 

@@ -25,8 +25,8 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from datetime import datetime, timedelta, timezone
 
 import orjson
 
@@ -101,7 +101,7 @@ EPOCH = datetime(1970, 1, 1)
 
 def utc_naive(ts: datetime) -> datetime:
     """A TIMESTAMP value (UTC, no time zone) from an aware datetime."""
-    return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,6 +247,6 @@ def write_manifest(client, url: str, document: bytes) -> None:
     bucket, key = split_s3(url)
     try:
         client.put_object(Bucket=bucket, Key=key, Body=document, ContentType="application/json")
-    except Exception as exc:  # botocore ClientError, no credentials, endpoint unreachable
+    except Exception as exc:  # noqa: BLE001 - botocore ClientError, no credentials, endpoint unreachable
         raise LoadError(f"cannot write the COPY manifest {url}: {exc} (check [S3] MANIFEST_PREFIX: a location "
                         "your AWS credentials may write and the cluster's IAM role may read)") from None

@@ -1,5 +1,5 @@
 """Each COPY of etl.py run with NOLOAD, in a transaction that is rolled back: etl.py --preflight's proof, by
-the warehouse itself, that the loads can read their sources.
+the warehouse itself, that the loads can read their sources (sql_queries.noload_job).
 
 On Redshift the statements are those of `noload_statements` (the load's COPY, same options, plus NOLOAD), so
 Redshift itself proves the role's attachment, bucket policies, KMS keys and the region: what the preflight's
@@ -14,14 +14,16 @@ Redshift's COPY: the check says so instead of failing on the syntax.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 
 import sql_queries
 from sparkify.config import Config
-from sparkify.copy.spec import CopySpec
+from sparkify.copy.spec import CopySpec, bind
 from sparkify.errors import LoadError
+from sparkify.pipeline.state import RunState
+from sparkify.warehouse import Session
+from sql_queries import Copy, Result
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,14 @@ class NoloadResult:
     rejected: int = 0
 
 
+def noload_copies() -> list[Copy]:
+    """The COPYs of sql_queries.noload_job, in order."""
+    return [s for s in sql_queries.noload_job if isinstance(s, Copy)]
+
+
 def noload_specs(config: Config) -> list[CopySpec]:
-    """etl.py's COPYs (sql_queries.copy_table_queries, bound to `config`) with NOLOAD."""
-    return [dataclasses.replace(t.bind(config), noload=True) for t in sql_queries.copy_table_queries]
+    """etl.py's COPYs with NOLOAD, bound to `config`."""
+    return [bind(copy, config) for copy in noload_copies()]
 
 
 def noload_statements(config: Config) -> list[str]:
@@ -47,42 +54,43 @@ def noload_statements(config: Config) -> list[str]:
     return [render_copy(spec) for spec in noload_specs(config)]
 
 
-def server_is_redshift(conn) -> tuple[bool, str]:
-    """(whether `conn` is a Redshift server, its version text)."""
-    with conn.cursor() as cur:
-        cur.execute("select version()")
-        version = str(cur.fetchone()[0])
-    conn.rollback()
+def server_is_redshift(session: Session) -> tuple[bool, str]:
+    """(whether the server is Redshift, its version text): sql_queries.server_version, then rollback."""
+    version = str(session.execute(sql_queries.server_version.sql).fetchone()[0])
+    session.rollback()
     return "redshift" in version.lower(), version
 
 
-def run_redshift(conn, spec: CopySpec) -> NoloadResult:
-    """COPY ... NOLOAD on Redshift, then rollback; on failure read stl_load_errors for it."""
+def run_redshift(session: Session, copy: Copy, spec: CopySpec) -> NoloadResult:
+    """COPY ... NOLOAD on Redshift and the statements of its `then`, then rollback; on failure its `on_failure`
+    (the load errors)."""
     import psycopg2
 
-    from sparkify.copy.redshift import LOAD_ERRORS_QUERY, format_load_errors, render_copy
+    from sparkify.copy.redshift import format_load_errors, render_copy
 
-    statement = render_copy(spec)
+    rejected = 0
     try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-            cur.execute(sql_queries.copy_rejected_count)
-            rejected = int(cur.fetchone()[0] or 0)
+        session.execute(render_copy(spec))
+        for then in copy.then:
+            value = session.execute(then.sql).fetchone()[0]
+            if then.result is Result.REJECTED:
+                rejected = int(value or 0)
     except psycopg2.Error as exc:
-        conn.rollback()  # a failed COPY aborts the transaction; stl_load_errors survives the rollback
+        session.rollback()  # a failed COPY aborts the transaction; stl_load_errors survives the rollback
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         rows: list[dict] = []
         try:
-            with conn.cursor() as cur:
-                cur.execute(LOAD_ERRORS_QUERY)
-                cols = [d[0] for d in cur.description]
-                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+            for failure in copy.on_failure:
+                session.execute(failure.sql)
+                if failure.result is Result.LOAD_ERRORS:
+                    cols = [d[0] for d in session.description]
+                    rows = [dict(zip(cols, r)) for r in session.fetchall()]
         except psycopg2.Error:
             pass
-        conn.rollback()
+        session.rollback()
         message = format_load_errors(spec.table, rows, spec.maxerror) if rows else f"{spec.table}: COPY failed: {first}"
         return NoloadResult(spec.table, spec.source, "failed", message, rejected=len(rows))
-    conn.rollback()
+    session.rollback()
     if rejected:
         return NoloadResult(spec.table, spec.source, "rejected",
                             f"{rejected} record(s) would be rejected (MAXERROR {spec.maxerror}; see stl_load_errors)",
@@ -109,20 +117,30 @@ def run_emulated(wh, conn, spec: CopySpec) -> NoloadResult:
 
 
 def run_all(config: Config) -> list[NoloadResult]:
-    """Every COPY of etl.py with NOLOAD, each rolled back. Raises what connecting raises."""
+    """sql_queries.noload_job: every COPY of etl.py with NOLOAD, each rolled back (on ENGINE = redshift, only if
+    the server says it is Redshift). Raises what connecting raises."""
     from sparkify.warehouse import Warehouse
 
     wh = Warehouse(config)
+    state = RunState(config)
     conn = wh.connect()
+    session = wh.session(conn)
+    results: list[NoloadResult] = []
     try:
-        if config.engine == "redshift":
-            is_redshift, version = server_is_redshift(conn)
-            if not is_redshift:
-                return [NoloadResult(spec.table, spec.source, "skipped",
-                                     f"the server is not Redshift ({version.split(',')[0]}): COPY ... NOLOAD "
-                                     f"not run") for spec in noload_specs(config)]
-            return [run_redshift(conn, spec) for spec in noload_specs(config)]
-        return [run_emulated(wh, conn, spec) for spec in noload_specs(config)]
+        for statement in sql_queries.noload_job:
+            if not state.applies(statement):
+                continue
+            if statement.result is Result.SERVER_VERSION:
+                is_redshift, version = server_is_redshift(session)
+                if not is_redshift:
+                    return [NoloadResult(spec.table, spec.source, "skipped",
+                                         f"the server is not Redshift ({version.split(',')[0]}): COPY ... NOLOAD "
+                                         f"not run") for spec in noload_specs(config)]
+            elif isinstance(statement, Copy):
+                spec = bind(statement, config)
+                results.append(run_redshift(session, statement, spec) if wh.is_redshift else
+                               run_emulated(wh, conn, spec))
+        return results
     finally:
         conn.rollback()
         conn.close()

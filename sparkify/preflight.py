@@ -137,11 +137,11 @@ def ddl_columns(ddl: str) -> tuple[str, list[str]]:
 
 def expected_tables() -> dict[str, list[str]]:
     """Every table create_tables.py makes -> its columns in order (from sql_queries.create_table_queries)."""
-    return dict(ddl_columns(ddl) for ddl in sql_queries.create_table_queries)
+    return dict(ddl_columns(ddl.sql) for ddl in sql_queries.create_table_queries)
 
 
 def staging_events_column_count() -> int:
-    return len(ddl_columns(sql_queries.staging_events_table_create)[1])
+    return len(ddl_columns(sql_queries.staging_events_table_create.sql)[1])
 
 
 def compare_columns(table: str, actual: Sequence[str] | None, expected: Sequence[str]) -> Finding | None:

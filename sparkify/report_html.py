@@ -24,7 +24,7 @@ from pathlib import Path
 from sparkify import charts
 from sparkify.errors import ReportError
 from sparkify.files import atomic_write
-from sparkify.reports import Report
+from sparkify.reports import AnalystsReport
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def figure(f: Figure) -> str:
 # The page
 
 
-def build_figures(report: Report) -> dict[str, list[Figure]]:
+def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
     """The charts of each section, rendered. Sections without data get no figures."""
     if not report.row_counts.get("songplays"):
         return {}
@@ -217,7 +217,7 @@ def build_figures(report: Report) -> dict[str, list[Figure]]:
     }
 
 
-def daily_table(report: Report) -> str:
+def daily_table(report: AnalystsReport) -> str:
     """One row per UTC day: plays and listeners per level, upgrades, downgrades (the daily charts' numbers)."""
     by_day = report.records("plays_by_day")
     label = charts.level_label
@@ -238,7 +238,7 @@ def daily_table(report: Report) -> str:
     return table(columns, rows, numeric=set(range(1, len(columns))), css="numbers daily")
 
 
-def kpis(report: Report) -> list[tuple[str, str]]:
+def kpis(report: AnalystsReport) -> list[tuple[str, str]]:
     plays = report.row_counts.get("songplays", 0)
     sessions = report.record("session_summary")
     match = report.record("catalog_match")
@@ -256,13 +256,13 @@ def kpis(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-def warehouse_section(report: Report) -> str:
+def warehouse_section(report: AnalystsReport) -> str:
     counts = table(["table", "rows"], [[t, number(n)] for t, n in report.row_counts.items()], numeric={1})
     shown = report.checks or report.last_run_checks
     rows = []
     for c in shown:
-        sample = ", ".join(str(k) for k in c.sample) if c.sample else ""
-        rows.append(["\u2713 pass" if c.passed else "\u2717 FAIL", c.name, c.description, number(c.count), sample])
+        examples = ", ".join(str(k) for k in c.examples) if c.examples else ""
+        rows.append(["\u2713 pass" if c.passed else "\u2717 FAIL", c.name, c.description, number(c.count), examples])
     checks = table(["result", "check", "what it checks", "offending rows", "e.g."], rows, numeric={3},
                    css="numbers checks")
     failed = sum(not c.passed for c in shown)
@@ -343,7 +343,7 @@ footer { color: #555; font-size: 12px; padding-top: 10px; padding-bottom: 30px; 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def render_html(report: Report, *, generated_at: datetime | None = None) -> tuple[str, int]:
+def render_html(report: AnalystsReport, *, generated_at: datetime | None = None) -> tuple[str, int]:
     """(the page, the number of charts in it)."""
     generated_at = generated_at or datetime.now(timezone.utc)
     figures = build_figures(report)
@@ -384,7 +384,7 @@ def render_html(report: Report, *, generated_at: datetime | None = None) -> tupl
     parts.append(f'<section id="warehouse"><h2>The warehouse</h2>{warehouse_section(report)}</section>')
     parts.append(
         "</main><footer>Every number was computed by the warehouse with the analytics queries of "
-        "sql_queries.py (the same ones analytics.py prints as tables and --json); charts rendered with "
+        "sql_queries (the same ones analytics.py prints as tables and --json); charts rendered with "
         f"Vega-Lite {esc(charts.vegalite_version())}. This file has no scripts and loads nothing from "
         "elsewhere.</footer></body></html>")
     count = sum(len(v) for v in figures.values())
@@ -406,7 +406,7 @@ def check_destination(path: Path | str) -> None:
                           "give a path in an existing, writable directory")
 
 
-def write_html(report: Report, path: Path | str) -> Written:
+def write_html(report: AnalystsReport, path: Path | str) -> Written:
     """Render the report and write it to `path` atomically (a failed run leaves any previous file as it was)."""
     path = Path(path)
     started = time.perf_counter()

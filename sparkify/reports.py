@@ -1,15 +1,15 @@
-"""The analysts' view: row counts, the analytic queries of sql_queries.py and the quality checks.
+"""The analysts' report: row counts, the analysts' queries of sql_queries and the quality checks.
 
-build_report runs them (the temporary tables of analytics_setup_queries, then the queries: every aggregate is
-computed by the warehouse, only small results are fetched, and the transaction is rolled back at the end)
-and returns a Report; format_report renders it as text tables, Report.as_json as one JSON object, and
-sparkify.report_html as the self-contained HTML page of `analytics.py --html`.
+build_report runs sql_queries.analytics_job (the temporary tables of analytics_setup_queries, then the
+queries: every aggregate is computed by the warehouse, only small results are fetched, and the transaction
+is rolled back at the end) and returns an AnalystsReport; format_report renders it as text tables,
+AnalystsReport.as_json as one JSON object, and sparkify.report_html as the self-contained HTML page of
+`analytics.py --html`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +20,11 @@ import sql_queries
 from sparkify import checks
 from sparkify.config import Config
 from sparkify.errors import WarehouseError
-from sparkify.warehouse import Warehouse, fetch_counts, missing_table
+from sparkify.pipeline.executor import execute_steps
+from sparkify.pipeline.plans import analytics_plan
+from sparkify.pipeline.state import RunState
+from sparkify.pipeline.steps import RunContext
+from sparkify.warehouse import Warehouse, missing_table
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,9 @@ def plain(value):
 
 
 @dataclass
-class Report:
+class AnalystsReport:
+    """What analytics.py shows: the tables' row counts, each analysts' query's rows, the checks."""
+
     row_counts: dict[str, int] = field(default_factory=dict)
     queries: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)  # name -> (columns, rows)
     checks: list[checks.CheckResult] = field(default_factory=list)  # whole tables (with_checks)
@@ -106,45 +112,24 @@ def source_label(config: Config) -> str:
     return f"{config.engine} warehouse, database {database}"
 
 
-def build_report(config: Config, *, with_checks: bool = False) -> Report:
+def build_report(config: Config, *, with_checks: bool = False) -> AnalystsReport:
+    """Run analytics.py's job (sql_queries.analytics_job) in one transaction, rolled back at the end."""
     wh = Warehouse(config)
-    report = Report(source=source_label(config))
+    report = AnalystsReport(source=source_label(config))
+    state = RunState(config, checks_asked=with_checks, result=report)
     conn = wh.connect()
     try:
-        with conn.cursor() as cur:
-            started = time.perf_counter()
-            # PostgreSQL only (Redshift is sent none): the merge's memory settings, so that the hashes and
-            # sorts over whole tables of the analytics (and of the checks) stay in memory
-            for statement in wh.etl_settings_statements():
-                cur.execute(statement)
-            report.row_counts = fetch_counts(cur, sql_queries.ALL_TABLES)
-            for statement in sql_queries.analytics_setup_queries:
-                cur.execute(wh.prepare(statement))
-            for name, query in sql_queries.analytics_queries.items():
-                cur.execute(wh.prepare(query))
-                report.queries[name] = ([d[0] for d in cur.description], cur.fetchall())
-            report.timings["queries"] = time.perf_counter() - started
-            log.info("analytics: row counts and %d queries in %.1f s", len(sql_queries.analytics_queries),
-                     report.timings["queries"])
-            if with_checks:
-                started = time.perf_counter()
-                report.checks = checks.run_checks(cur)
-                report.timings["checks"] = time.perf_counter() - started
-                log.info("analytics: %d data-quality checks in %.1f s", len(report.checks),
-                         report.timings["checks"])
-            else:
-                cur.execute(sql_queries.latest_run_checks)
-                rows = cur.fetchall()
-                if rows:
-                    report.last_run = (rows[0][0], rows[0][1])
-                    report.last_run_checks = [checks.CheckResult(name, description, offenders == 0, offenders, [])
-                                              for _, _, name, description, offenders in rows]
+        execute_steps(RunContext(wh, wh.session(conn), state), analytics_plan())
     except psycopg2.errors.UndefinedTable as exc:
         raise WarehouseError(f"the {wh.engine} warehouse has no table {missing_table(exc)}: run create_tables.py, "
                              f"then etl.py") from None
     finally:
         conn.rollback()
         conn.close()
+    log.info("analytics: row counts and %d queries in %.1f s", len(sql_queries.analytics_queries),
+             report.timings.get("queries", 0.0))
+    if with_checks:
+        log.info("analytics: %d data-quality checks in %.1f s", len(report.checks), report.timings.get("checks", 0.0))
     return report
 
 
@@ -190,7 +175,7 @@ TITLES = {
 }
 
 
-def format_report(report: Report) -> str:
+def format_report(report: AnalystsReport) -> str:
     parts = ["Row counts", format_table(["table", "rows"], list(report.row_counts.items()))]
     for name, (columns, rows) in report.queries.items():
         parts += ["", TITLES.get(name, name)]
@@ -199,8 +184,8 @@ def format_report(report: Report) -> str:
         parts += ["", "Data-quality checks"] + [c.line() for c in report.checks]
     elif report.last_run is not None:
         run_id, finished = report.last_run
-        parts += ["", f"Data-quality checks the latest load passed (etl.py run {run_id}, finished "
-                      f"{finished:%Y-%m-%d %H:%M} UTC; --check runs those of whole tables)"]
+        parts += ["", (f"Data-quality checks the latest load passed (etl.py run {run_id}, finished "
+                       f"{finished:%Y-%m-%d %H:%M} UTC; --check runs those of whole tables)")]
         parts += [c.line() for c in report.last_run_checks]
     else:
         parts += ["", "Data-quality checks: no etl.py run has loaded anything yet (--check runs those of whole tables)"]

@@ -1,11 +1,14 @@
-"""Connect to the warehouse of any engine, adapt Redshift DDL for PostgreSQL, run statements in order.
+"""Connect to the warehouse of any engine, adapt Redshift DDL for PostgreSQL, and send statements.
 
 Engines:
 - `local`: the embedded PostgreSQL (sparkify.localdb), started on demand and reused;
 - `postgres`: an existing PostgreSQL server given by [CLUSTER];
 - `redshift`: the Redshift cluster given by [CLUSTER].
 
-The SQL in sql_queries.py is Redshift's. On the PostgreSQL engines `translate_for_postgres` makes
+A `Session` is the one place the toolkit's statements reach the database: execute(sql, params), then fetch,
+on one connection (one transaction) per job. `render_params` shows a statement as psycopg2 sends it.
+
+The SQL in sql_queries is Redshift's. On the PostgreSQL engines `translate_for_postgres` makes
 exactly these changes, and no others:
 - DISTSTYLE, DISTKEY, SORTKEY (column and table level, COMPOUND/INTERLEAVED) and ENCODE are removed
   (PostgreSQL has no distribution or column compression);
@@ -23,17 +26,17 @@ Redshift's byte rule before the value reaches PostgreSQL.
 
 What the PostgreSQL engines do besides, and only they (Redshift receives none of it; the dry run shows
 what Redshift receives):
-- the merge starts with `etl_settings_statements()`: `SET LOCAL` planner/executor settings for the ETL
-  transaction (they end with it), because PostgreSQL's defaults are sized for many small concurrent
-  queries (see POSTGRES_ETL_SETTINGS). Redshift manages its memory per WLM queue and has no such settings;
-- the load ledger's rows go in with COPY FROM STDIN (sql_queries.loaded_objects_copy, sparkify.ledger.ledger_copy_text),
-  where Redshift, which has no COPY FROM STDIN, gets multi-row INSERTs (sql_queries.loaded_objects_insert);
+- the merge and analytics.py start with sql_queries.postgres_settings (`SET LOCAL` work_mem, ending with
+  the transaction), because PostgreSQL's defaults are sized for many small concurrent queries;
+- the load ledger's rows go in with COPY FROM STDIN (sql_queries.loaded_objects_copy), where Redshift, which
+  has no COPY FROM STDIN, gets multi-row INSERTs (sql_queries.loaded_objects_insert);
 - ANALYZE of a table that the run changed by less than ANALYZE_THRESHOLD of its rows is skipped: Redshift
   skips it by itself (analyze_threshold_percent, 10 % by default), PostgreSQL's ANALYZE always samples.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -42,25 +45,25 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.errors
 
-import sql_queries
 from sparkify import dbauth, localdb
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
+from sql_queries import etl_lock, row_count_query, table_columns_select
 
 log = logging.getLogger(__name__)
 
-_IDENTITY = re.compile(r"\bidentity\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", re.I)
+_IDENTITY = re.compile(r"\bidentity\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
 _REMOVALS = [
-    re.compile(r"\s*\b(?:compound\s+|interleaved\s+)?sortkey\s*\([^)]*\)", re.I),  # table-level sort key
-    re.compile(r"\s*\bdistkey\s*\([^)]*\)", re.I),  # table-level dist key
-    re.compile(r"\s*\bdiststyle\s+(?:all|even|key|auto)\b", re.I),
-    re.compile(r"\s*\bencode\s+\w+", re.I),
-    re.compile(r",\s*primary\s+key\s*\([^)]*\)", re.I),  # table-level primary key
-    re.compile(r"\s+primary\s+key\b", re.I),  # column-level primary key
-    re.compile(r"[ \t]+\b(?:sortkey|distkey)\b", re.I),  # column-level attributes
+    re.compile(r"\s*\b(?:compound\s+|interleaved\s+)?sortkey\s*\([^)]*\)", re.IGNORECASE),  # table-level sort key
+    re.compile(r"\s*\bdistkey\s*\([^)]*\)", re.IGNORECASE),  # table-level dist key
+    re.compile(r"\s*\bdiststyle\s+(?:all|even|key|auto)\b", re.IGNORECASE),
+    re.compile(r"\s*\bencode\s+\w+", re.IGNORECASE),
+    re.compile(r",\s*primary\s+key\s*\([^)]*\)", re.IGNORECASE),  # table-level primary key
+    re.compile(r"\s+primary\s+key\b", re.IGNORECASE),  # column-level primary key
+    re.compile(r"[ \t]+\b(?:sortkey|distkey)\b", re.IGNORECASE),  # column-level attributes
 ]
-_VARCHAR_MAX = re.compile(r"\bvarchar\s*\(\s*max\s*\)", re.I)
-_EMPTY_STAGING = re.compile(r"^\s*delete\s+from\s+(staging_events|staging_songs)\s*;?\s*$", re.I)
+_VARCHAR_MAX = re.compile(r"\bvarchar\s*\(\s*max\s*\)", re.IGNORECASE)
+_EMPTY_STAGING = re.compile(r"^\s*delete\s+from\s+(staging_events|staging_songs)\s*;?\s*$", re.IGNORECASE)
 
 
 def translate_for_postgres(statement: str) -> str:
@@ -78,15 +81,6 @@ def translate_for_postgres(statement: str) -> str:
     return _VARCHAR_MAX.sub("varchar(65535)", out)
 
 
-# SET LOCAL on the PostgreSQL engines at the start of the merge (Warehouse.etl_settings_statements).
-# work_mem: the merge sorts and hashes a whole batch at once (at 1,000,000 events: the ranking of the
-# NextSong events, the distinct start times, the checks' group-bys and anti-joins over songplays);
-# with PostgreSQL's default of 4MB every one of them spills to temporary files. It is a per-operation
-# limit for this one session, so a few operations of one statement may each use up to it (hashes up to
-# hash_mem_multiplier times it); an operation that needs more still completes, spilling to disk.
-POSTGRES_ETL_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("work_mem", "256MB"),
-)
 # Redshift's default analyze_threshold_percent, as a fraction (see the module docstring).
 ANALYZE_THRESHOLD = 0.10
 
@@ -115,12 +109,6 @@ class Warehouse:
 
     def prepare(self, statement: str) -> str:
         return statement if self.is_redshift else translate_for_postgres(statement)
-
-    def etl_settings_statements(self) -> list[str]:
-        """The `SET LOCAL` statements the merge starts with: none on Redshift (POSTGRES_ETL_SETTINGS)."""
-        if self.is_redshift:
-            return []
-        return [f"set local {name} = '{value}'" for name, value in POSTGRES_ETL_SETTINGS]
 
     def connect(self, *, autocommit: bool = False):
         """A new psycopg2 connection. WarehouseError names the target and the likely fix."""
@@ -155,12 +143,16 @@ class Warehouse:
         return ""
 
     @contextmanager
-    def transaction(self) -> Iterator:
-        """A connection whose work commits at the end of the block, or rolls back entirely on any error."""
+    def transaction(self, *, commit: bool = True) -> Iterator:
+        """A connection whose work commits at the end of the block (with `commit`; else it rolls back), or rolls
+        back entirely on any error."""
         conn = self.connect()
         try:
             yield conn
-            conn.commit()
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
         except psycopg2.errors.UndefinedTable as exc:
             conn.rollback()
             raise WarehouseError(
@@ -173,63 +165,62 @@ class Warehouse:
         finally:
             conn.close()
 
+    def session(self, conn) -> Session:
+        """The Session that sends this engine's statements on `conn` (translated on the PostgreSQL engines)."""
+        return Session(conn, translate=not self.is_redshift)
+
     def acquire_etl_lock(self, conn, timeout_s: int) -> None:
-        """Take the ETL lock (`lock etl_runs`) inside conn's transaction, waiting up to timeout_s.
+        """Take the ETL lock (sql_queries.etl_lock) inside the transaction of `conn` (a connection or a Session),
+        waiting up to timeout_s.
 
         Uses statement_timeout, which both Redshift and PostgreSQL honour (lock_timeout is PostgreSQL-only).
         """
+        session = conn if isinstance(conn, Session) else self.session(conn)
 
         def attempt(ms: int) -> bool:
             set_timeout, lock, reset = lock_statements(ms)
-            with conn.cursor() as cur:
-                cur.execute(set_timeout)
-                try:
-                    cur.execute(lock)
-                except psycopg2.errors.QueryCanceled:
-                    conn.rollback()
-                    return False
-                except psycopg2.errors.UndefinedTable:
-                    conn.rollback()
-                    raise WarehouseError(
-                        f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
-                    ) from None
-                cur.execute(reset)
+            session.execute(set_timeout)
+            try:
+                session.execute(lock)
+            except psycopg2.errors.QueryCanceled:
+                session.rollback()
+                return False
+            except psycopg2.errors.UndefinedTable:
+                session.rollback()
+                raise WarehouseError(
+                    f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
+                ) from None
+            session.execute(reset)
             return True
 
-        if attempt(LOCK_FIRST_WAIT_MS):
+        if attempt(etl_lock.first_wait_ms):
             return
-        first_s = LOCK_FIRST_WAIT_MS // 1000
+        first_s = etl_lock.first_wait_ms // 1000
         if timeout_s <= first_s:
             raise LockTimeout("another etl.py run holds the lock on etl_runs; retry when it has finished")
         log.warning("another etl.py run is loading this warehouse; waiting up to %d s for it to finish", timeout_s)
-        if not attempt((timeout_s - first_s) * 1000):
+        if not attempt(retry_timeout_ms(timeout_s)):
             raise LockTimeout(
                 f"another etl.py run still held the lock on etl_runs after {timeout_s} s; retry later "
                 "or raise [ETL] LOCK_TIMEOUT"
             )
 
 
-# acquire_etl_lock's first attempt waits this long before logging that another run holds the lock,
-# then tries once more for up to LOCK_TIMEOUT minus this.
-LOCK_FIRST_WAIT_MS = 2000
+def lock_statements(timeout_ms: int | None = None) -> list[str]:
+    """What one attempt at the ETL lock sends (sql_queries.etl_lock's statements, the first attempt's timeout by
+    default); the dry run shows the same."""
+    ms = etl_lock.first_wait_ms if timeout_ms is None else timeout_ms
+    return [statement.sql.format(timeout_ms=int(ms)) for statement in etl_lock.attempt]
 
 
-def lock_statements(timeout_ms: int = LOCK_FIRST_WAIT_MS) -> list[str]:
-    """What acquire_etl_lock sends for one attempt (sql_queries.etl_lock_queries; the dry run shows the same)."""
-    set_timeout, lock, reset = sql_queries.etl_lock_queries
-    return [set_timeout.format(timeout_ms=int(timeout_ms)), lock, reset]
-
-
-def count_query(table: str) -> str:
-    """What fetch_counts sends for one table."""
-    return f"select count(*) from {quote_ident(table)}"
+def retry_timeout_ms(lock_timeout_s: int) -> int:
+    """The second attempt's statement_timeout: what [ETL] LOCK_TIMEOUT leaves after the first attempt."""
+    return max(lock_timeout_s - etl_lock.first_wait_ms // 1000, 0) * 1000
 
 
 def table_columns(cur, table: str) -> list[str]:
-    cur.execute(
-        "select column_name from information_schema.columns where table_name = %s order by ordinal_position",
-        (table,),
-    )
+    """The columns of `table`, in order (sql_queries.table_columns_select)."""
+    cur.execute(table_columns_select.sql, (table,))
     return [r[0] for r in cur.fetchall()]
 
 
@@ -249,15 +240,82 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def quote_ident(name: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"not a plain lower-case identifier: {name!r}")
-    return f'"{name}"'
-
-
 def fetch_counts(cur, tables: Sequence[str]) -> dict[str, int]:
+    """Each table's row count (sql_queries.row_count_query), on a cursor or a Session."""
     counts = {}
     for table in tables:
-        cur.execute(count_query(table))
+        cur.execute(row_count_query(table))
         counts[table] = cur.fetchone()[0]
     return counts
+
+
+class Session:
+    """The statements of one job on one connection: the one place they reach the database.
+
+    execute(sql, params) sends one statement (translated for PostgreSQL when `translate`), with psycopg2's
+    parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's. copy_in sends
+    text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works on `conn` itself."""
+
+    def __init__(self, conn, *, translate: bool = False):
+        self.conn = conn
+        self.translate = translate
+        self._cursor = None
+
+    def execute(self, sql: str, params=None) -> Session:
+        if self._cursor is None:
+            self._cursor = self.conn.cursor()
+        self._cursor.execute(translate_for_postgres(sql) if self.translate else sql, params)
+        return self
+
+    def fetchone(self):
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return getattr(self._cursor, "rowcount", -1)
+
+    @property
+    def description(self):
+        return getattr(self._cursor, "description", None)
+
+    def copy_in(self, sql: str, text: str) -> None:
+        """COPY ... FROM STDIN with `text` (PostgreSQL's text format)."""
+        if self._cursor is None:
+            self._cursor = self.conn.cursor()
+        self._cursor.copy_expert(sql, io.StringIO(text))
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+
+def sql_literal(value) -> str:
+    """The literal psycopg2 sends for a parameter (datetime, number, string in UTF-8, None, tuple of those).
+    A datetime becomes `'2018-11-30T12:00:00.123456'::timestamp`."""
+    from psycopg2.extensions import QuotedString, adapt
+
+    if isinstance(value, str):
+        quoted = QuotedString(value)
+        quoted.encoding = "utf8"
+        return quoted.getquoted().decode()
+    if isinstance(value, tuple):
+        return "(" + ", ".join(sql_literal(v) for v in value) + ")"
+    return adapt(value).getquoted().decode()
+
+
+def render_params(sql: str, params: dict | Sequence | None) -> str:
+    """`sql` with psycopg2-style parameters (%(name)s with a dict, %s with a sequence) replaced by the literals
+    psycopg2 would send. Only values that need no connection to quote are supported (sql_literal): those the
+    jobs bind."""
+    if not params:
+        return sql
+    if isinstance(params, dict):
+        return sql % {k: sql_literal(v) for k, v in params.items()}
+    return sql % tuple(sql_literal(v) for v in params)

@@ -2,8 +2,8 @@
 
 `render_copy` turns a CopySpec into Redshift SQL; every value is validated and quoted as a SQL literal,
 so a configuration value can never change the statement's shape. When a real COPY fails, psycopg2 only
-says "Load into table ... failed. Check 'stl_load_errors' system table for details": the pipeline runs
-`LOAD_ERRORS_QUERY` and shows `format_load_errors(...)` instead.
+says "Load into table ... failed. Check 'stl_load_errors' system table for details": the pipeline sends
+sql_queries.load_errors and shows `format_load_errors(...)` of its rows instead.
 """
 
 from __future__ import annotations
@@ -90,30 +90,6 @@ def render_copy(spec: CopySpec) -> str:
     if spec.noload:
         parts.append("noload")
     return " ".join(parts)
-
-
-# The rows of stl_load_errors written by the last COPY of this session. pg_last_copy_id() is -1 when the
-# session ran no COPY (it also names a COPY that failed); the fallback takes the session's latest query.
-LOAD_ERRORS_QUERY = """
-select le.query,
-       trim(le.filename) as filename,
-       le.line_number,
-       trim(le.colname) as colname,
-       trim(le.type) as type,
-       trim(le.col_length) as col_length,
-       le.position,
-       trim(le.raw_line) as raw_line,
-       trim(le.raw_field_value) as raw_field_value,
-       le.err_code,
-       trim(le.err_reason) as err_reason
-from stl_load_errors le
-where le.query = coalesce(
-    nullif(pg_last_copy_id(), -1),
-    (select max(query) from stl_load_errors where session = pg_backend_pid())
-)
-order by le.starttime, le.filename, le.line_number
-limit 100
-""".strip()
 
 
 def display_key(row: Mapping) -> str:

@@ -1,7 +1,7 @@
 """What one COPY loads, with which options: the data shared by the Redshift renderer and the emulator.
 
-`CopyTemplate` constants live in sql_queries.py (no config there); `CopyTemplate.bind(config)`
-turns one into a `CopySpec` at run time.
+The COPY statements are declared in sql_queries (sql_queries.Copy: which [S3] settings feed them, their fixed
+options), which reads no configuration; `bind(template, config)` turns one into a `CopySpec` at run time.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sparkify.config import Config
+from sql_queries import Copy
 
 
 @dataclass(frozen=True)
@@ -36,24 +37,17 @@ class CopySpec:
     noload: bool = False  # NOLOAD: read and check every record, load none (etl.py --preflight)
 
 
-@dataclass(frozen=True)
-class CopyTemplate:
-    """A COPY as declared in sql_queries.py: which [S3] settings feed it, and its fixed options."""
-
-    table: str
-    source_key: str  # attribute of S3Settings: 'log_data' or 'song_data'
-    json_key: str | None = None  # attribute of S3Settings holding a JSONPaths location; None: 'auto'
-    timeformat: str | None = None
-
-    def bind(self, config: Config) -> CopySpec:
-        json_value = getattr(config.s3, self.json_key) if self.json_key else "auto"
-        return CopySpec(
-            table=self.table,
-            source=getattr(config.s3, self.source_key),
-            json=json_value,
-            timeformat=self.timeformat,
-            region=config.s3.region,
-            iam_role=config.iam_role_arn,
-            endpoint_url=config.s3.endpoint_url,
-            maxerror=config.maxerror,
-        )
+def bind(template: Copy, config: Config) -> CopySpec:
+    """The COPY `template` (a statement of sql_queries) loads under `config`: its [S3] settings, the role, MAXERROR."""
+    json_value = getattr(config.s3, template.json_key) if template.json_key else "auto"
+    return CopySpec(
+        table=template.table,
+        source=getattr(config.s3, template.source_key),
+        json=json_value,
+        timeformat=template.timeformat,
+        region=config.s3.region,
+        iam_role=config.iam_role_arn,
+        endpoint_url=config.s3.endpoint_url,
+        maxerror=config.maxerror,
+        noload=template.noload,
+    )

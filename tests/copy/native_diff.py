@@ -13,7 +13,7 @@ import io
 import json
 
 from sparkify.copy.convert import Options, column_from_catalog
-from sparkify.copy.emulator import _FileContext
+from sparkify.copy.producer import FileContext
 from sparkify.copy.records import Recovery
 from sparkify.copy.rows import RowBuilder
 from sparkify.copy.sources import SourceFile
@@ -86,7 +86,7 @@ def values(out: bytes, columns) -> list[list]:
 def run(builder: RowBuilder, data: bytes) -> tuple[list | str, list, int]:
     """(rows or what was raised, rejected records, lines read) of `data` through `builder`."""
     sink = _Sink()
-    ctx = _FileContext(sink, builder, SourceFile("/x.json", "x.json"), Recovery(builder.opts.acceptinvchars))
+    ctx = FileContext(sink, builder, SourceFile("/x.json", "x.json"), Recovery(builder.opts.acceptinvchars))
     try:
         out = b"".join(payload for payload, _ in builder.pump_bytes(io.BytesIO(data), ctx))
     except Exception as exc:  # noqa: BLE001 - ObjectTooLarge and the like: both paths must raise the same

@@ -110,7 +110,7 @@ def test_real_data_same_rows(db, monkeypatch, c_rows, real_data, table, source):
     from sparkify.warehouse import translate_for_postgres
 
     ddl = {"staging_events": sql_queries.staging_events_table_create,
-           "staging_songs": sql_queries.staging_songs_table_create}[table]
+           "staging_songs": sql_queries.staging_songs_table_create}[table].sql
     options = {"timeformat": "epochmillisecs", "truncatecolumns": True, "emptyasnull": True, "blanksasnull": True}
     if table == "staging_events":
         options["json"] = real_data / "log_json_path.json"

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture
 def staging(db):
-    db.execute(translate_for_postgres(sql_queries.staging_events_table_create))
-    db.execute(translate_for_postgres(sql_queries.staging_songs_table_create))
+    db.execute(translate_for_postgres(sql_queries.staging_events_table_create.sql))
+    db.execute(translate_for_postgres(sql_queries.staging_songs_table_create.sql))
     for table in ("staging_events", "staging_songs"):  # load order (COPY skips identity columns)
         db.execute(f"alter table {table} add column seq bigint generated always as identity")
     return db

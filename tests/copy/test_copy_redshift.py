@@ -1,20 +1,21 @@
-"""render_copy, LOAD_ERRORS_QUERY and format_load_errors: pure, no database."""
+"""render_copy, sql_queries.load_errors and format_load_errors: pure, no database."""
 
 from __future__ import annotations
 
 import pytest
 
-from sparkify.copy.redshift import LOAD_ERRORS_QUERY, CopySpecError, format_load_errors, render_copy
+from sparkify.copy.redshift import CopySpecError, format_load_errors, render_copy
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import ConfigError
+from sql_queries import load_errors
 
 ARN = "arn:aws:iam::123456789012:role/dwhRole"
 
 
 def spec(**kw) -> CopySpec:
-    base = dict(table="staging_events", source="s3://udacity-dend/log_data",
-                json="s3://udacity-dend/log_json_path.json", timeformat="epochmillisecs", region="us-west-2",
-                iam_role=ARN, maxerror=0)
+    base = {"table": "staging_events", "source": "s3://udacity-dend/log_data",
+            "json": "s3://udacity-dend/log_json_path.json", "timeformat": "epochmillisecs", "region": "us-west-2",
+            "iam_role": ARN, "maxerror": 0}
     base.update(kw)
     return CopySpec(**base)
 
@@ -40,41 +41,41 @@ def test_render_noload_is_the_same_copy_plus_noload():
 
 
 @pytest.mark.parametrize("changes, fragment", [
-    (dict(manifest=True, source="s3://bkt/manifests/events.manifest"), "region 'us-west-2' manifest format as json"),
-    (dict(json="auto ignorecase"), "format as json 'auto ignorecase'"),
-    (dict(acceptinvchars="?"), "emptyasnull acceptinvchars as '?' maxerror 0"),
-    (dict(truncatecolumns=False, blanksasnull=False, emptyasnull=False), "timeformat 'epochmillisecs' maxerror 0"),
-    (dict(compupdate=True, statupdate=True), "compupdate on statupdate on"),
-    (dict(timeformat="EPOCHMILLISECS"), "timeformat 'epochmillisecs'"),
-    (dict(timeformat="YYYY-MM-DD HH:MI:SS"), "timeformat 'YYYY-MM-DD HH:MI:SS'"),
-    (dict(source="s3://bucket/it's/data"), "from 's3://bucket/it''s/data'"),
-    (dict(table="analytics.staging_events"), "copy analytics.staging_events from"),
+    ({"manifest": True, "source": "s3://bkt/manifests/events.manifest"}, "region 'us-west-2' manifest format as json"),
+    ({"json": "auto ignorecase"}, "format as json 'auto ignorecase'"),
+    ({"acceptinvchars": "?"}, "emptyasnull acceptinvchars as '?' maxerror 0"),
+    ({"truncatecolumns": False, "blanksasnull": False, "emptyasnull": False}, "timeformat 'epochmillisecs' maxerror 0"),
+    ({"compupdate": True, "statupdate": True}, "compupdate on statupdate on"),
+    ({"timeformat": "EPOCHMILLISECS"}, "timeformat 'epochmillisecs'"),
+    ({"timeformat": "YYYY-MM-DD HH:MI:SS"}, "timeformat 'YYYY-MM-DD HH:MI:SS'"),
+    ({"source": "s3://bucket/it's/data"}, "from 's3://bucket/it''s/data'"),
+    ({"table": "analytics.staging_events"}, "copy analytics.staging_events from"),
 ])
 def test_render_options(changes, fragment):
     assert fragment in render_copy(spec(**changes))
 
 
 @pytest.mark.parametrize("changes, problem", [
-    (dict(table="staging events"), "table"),
-    (dict(table="t; drop table users"), "table"),
-    (dict(source="/home/me/log_data"), "source"),
-    (dict(source="s3://Bad_Bucket/x"), "source"),
-    (dict(source="s3://bkt/x'; drop"), None),  # quotes are fine (doubled) but a backslash or control char is not
-    (dict(source="s3://bucket/a\\b"), "source"),
-    (dict(source="s3://bucket/a\nb"), "source"),
-    (dict(json="s3:/bucket/paths.json"), "json"),
-    (dict(json="auto-ignore"), "json"),
-    (dict(iam_role=None), "iam_role is required"),
-    (dict(iam_role="arn:aws:iam::123:role/x"), "iam_role"),
-    (dict(iam_role="dwhRole"), "iam_role"),
-    (dict(region="Oregon"), "region"),
-    (dict(timeformat="epochmillisecs'; drop"), "timeformat"),
-    (dict(acceptinvchars="??"), "acceptinvchars"),
-    (dict(acceptinvchars="'"), "acceptinvchars"),
-    (dict(maxerror=-1), "maxerror"),
-    (dict(maxerror=100001), "maxerror"),
-    (dict(maxerror="5"), "maxerror"),
-    (dict(maxerror=True), "maxerror"),
+    ({"table": "staging events"}, "table"),
+    ({"table": "t; drop table users"}, "table"),
+    ({"source": "/home/me/log_data"}, "source"),
+    ({"source": "s3://Bad_Bucket/x"}, "source"),
+    ({"source": "s3://bkt/x'; drop"}, None),  # quotes are fine (doubled) but a backslash or control char is not
+    ({"source": "s3://bucket/a\\b"}, "source"),
+    ({"source": "s3://bucket/a\nb"}, "source"),
+    ({"json": "s3:/bucket/paths.json"}, "json"),
+    ({"json": "auto-ignore"}, "json"),
+    ({"iam_role": None}, "iam_role is required"),
+    ({"iam_role": "arn:aws:iam::123:role/x"}, "iam_role"),
+    ({"iam_role": "dwhRole"}, "iam_role"),
+    ({"region": "Oregon"}, "region"),
+    ({"timeformat": "epochmillisecs'; drop"}, "timeformat"),
+    ({"acceptinvchars": "??"}, "acceptinvchars"),
+    ({"acceptinvchars": "'"}, "acceptinvchars"),
+    ({"maxerror": -1}, "maxerror"),
+    ({"maxerror": 100001}, "maxerror"),
+    ({"maxerror": "5"}, "maxerror"),
+    ({"maxerror": True}, "maxerror"),
 ])
 def test_render_rejects_invalid_values(changes, problem):
     if problem is None:
@@ -93,7 +94,7 @@ def test_render_reports_every_problem_at_once():
 
 
 def test_load_errors_query_targets_the_last_copy():
-    q = " ".join(LOAD_ERRORS_QUERY.split())
+    q = " ".join(load_errors.sql.split())
     assert "from stl_load_errors" in q
     assert "where le.query = coalesce( nullif(pg_last_copy_id(), -1)," in q
     assert "(select max(query) from stl_load_errors where session = pg_backend_pid())" in q
@@ -104,10 +105,10 @@ def test_load_errors_query_targets_the_last_copy():
 
 
 def _row(**kw):
-    row = dict(query=42, filename="s3://udacity-dend/log_data/2018/11/2018-11-05-events.json" + " " * 30,
-               line_number=17, colname="user_id" + " " * 120, type="int4", col_length="0", position=0,
-               raw_line="{...}", raw_field_value="abc   ", err_code=1207,
-               err_reason="Invalid digit, Value 'a', Pos 0, Type: Integer   ")
+    row = {"query": 42, "filename": "s3://udacity-dend/log_data/2018/11/2018-11-05-events.json" + " " * 30,
+           "line_number": 17, "colname": "user_id" + " " * 120, "type": "int4", "col_length": "0", "position": 0,
+           "raw_line": "{...}", "raw_field_value": "abc   ", "err_code": 1207,
+           "err_reason": "Invalid digit, Value 'a', Pos 0, Type: Integer   "}
     row.update(kw)
     return row
 

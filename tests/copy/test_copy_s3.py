@@ -78,10 +78,10 @@ def test_manifest_on_s3(s3, t_table):
 
 
 def test_jsonpaths_file_on_s3(s3, db, real_data):
-    from sparkify.warehouse import translate_for_postgres
     import sql_queries
+    from sparkify.warehouse import translate_for_postgres
 
-    db.execute(translate_for_postgres(sql_queries.staging_events_table_create))
+    db.execute(translate_for_postgres(sql_queries.staging_events_table_create.sql))
     put(s3, "log_json_path.json", (real_data / "log_json_path.json").read_bytes())
     for path in sorted((real_data / "log_data").glob("**/2018-11-0[12]-events.json")):
         put(s3, f"log_data/2018/11/{path.name}", path.read_bytes())

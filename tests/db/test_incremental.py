@@ -142,15 +142,15 @@ def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(cfg, pg_conn)
         2, 0, 30 + 1943, 6820)
     assert report.row_counts["songplays"] == 6820  # from the previous run's totals: nothing was counted
     # it checked nothing, so the checks the report shows are still those of the load (run 1)
-    recorded = query(pg_conn, sql_queries.latest_run_checks)
+    recorded = query(pg_conn, sql_queries.latest_run_checks.sql)
     assert {r[0] for r in recorded} == {1} and len(recorded) > 10
 
 
 def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data, pg_conn):
     run(create_tables, cfg())
     run(etl, cfg())
-    ids = dict(((s, i), pid) for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
-                                                          "from songplays"))
+    ids = {(s, i): pid for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
+                                                      "from songplays")}
     day = data / "log_data" / "2018" / "11" / "2018-11-15-events.json"
     last = json.loads(day.read_text().splitlines()[-1])
     new = dict(last, itemInSession=999, ts=last["ts"] + 1, page="NextSong", song="Scream", artist="Adelitas Way",
@@ -164,8 +164,8 @@ def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data
     assert report.staged == {"staging_events": len(day.read_text().splitlines())}
     assert contract(pg_conn)["songplays"] == 6821
     assert query(pg_conn, "select song_id from songplays where item_in_session = 999") == [("SOBLFFE12AF72AA5BA",)]
-    kept = dict(((s, i), pid) for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
-                                                           "from songplays"))
+    kept = {(s, i): pid for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
+                                                       "from songplays")}
     assert {k: kept[k] for k in ids} == ids  # every play loaded before keeps its songplay_id
     assert query(pg_conn, "select count(*) from loaded_objects") == [(1973,)]
 
@@ -293,7 +293,7 @@ def test_a_warehouse_without_a_newer_table_fails_naming_it_and_keeps_nothing(cfg
     pg_conn.commit()
     assert etl.main(["--config", str(cfg(log="2018/11/2018-11-01")), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["etl.py: the warehouse has no table etl_run_checks (create_tables.py makes every table; a "
-                   "warehouse made by an older version lacks the newer ones): run create_tables.py, then etl.py"]
+    assert err == [("etl.py: the warehouse has no table etl_run_checks (create_tables.py makes every table; a "
+                    "warehouse made by an older version lacks the newer ones): run create_tables.py, then etl.py")]
     assert query(pg_conn, "select count(*) from loaded_objects") == [(0,)]
     assert query(pg_conn, "select count(*) from songplays") == [(0,)]

@@ -6,6 +6,7 @@ in a transaction against the real embedded PostgreSQL, and checks the star table
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import psycopg2
@@ -13,6 +14,7 @@ import pytest
 
 import sql_queries
 from sparkify.errors import CheckError
+from sql_queries import Statement
 
 T0 = datetime(2018, 11, 5, 10, 0, 0, 123000)
 
@@ -116,9 +118,9 @@ def test_rerun_is_idempotent_including_surrogate_keys(make_event, make_song, loa
 def test_failure_mid_merge_leaves_star_tables_unchanged(make_event, make_song, load_batch, pg_conn, monkeypatch):
     load_batch(events=[make_event(item=1)], songs=[make_song()])
     snapshot = {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.ALL_TABLES}
-    queries = list(sql_queries.event_merge_queries)
-    queries.insert(queries.index(sql_queries.songplay_table_insert), "select 1 / 0")
-    monkeypatch.setattr(sql_queries, "event_merge_queries", queries)
+    queries = list(sql_queries.merge_queries)
+    queries.insert(queries.index(sql_queries.songplay_table_insert), Statement("division_by_zero", "select 1 / 0"))
+    monkeypatch.setattr(sql_queries, "merge_queries", queries)
     with pytest.raises(psycopg2.errors.DivisionByZero):
         load_batch(events=[make_event(item=2, level="paid")], songs=[make_song(song_id="SONEW")])
     pg_conn.rollback()
@@ -149,7 +151,7 @@ def test_the_run_gate_looks_at_the_run_s_keys_and_analytics_check_at_everything(
     load_batch(events=[make_event(item=3)])
     with pg_conn.cursor() as cur:
         failed = [r for r in run_checks(cur) if not r.passed]
-    assert [(r.name, r.count, r.sample) for r in failed] == [("users.user_id_unique", 1, [8])]
+    assert [(r.name, r.count, r.examples) for r in failed] == [("users.user_id_unique", 1, [8])]
 
 
 def test_duplicated_event_is_matched_once_and_the_earliest_copy_wins(make_event, make_song, load_batch, pg_conn):
@@ -204,14 +206,15 @@ def test_run_counts_say_what_the_run_wrote(make_event, load_batch, pg_conn):
         (2, 2, 2), (2, 1, 4)]
 
 
-def _replace_merge_statement(monkeypatch, old: str, new: str | None) -> None:
-    queries = list(sql_queries.event_merge_queries)
+def _replace_merge_statement(monkeypatch, old: Statement, new_sql: str | None) -> None:
+    """The merge with `old`'s text replaced by `new_sql` (None: without `old`)."""
+    queries = list(sql_queries.merge_queries)
     i = queries.index(old)
-    if new is None:
+    if new_sql is None:
         del queries[i]
     else:
-        queries[i] = new
-    monkeypatch.setattr(sql_queries, "event_merge_queries", queries)
+        queries[i] = dataclasses.replace(old, sql=new_sql)
+    monkeypatch.setattr(sql_queries, "merge_queries", queries)
 
 
 ANTI_JOIN = """where not exists (
@@ -223,8 +226,9 @@ ANTI_JOIN = """where not exists (
 
 
 def test_the_gate_catches_a_play_the_run_failed_to_insert(make_event, load_batch, pg_conn, monkeypatch):
-    assert ANTI_JOIN in sql_queries.songplay_table_insert
-    skipping_item_2 = sql_queries.songplay_table_insert.replace(ANTI_JOIN, ANTI_JOIN + " and e.item_in_session <> 2")
+    assert ANTI_JOIN in sql_queries.songplay_table_insert.sql
+    skipping_item_2 = sql_queries.songplay_table_insert.sql.replace(ANTI_JOIN,
+                                                                    ANTI_JOIN + " and e.item_in_session <> 2")
     _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert, skipping_item_2)
     with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 1 offending rows.*"
                                          r"e\.g\. \(1, 2\)"):
@@ -237,7 +241,7 @@ def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_ba
     load_batch(events=events)
     # a merge that forgets the anti-join: re-running the batch duplicates both plays
     _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert,
-                             sql_queries.songplay_table_insert.replace(ANTI_JOIN, ""))
+                             sql_queries.songplay_table_insert.sql.replace(ANTI_JOIN, ""))
     with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 2 offending rows.*"
                                          r"e\.g\. \(1, [12]\), \(1, [12]\)"):  # samples sort on their first column
         load_batch(events=events)
@@ -261,7 +265,7 @@ def test_whole_table_checks_count_duplicated_surrogate_keys_exactly(make_event, 
                     "select songplay_id, start_time, user_id, 9, item_in_session from songplays where songplay_id < 2")
         results = run_checks(cur)
     result = next(r for r in results if r.name == "songplays.songplay_id_unique")
-    assert (result.count, result.sample) == (2, [0, 1])
+    assert (result.count, result.examples) == (2, [0, 1])
 
 
 def test_a_run_that_loses_rows_fails_the_never_shrinks_check(make_event, load_batch, pg_conn, monkeypatch):
@@ -306,7 +310,7 @@ def star(conn) -> dict:
 
 
 def test_a_song_loaded_after_its_plays_matches_them(make_event, make_song, load_batch, pg_conn):
-    play = dict(song="Song A", artist="Artist A", length=200.5)
+    play = {"song": "Song A", "artist": "Artist A", "length": 200.5}
     load_batch(events=[make_event(item=1, **play), make_event(item=2, song="Other", artist="X", length=1.0)])
     assert rows(pg_conn, "select song_id from songplays order by item_in_session") == [(None,), (None,)]
     report = load_batch(songs=[make_song()])
@@ -325,26 +329,28 @@ def test_plays_match_the_whole_catalog_loaded_so_far(make_event, make_song, load
 
 
 SONGS = [
-    dict(song_id="SO1", artist_id="AR1", artist_name="Zed", location=None, lat=None, lon=None),
-    dict(song_id="SO2", artist_id="AR1", artist_name="Zed feat. Amy", location="Berlin", lat=None, lon=None),
-    dict(song_id="SO3", artist_id="AR1", artist_name="Amy & Zed", location="Berlin", lat=5.0, lon=6.0),
-    dict(song_id="SO3", artist_id="AR1", artist_name="Amy & Zed", title="Another title"),
-    dict(song_id="SO4", artist_id="AR2", artist_name="Solo", title="Song A", duration=200.5),
+    {"song_id": "SO1", "artist_id": "AR1", "artist_name": "Zed", "location": None, "lat": None, "lon": None},
+    {"song_id": "SO2", "artist_id": "AR1", "artist_name": "Zed feat. Amy", "location": "Berlin", "lat": None,
+     "lon": None},
+    {"song_id": "SO3", "artist_id": "AR1", "artist_name": "Amy & Zed", "location": "Berlin", "lat": 5.0, "lon": 6.0},
+    {"song_id": "SO3", "artist_id": "AR1", "artist_name": "Amy & Zed", "title": "Another title"},
+    {"song_id": "SO4", "artist_id": "AR2", "artist_name": "Solo", "title": "Song A", "duration": 200.5},
 ]
 
 
 def _events():
     return [
         # the same play twice, with different content: the first in SONGPLAY_ORDER wins (earliest start time)
-        dict(session_id=5, item=1, ts=T0 + timedelta(seconds=30), level="paid", song="Song A", artist="Solo",
-             length=200.5),
-        dict(session_id=5, item=1, ts=T0 + timedelta(seconds=10), level="free", song="Song A", artist="Solo",
-             length=200.5),
-        dict(session_id=5, item=2, ts=T0 + timedelta(seconds=40), level="free"),
-        dict(session_id=6, item=0, ts=T0 + timedelta(days=1), level="paid", first_name="Later"),
-        dict(session_id=6, item=1, ts=T0 + timedelta(days=1), level="free", first_name="Later", page="Home"),
-        dict(user_id=9, session_id=7, item=0, ts=T0, level="free", song="Another title", artist="Amy & Zed",
-             length=200.5),
+        {"session_id": 5, "item": 1, "ts": T0 + timedelta(seconds=30), "level": "paid", "song": "Song A",
+         "artist": "Solo", "length": 200.5},
+        {"session_id": 5, "item": 1, "ts": T0 + timedelta(seconds=10), "level": "free", "song": "Song A",
+         "artist": "Solo", "length": 200.5},
+        {"session_id": 5, "item": 2, "ts": T0 + timedelta(seconds=40), "level": "free"},
+        {"session_id": 6, "item": 0, "ts": T0 + timedelta(days=1), "level": "paid", "first_name": "Later"},
+        {"session_id": 6, "item": 1, "ts": T0 + timedelta(days=1), "level": "free", "first_name": "Later",
+         "page": "Home"},
+        {"user_id": 9, "session_id": 7, "item": 0, "ts": T0, "level": "free", "song": "Another title",
+         "artist": "Amy & Zed", "length": 200.5},
     ]
 
 
@@ -408,7 +414,7 @@ def test_the_gate_checks_the_time_rows_of_the_run_s_plays(make_event, load_batch
     with pytest.raises(CheckError) as failed:
         load_batch(events=[make_event(item=1, ts=T0)])  # the same play again: its start time is the run's
     result = next(r for r in failed.value.failures if r.name == "time.run_start_time_once")
-    assert (result.count, result.sample) == (count, [T0])
+    assert (result.count, result.examples) == (count, [T0])
 
 
 def test_the_gate_counts_the_run_s_duplicated_plays_exactly(make_event, load_batch, pg_conn):
@@ -421,7 +427,7 @@ def test_the_gate_counts_the_run_s_duplicated_plays_exactly(make_event, load_bat
     with pytest.raises(CheckError) as failed:
         load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in (0, 1, 2)])
     result = next(r for r in failed.value.failures if r.name == "songplays.run_plays_once")
-    assert (result.count, result.sample) == (2, [(1, 1), (1, 2)])
+    assert (result.count, result.examples) == (2, [(1, 1), (1, 2)])
 
 
 def test_a_run_adds_the_missing_time_row_of_its_plays(make_event, load_batch, pg_conn):

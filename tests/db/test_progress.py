@@ -9,8 +9,8 @@ import pytest
 
 import create_tables
 import etl
-from sparkify import pipeline
-from sparkify.copy import emulator
+from sparkify.copy import producer
+from sparkify.pipeline import load
 
 PROGRESS = re.compile(r"INFO (staging_events|staging_songs): (\d+)/(\d+|\?) files, (\d+) records \(\d+/s\), "
                       r"(\d+) rejected$")
@@ -18,8 +18,8 @@ PROGRESS = re.compile(r"INFO (staging_events|staging_songs): (\d+)/(\d+|\?) file
 
 @pytest.fixture
 def real_config(config_file, real_data, monkeypatch):
-    monkeypatch.setattr(emulator, "PROGRESS_EVERY", 0.0)  # the emulator reports after every file...
-    monkeypatch.setattr(pipeline, "PROGRESS_LOG_EVERY", 0.0)  # ...and etl.py logs every report
+    monkeypatch.setattr(producer, "PROGRESS_EVERY", 0.0)  # the emulator reports after every file...
+    monkeypatch.setattr(load, "PROGRESS_LOG_EVERY", 0.0)  # ...and etl.py logs every report
     cfg = config_file(log_data=real_data / "log_data" / "2018" / "11" / "2018-11-0",
                       log_jsonpath=real_data / "log_json_path.json", song_data=real_data / "song_data" / "A" / "A")
     assert create_tables.main(["--config", str(cfg), "-q"]) == 0

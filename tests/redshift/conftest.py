@@ -86,7 +86,7 @@ class FakeCursor:
         return False
 
     def execute(self, sql, params=None):
-        from sparkify.pipeline import render_params
+        from sparkify.warehouse import render_params
 
         sql = render_params(sql, params)
         if not self.conn.autocommit and not self.conn.in_transaction:
@@ -148,8 +148,8 @@ def recorded(monkeypatch):
 
     class Log(list):
         fail_on = None
-        connects: list = []
-        results: dict = {}
+        connects: list
+        results: dict
 
     log = Log()
     log.connects = []
@@ -186,7 +186,7 @@ def _linter():
     return Linter(dialect="redshift")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def redshift_parse(sql: str) -> tuple[list[str], list[str]]:
     """(problems, top-level statement types) of `sql` in sqlfluff's redshift dialect; parsed once per text."""
     parsed = _linter().parse_string(sql)

@@ -8,8 +8,10 @@ import re
 import pytest
 
 import sql_queries
-from sparkify import checks, dryrun
+from sparkify import dryrun
 from sparkify.copy.redshift import render_copy
+from sparkify.copy.spec import bind
+from sql_queries import group_counter
 
 SCRIPTS = ["create_tables", "etl", "analytics"]
 
@@ -70,16 +72,16 @@ def test_etl_dry_run_says_when_a_prefix_cannot_be_listed(redshift_cfg, recorded,
 
 def etl_expected(config, tables=("staging_events", "staging_songs")) -> list[str]:
     """The statements of a first run (empty ledger) that loads both prefixes, without the ledger's INSERTs."""
-    from sparkify.pipeline import render_params
+    from sparkify.warehouse import render_params
 
-    copies = [render_copy(t.bind(config)) for t in sql_queries.copy_table_queries]
+    copies = [render_copy(bind(t, config)) for t in sql_queries.copy_table_queries]
     return [
         "begin", "set statement_timeout = 2000", "lock etl_runs", "set statement_timeout = 0",
-        sql_queries.etl_run_next_id, sql_queries.latest_etl_totals.strip(),
-        *(render_params(sql_queries.loaded_objects_select, {"table_name": t}).strip() for t in tables),
-        *sql_queries.clear_staging_queries,
-        copies[0], sql_queries.copy_rejected_count, 'select count(*) from "staging_events"',
-        copies[1], sql_queries.copy_rejected_count, 'select count(*) from "staging_songs"',
+        sql_queries.etl_run_next_id.sql, sql_queries.latest_etl_totals.sql.strip(),
+        *(render_params(sql_queries.loaded_objects_select.sql, {"table_name": t}).strip() for t in tables),
+        *(q.sql for q in sql_queries.clear_staging_queries),
+        copies[0], sql_queries.copy_rejected_count.sql, 'select count(*) from "staging_events"',
+        copies[1], sql_queries.copy_rejected_count.sql, 'select count(*) from "staging_songs"',
     ]
 
 
@@ -91,21 +93,21 @@ def test_etl_dry_run_is_the_plan_in_order(redshift_cfg, redshift_config, udacity
     expected_prefix = etl_expected(redshift_config)
     assert stmts[:len(expected_prefix)] == expected_prefix
     rest = stmts[len(expected_prefix):]
-    assert [s.split("\n")[0] for s in rest[:2]] == ["insert into loaded_objects (table_name, object_url, size, "
-                                                     "version, last_modified, run_id, loaded_at)"] * 2
+    assert [s.split("\n")[0] for s in rest[:2]] == [("insert into loaded_objects (table_name, object_url, size, "
+                                                     "version, last_modified, run_id, loaded_at)")] * 2
     assert "'s3://udacity-dend/log_data/2018/11/2018-11-02-events.json'" in rest[0]
     rest = rest[2:]
     assert rest[:5] == [f'select count(*) from "{t}"' for t in sql_queries.STAR_TABLES]  # before the merge
     rest = rest[5:]
     # a first load: the statements that correct plays loaded before are not sent (there are none)
-    merge = [q.strip() for q in (*sql_queries.song_merge_queries, *sql_queries.event_merge_queries)
+    merge = [q.sql.strip() for q in (*sql_queries.song_merge_queries, *sql_queries.event_merge_queries)
              if q not in (sql_queries.songplay_rematch, sql_queries.songplay_conflict_update)]
     assert rest[:len(merge)] == merge
     rest = rest[len(merge):]
     assert rest[:7] == [f'select count(*) from "{t}"' for t in sql_queries.ALL_TABLES]
     # no run before (the recorder's totals are 0): the plays are checked in their first-load form
     groups = (sql_queries.RUN_PLAYS_FIRST_LOAD, *sql_queries.RUN_CHECKS[1:])
-    assert rest[7:10] == [checks.count_query(g).strip() for g in groups]
+    assert rest[7:10] == [group_counter(g).strip() for g in groups]
     assert rest[10].startswith("insert into etl_runs") and "::timestamp" in rest[10] and "%(" not in rest[10]
     # the checks it passes, recorded for the report: one row per check of the groups, plus never_shrinks
     assert rest[11].startswith("insert into etl_run_checks (run_id, check_name, description, offenders)")
@@ -136,15 +138,15 @@ def test_etl_dry_run_skips_what_the_ledger_has_and_copies_the_rest_through_a_man
     assert "-- staging_songs: 0 new, 0 changed, 2 unchanged (skipped) under s3://udacity-dend/song_data" in out
     stmts = statements_of(out)
     copies = [s for s in stmts if s.startswith("copy ")]
-    assert copies == ["copy staging_events from 's3://sparkify-ops/manifests/run-000042/staging_events.manifest' "
+    assert copies == [("copy staging_events from 's3://sparkify-ops/manifests/run-000042/staging_events.manifest' "
                       "iam_role 'arn:aws:iam::123456789012:role/sparkify-dwh-s3-read' region 'us-west-2' manifest "
                       "format as json 's3://udacity-dend/log_json_path.json' timeformat 'epochmillisecs' "
-                      "truncatecolumns blanksasnull emptyasnull maxerror 10 compupdate off statupdate off"]
-    assert sql_queries.song_records_insert.strip() not in stmts
-    assert sql_queries.songplay_table_insert.strip() in stmts
+                      "truncatecolumns blanksasnull emptyasnull maxerror 10 compupdate off statupdate off")]
+    assert sql_queries.song_records_insert.sql.strip() not in stmts
+    assert sql_queries.songplay_table_insert.sql.strip() in stmts
     # songplays had plays before (the previous run's totals): the run's plays are matched with its keys
-    assert checks.count_query(sql_queries.RUN_CHECKS[0]).strip() in stmts
-    assert checks.count_query(sql_queries.RUN_PLAYS_FIRST_LOAD).strip() not in stmts
+    assert group_counter(sql_queries.RUN_CHECKS[0]).strip() in stmts
+    assert group_counter(sql_queries.RUN_PLAYS_FIRST_LOAD).strip() not in stmts
     assert not any(s.startswith("delete from loaded_objects") for s in stmts)
 
 
@@ -190,7 +192,8 @@ def test_create_tables_dry_run(redshift_cfg, no_connection, capsys):
 
     create_tables.main(["--config", str(redshift_cfg), "--dry-run"])
     stmts = statements_of(capsys.readouterr().out)
-    assert stmts == ["begin", *sql_queries.drop_table_queries, *(q.strip() for q in sql_queries.create_table_queries),
+    assert stmts == ["begin", *(q.sql for q in sql_queries.drop_table_queries),
+                     *(q.sql.strip() for q in sql_queries.create_table_queries),
                      *(f'select count(*) from "{t}"' for t in sql_queries.ALL_TABLES + sql_queries.BOOKKEEPING_TABLES),
                      "commit"]
 
@@ -203,13 +206,13 @@ def test_analytics_dry_run_follows_its_flags(flags, with_checks, redshift_cfg, n
 
     assert analytics.main(["--config", str(redshift_cfg), "--dry-run", *flags]) == 0
     stmts = statements_of(capsys.readouterr().out)
-    queries = [q.strip() for q in (*sql_queries.analytics_setup_queries, *sql_queries.analytics_queries.values())]
+    queries = [q.sql.strip() for q in (*sql_queries.analytics_setup_queries, *sql_queries.analytics_queries.values())]
     assert stmts[0] == "begin" and stmts[-1] == "rollback"
     assert stmts[1 + len(sql_queries.ALL_TABLES):1 + len(sql_queries.ALL_TABLES) + len(queries)] == queries
     rest = stmts[1 + len(sql_queries.ALL_TABLES) + len(queries):-1]
     # --check: the checks of whole tables; else the checks the latest load passed (one query)
-    assert rest == ([checks.count_query(g).strip() for g in sql_queries.CHECKS] if with_checks
-                    else [sql_queries.latest_run_checks.strip()])
+    assert rest == ([group_counter(g).strip() for g in sql_queries.CHECKS] if with_checks
+                    else [sql_queries.latest_run_checks.sql.strip()])
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -242,11 +245,11 @@ FAKE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documentation example, assemb
 
 
 @pytest.mark.parametrize("text, expected", [
-    (f"copy t from 's3://b/p' access_key_id '{FAKE_KEY_ID}' secret_access_key 'wJalr/K7MDENG' "
-     "session_token 'FwoGZX''IvYXdz' json 'auto'",
+    ((f"copy t from 's3://b/p' access_key_id '{FAKE_KEY_ID}' secret_access_key 'wJalr/K7MDENG' "
+     "session_token 'FwoGZX''IvYXdz' json 'auto'"),
      "copy t from 's3://b/p' access_key_id '****' secret_access_key '****' session_token '****' json 'auto'"),
-    (f"copy t from 's3://b/p' credentials 'aws_access_key_id={FAKE_KEY_ID};aws_secret_access_key=wJalr/K7MD' "
-     "json 'auto'",
+    ((f"copy t from 's3://b/p' credentials 'aws_access_key_id={FAKE_KEY_ID};aws_secret_access_key=wJalr/K7MD' "
+     "json 'auto'"),
      "copy t from 's3://b/p' credentials 'aws_access_key_id=****;aws_secret_access_key=****' json 'auto'"),
     ("credentials 'aws_iam_role=arn:aws:iam::123456789012:role/r;token=abc'",
      "credentials 'aws_iam_role=arn:aws:iam::123456789012:role/r;token=****'"),

@@ -1,8 +1,8 @@
 """The dry run shows exactly what runs: the real code paths on ENGINE = redshift, with psycopg2.connect replaced by
 a recorder (tests/redshift/conftest.py FakeConnection), send the dry run's statements, in the same order.
 
-This is what keeps the dry run honest where it cannot share code (Warehouse.acquire_etl_lock's statements,
-checks.run_checks' wrapping, reports.build_report): if any of them changes, these tests fail.
+This is what keeps the dry run honest where the run does more than send what the steps render
+(Warehouse.acquire_etl_lock, checks.run_checks, a failing COPY): if any of them changes, these tests fail.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from datetime import datetime
 
 import pytest
 
+import sql_queries
 from sparkify import dryrun, pipeline
 from sparkify.errors import LoadError
-from sparkify.warehouse import lock_statements
+from sparkify.pipeline import state
+from sparkify.warehouse import Warehouse, lock_statements
 
 FROZEN = datetime(2018, 11, 30, 23, 59, 59, 123456)
 
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(pipeline, "utcnow", lambda: FROZEN)
+    monkeypatch.setattr(state, "utcnow", lambda: FROZEN)
 
 
 def sqls(run: dryrun.DryRun) -> list[str]:
@@ -83,17 +85,15 @@ def test_analytics_sends_its_dry_run(flags, redshift_config, recorded):
 def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, udacity_bucket, recorded):
     """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then stl_load_errors is read in
     the same session; nothing after the COPY runs, and the statements are the dry run's 'other paths'."""
-    from sparkify.copy.redshift import LOAD_ERRORS_QUERY
-
     recorded.fail_on = lambda sql: sql.startswith("copy staging_events")
     with pytest.raises(LoadError, match="staging_events: COPY failed: Load into table 'staging_events' failed"):
         pipeline.run_etl(redshift_config, show_progress=False)
     sent = list(recorded)
     expected = sqls(dryrun.etl_dry_run(redshift_config))
     upto = next(i for i, s in enumerate(expected) if s.startswith("copy staging_events"))
-    assert sent == [*expected[:upto + 1], "rollback", "begin", LOAD_ERRORS_QUERY, "rollback"]
+    assert sent == [*expected[:upto + 1], "rollback", "begin", sql_queries.load_errors.sql, "rollback"]
     assert not any("savepoint" in s for s in recorded)
-    assert LOAD_ERRORS_QUERY in [s.sql for s in dryrun.conditional_statements(redshift_config)]
+    assert sql_queries.load_errors.sql in [s.sql for s in dryrun.conditional_statements(redshift_config)]
 
 
 def test_the_lock_retry_sends_the_statements_the_dry_run_lists(redshift_config, recorded):
@@ -110,8 +110,9 @@ def test_the_lock_retry_sends_the_statements_the_dry_run_lists(redshift_config, 
         return False
 
     recorded.fail_on = fail_first_lock
-    wh = pipeline.Warehouse(redshift_config)
+    wh = Warehouse(redshift_config)
     conn = wh.connect()
     wh.acquire_etl_lock(conn, redshift_config.lock_timeout)
-    retry = [s.sql for s in dryrun.conditional_statements(redshift_config) if s.id.startswith("lock retry")]
+    retry = [s.sql for s in dryrun.conditional_statements(redshift_config)
+             if s.statement in sql_queries.etl_lock.attempt]
     assert list(recorded) == ["begin", *lock_statements()[:2], "rollback", "begin", *retry]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 import etl
-from sparkify import pipeline
-from sparkify.pipeline import EtlReport, create_tables
+from sparkify.pipeline import RunResult, create_tables, plans
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def fake_etl(monkeypatch):
 
     def run(config, **kwargs):
         calls.append(config)
-        return EtlReport(staged={"staging_events": 0, "staging_songs": 0})
+        return RunResult(staged={"staging_events": 0, "staging_songs": 0})
 
     monkeypatch.setattr(etl, "run_etl", run)
     return calls
@@ -122,11 +121,13 @@ def test_dry_run_and_preflight_are_exclusive(capsys):
 
 def test_the_plans_are_what_etl_runs():
     """run_etl and create_tables walk these plans; the dry run walks the same ones (no second list)."""
-    assert [s.id for s in pipeline.etl_plan()][:8] == ["etl_lock", "etl_start", "objects", "staging_events_clear",
-                                                      "staging_songs_clear", "staging_events_copy",
-                                                      "staging_songs_copy", "ledger"]
-    ids = [s.id for s in pipeline.etl_plan()]
-    assert ids[-len(pipeline.merge_plan()):] == [s.id for s in pipeline.merge_plan()]
+    assert [s.name for s in plans.etl_plan()][:10] == ["etl_lock", "etl_run_next_id", "latest_etl_totals",
+                                                       "loaded_objects_select", "staging_events_clear",
+                                                       "staging_songs_clear", "staging_events_copy",
+                                                       "staging_songs_copy", "loaded_objects_delete",
+                                                       "loaded_objects_insert"]
+    names = [s.name for s in plans.etl_plan()]
+    assert names[-len(plans.merge_plan()):] == [s.name for s in plans.merge_plan()]
 
 
 # ---- [CLUSTER] AUTH = iam: temporary credentials from AWS (moto's GetClusterCredentials), right before connecting

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from sparkify import dryrun, noload, pipeline, preflight
+from sparkify import dryrun, noload, preflight
 from sparkify.config import parse_config
+from sparkify.pipeline.state import RunState
+from sparkify.warehouse import render_params
+from sql_queries import When
 
 REALISTIC_CFG = """\
 [WAREHOUSE]
@@ -45,7 +48,7 @@ def realistic_config():
     return parse_config(cp, Path("/nonexistent/dwh.cfg"), {})
 
 
-def etl_states(config) -> list[pipeline.RunState]:
+def etl_states(config) -> list[RunState]:
     """Two runs of etl.py, as etl_state would read them (no I/O here): one whose new and changed objects go
     through the run's manifests (ledger rows replaced and inserted), one without MANIFEST_PREFIX (whole
     prefixes), each loading both tables."""
@@ -58,7 +61,7 @@ def etl_states(config) -> list[pipeline.RunState]:
         return ledger.ListedObject(f"s3://udacity-dend/{key}", key, size, '"9b2cf535f27731c974343645a3985328"',
                                    datetime(2018, 11, 30, 12, 0, 0, 123456))
 
-    def state(cfg) -> pipeline.RunState:
+    def state(cfg) -> RunState:
         new_log = obj("log_data/2018/11/2018-11-30-events.json", 214321)
         old_log = obj("log_data/2018/11/2018-11-29-events.json", 198765)
         song = obj("song_data/A/A/A/TRAAAAK128F9318786.json", 254)
@@ -69,10 +72,10 @@ def etl_states(config) -> list[pipeline.RunState]:
         }
         manifests = {t: ledger.manifest_url(cfg.s3.manifest_prefix, 42, t) for t in tables} \
             if cfg.s3.manifest_prefix else {}
-        return pipeline.RunState(cfg, run_id=42, previous_totals={t: 1000 for t in ("songplays", "users", "songs",
+        return RunState(cfg, run_id=42, previous_totals={t: 1000 for t in ("songplays", "users", "songs",
                                                                                     "artists", "time")},
                                  tables=tables, loaded=set(tables), manifests=manifests,
-                                 rows={"batch_stored_keys_create": 1},  # plays seen again: their correction
+                                 proven={When.PLAYS_SEEN_AGAIN},  # plays seen again: their correction
                                  loaded_at=datetime(2018, 11, 30, 23, 59, 59, 123456))
 
     with_manifests = replace(config, s3=replace(config.s3, manifest_prefix="s3://sparkify-ops/manifests"))
@@ -85,9 +88,9 @@ RUNS = [
     *(dryrun.etl_dry_run_of(state) for state in etl_states(CONFIG)),
     dryrun.analytics_dry_run(CONFIG, with_checks=True),
 ]
-CASES = [(f"{run.prog} {i:02d} {s.id}", s.sql) for run in RUNS for i, s in enumerate(run.statements)]
-CASES += [(f"other path: {s.id}", s.sql) for s in dryrun.conditional_statements(CONFIG)]
-CASES.append(("preflight tables query", pipeline.render_params(preflight.TABLES_QUERY,
+CASES = [(f"{run.prog} {i:02d} {s.label}", s.sql) for run in RUNS for i, s in enumerate(run.statements)]
+CASES += [(f"other path: {s.label}", s.sql) for s in dryrun.conditional_statements(CONFIG)]
+CASES.append(("preflight tables query", render_params(preflight.TABLES_QUERY,
                                                                preflight.tables_query_params())))
 CASES.append(("preflight server version", "select version()"))
 CASES += [(f"preflight noload {i}", sql) for i, sql in enumerate(noload.noload_statements(CONFIG))]
@@ -130,7 +133,7 @@ def test_the_cases_cover_every_kind_of_statement():
 def test_the_merge_updates_parse_as_updates(name, parse_redshift):
     import sql_queries
 
-    parsed = redshift_tree(getattr(sql_queries, name))
+    parsed = redshift_tree(getattr(sql_queries, name).sql)
     assert any(True for _ in parsed.recursive_crawl(WITH_BODIES[name])), f"{name}: no {WITH_BODIES[name]} found"
 
 

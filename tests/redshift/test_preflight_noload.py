@@ -9,7 +9,6 @@ import pytest
 
 from sparkify import noload, preflight
 from sparkify.pipeline import create_tables
-
 from tests.redshift.conftest import FakeConnection, FakeCursor
 
 REDSHIFT_VERSION = ("PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 "
@@ -50,19 +49,19 @@ def test_each_copy_runs_with_noload_in_a_transaction_that_is_rolled_back(redshif
                                    "begin", copies[0], rejected_count, "rollback",
                                    "begin", copies[1], rejected_count, "rollback"]
     assert [f.line() for f in findings] == [
-        "ok    copy.staging_events: COPY ... NOLOAD from s3://udacity-dend/log_data: Redshift read it, no record "
-        "rejected; nothing was loaded",
-        "ok    copy.staging_songs: COPY ... NOLOAD from s3://udacity-dend/song_data: Redshift read it, no record "
-        "rejected; nothing was loaded"]
+        ("ok    copy.staging_events: COPY ... NOLOAD from s3://udacity-dend/log_data: Redshift read it, no record "
+         "rejected; nothing was loaded"),
+        ("ok    copy.staging_songs: COPY ... NOLOAD from s3://udacity-dend/song_data: Redshift read it, no record "
+         "rejected; nothing was loaded")]
 
 
 def test_a_refused_copy_is_rolled_back_then_explained_from_stl_load_errors(redshift_config, redshift_sent):
-    from sparkify.copy.redshift import LOAD_ERRORS_QUERY
+    from sql_queries import load_errors
 
     redshift_sent.fail_on = lambda sql: sql.startswith("copy staging_events")
     findings = preflight.check_noload(redshift_config)
     copies = noload.noload_statements(redshift_config)
-    assert list(redshift_sent)[3:8] == ["begin", copies[0], "rollback", "begin", LOAD_ERRORS_QUERY]
+    assert list(redshift_sent)[3:8] == ["begin", copies[0], "rollback", "begin", load_errors.sql]
     assert list(redshift_sent)[8] == "rollback"
     assert [f.level for f in findings] == ["fatal", "ok"]
     assert findings[0].message.startswith("COPY ... NOLOAD failed: staging_events: COPY failed: Load into table "

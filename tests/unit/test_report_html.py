@@ -8,11 +8,11 @@ from datetime import date
 
 import sql_queries
 from sparkify import report_html
-from sparkify.reports import Report
+from sparkify.reports import AnalystsReport
 
 
-def sparse_report() -> Report:
-    r = Report(row_counts={"songplays": 2}, source="postgres warehouse, database test")
+def sparse_report() -> AnalystsReport:
+    r = AnalystsReport(row_counts={"songplays": 2}, source="postgres warehouse, database test")
     rows = {
         "most_played_songs": (["title", "artist", "plays"], []),
         "most_played_artists": (["artist", "plays"], []),
@@ -39,7 +39,7 @@ def sparse_report() -> Report:
 def test_a_sparse_report_renders_every_chart():
     page, count = report_html.render_html(sparse_report())
     assert count == 14
-    charts = dict(re.findall(r'<figure class="chart" id="([^"]+)">(.*?)</figure>', page, re.S))
+    charts = dict(re.findall(r'<figure class="chart" id="([^"]+)">(.*?)</figure>', page, re.DOTALL))
     assert all("<svg" in html for html in charts.values())
     assert charts["chart-top-songs"].count('aria-roledescription="bar"') == 0
     assert charts["chart-level-changes"].count('aria-roledescription="bar"') == 0

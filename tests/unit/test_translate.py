@@ -33,14 +33,15 @@ def test_translation(redshift, postgres):
     assert translate_for_postgres(redshift) == postgres
 
 
-@pytest.mark.parametrize("statement", sql_queries.create_table_queries)
+@pytest.mark.parametrize("statement", [q.sql for q in sql_queries.create_table_queries],
+                         ids=[q.name for q in sql_queries.create_table_queries])
 def test_translated_ddl_has_no_redshift_words(statement):
     out = translate_for_postgres(statement).lower()
     for word in ("diststyle", "distkey", "sortkey", "encode ", "identity(", "primary key", "varchar(max)"):
         assert word not in out
     # every column survives (a table-level primary key, which is not a column, goes)
     columns = r"^\s+(?!primary key)\w+\s+\w"
-    assert len(re.findall(columns, out, re.M)) == len(re.findall(columns, statement.lower(), re.M))
+    assert len(re.findall(columns, out, re.MULTILINE)) == len(re.findall(columns, statement.lower(), re.MULTILINE))
 
 
 def _config(engine: str):
@@ -53,10 +54,16 @@ def _config(engine: str):
 
 def test_etl_settings_are_postgresql_only():
     """The merge's SET LOCAL tuning goes to the PostgreSQL engines only: Redshift has no work_mem."""
-    from sparkify.warehouse import POSTGRES_ETL_SETTINGS, Warehouse
+    from sparkify.pipeline.plans import step_for
+    from sparkify.pipeline.state import RunState
 
-    assert Warehouse(_config("redshift")).etl_settings_statements() == []
+    settings = sql_queries.postgres_settings
+
+    def sent(engine: str) -> list[str]:
+        return [s.sql for s in step_for(settings).sends(RunState(_config(engine)))]
+
+    assert sent("redshift") == []
     for engine in ("postgres", "local"):
-        statements = Warehouse(_config(engine)).etl_settings_statements()
-        assert statements == [f"set local {name} = '{value}'" for name, value in POSTGRES_ETL_SETTINGS]
+        statements = sent(engine)
+        assert statements == [f"set local {name} = '{value}'" for name, value in settings.settings]
         assert "set local work_mem = '256MB'" in statements

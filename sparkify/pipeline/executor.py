@@ -1,0 +1,59 @@
+"""Running a plan: its steps in order, in one transaction, each step's duration added to its timing.
+
+Emulated COPYs that follow each other overlap: when the first starts, the next ones are prepared
+(sparkify.copy.streaming.prepare_copy), so their files are read and converted while the server ingests the
+first table; each still runs, reports and fails in its own turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sparkify.pipeline.load import CopyStep
+from sparkify.pipeline.state import RunState
+from sparkify.pipeline.steps import RunContext, Step
+from sparkify.warehouse import Warehouse
+
+
+def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
+    """Run `steps` in order in ctx's transaction (which the caller ends)."""
+    timings = ctx.result.timings
+    try:
+        for i, step in enumerate(steps):
+            if isinstance(step, CopyStep) and step.applies(ctx.state) and not ctx.wh.is_redshift \
+                    and not ctx.prepared:
+                _prepare_following_copies(ctx, steps[i + 1:])
+            t0 = time.monotonic()
+            try:
+                step.run(ctx)
+            finally:
+                if step.timing:
+                    timings[step.timing] = timings.get(step.timing, 0.0) + time.monotonic() - t0
+    finally:
+        for prepared in ctx.prepared.values():  # (a step failed before their turn)
+            prepared.close()
+        ctx.prepared.clear()
+
+
+def _prepare_following_copies(ctx: RunContext, rest: Sequence[Step]) -> None:
+    from sparkify.copy.streaming import prepare_copy
+
+    for step in rest:
+        if not isinstance(step, CopyStep):
+            break
+        if not step.applies(ctx.state):
+            continue
+        spec = step.spec(ctx.state)
+        if spec.manifest:
+            continue  # (its manifest is written in its turn)
+        ctx.prepared[spec.table] = prepare_copy(ctx.session.conn, spec)
+
+
+def execute_plan(wh: Warehouse, steps: Sequence[Step], state: RunState, *, show_progress: bool = True,
+                 commit: bool = True):
+    """Run a plan in one transaction: commit (or, without `commit`, roll back) if every step succeeded, else roll
+    back and re-raise. Returns state.result."""
+    with wh.transaction(commit=commit) as conn:
+        execute_steps(RunContext(wh, wh.session(conn), state, show_progress), steps)
+    return state.result

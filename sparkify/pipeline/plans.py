@@ -1,0 +1,106 @@
+"""The jobs of sql_queries as plans: one step per statement, in the job's order, by the statement's kind.
+
+The executor runs a plan; the dry run renders the same plan (`render`), so the order printed is the order
+that runs. Each step's timing is the RunResult.timings entry its duration adds to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import sql_queries
+from sparkify.pipeline.load import CopyStep, LedgerInsertStep, ObjectsStep
+from sparkify.pipeline.state import STAGED, RunState
+from sparkify.pipeline.steps import (
+    AnalyzeStep,
+    ChecksStep,
+    CountsStep,
+    LockStep,
+    Send,
+    SettingsStep,
+    StatementStep,
+    Step,
+    ValuesStep,
+)
+from sql_queries import Analyze, CheckRun, Copy, Lock, Params, Result, RowCounts, Settings, Statement, Values
+
+
+def step_for(statement: Statement, timing: str | None = None) -> Step:
+    """The step that runs `statement`, by its kind (and, for the ledger's, by what is bound to it)."""
+    if isinstance(statement, Lock):
+        return LockStep(statement, timing)
+    if isinstance(statement, Copy):
+        return CopyStep(statement, timing)
+    if isinstance(statement, RowCounts):
+        return CountsStep(statement, timing)
+    if isinstance(statement, Settings):
+        return SettingsStep(statement, timing)
+    if isinstance(statement, Analyze):
+        return AnalyzeStep(statement, timing)
+    if isinstance(statement, CheckRun):
+        return ChecksStep(statement, timing)
+    if isinstance(statement, Values):
+        return (LedgerInsertStep if statement.params is Params.LOADED_OBJECTS else ValuesStep)(statement, timing)
+    if statement.result is Result.LEDGER:
+        return ObjectsStep(statement, timing)
+    return StatementStep(statement, timing)
+
+
+def etl_timing(statement: Statement) -> str | None:
+    """Where the duration of a statement of etl.py (or create_tables.py) is reported."""
+    if isinstance(statement, Copy):
+        return f"copy {statement.table}"
+    if isinstance(statement, Lock) or statement.result in (Result.RUN_ID, Result.PREVIOUS_TOTALS):
+        return "lock"
+    if statement.result is Result.LEDGER:
+        return "objects"
+    if statement.params in (Params.RELOADED_OBJECTS, Params.LOADED_OBJECTS):
+        return "ledger"
+    if isinstance(statement, RowCounts):
+        return "counts"
+    if isinstance(statement, CheckRun):
+        return "checks"
+    if isinstance(statement, Settings) or any(c in STAGED for c in statement.when):
+        return "transform"  # the merge of what was staged
+    return None
+
+
+def analytics_timing(statement: Statement) -> str:
+    return "checks" if isinstance(statement, CheckRun) else "queries"
+
+
+def plan_of(statements: Iterable[Statement], timing: Callable[[Statement], str | None] = etl_timing) -> tuple[Step, ...]:
+    return tuple(step_for(s, timing(s)) for s in statements)
+
+
+def create_tables_plan() -> tuple[Step, ...]:
+    return plan_of(sql_queries.create_tables_job)
+
+
+def etl_plan() -> tuple[Step, ...]:
+    return plan_of(sql_queries.etl_job)
+
+
+def merge_plan() -> tuple[Step, ...]:
+    """The end of etl.py's plan: the merge of what was staged, the checks and the run's record."""
+    return plan_of(sql_queries.merge_queries)
+
+
+def analytics_plan() -> tuple[Step, ...]:
+    return plan_of(sql_queries.analytics_job, analytics_timing)
+
+
+def render(plan: Iterable[Step], state: RunState) -> list[Send]:
+    """What Redshift receives from `plan` in `state`, as the dry run prints it (parameters as literals)."""
+    return [send.rendered() for step in plan for send in step.sends(state)]
+
+
+def render_other_paths(plan: Iterable[Step], state: RunState) -> list[Send]:
+    """What `plan` sends only on the paths a normal run does not take, each once."""
+    out: list[Send] = []
+    for step in plan:
+        for send in step.other_sends(state):
+            send = send.rendered()
+            if not any(s.label == send.label and s.sql == send.sql for s in out):
+                out.append(send)
+    return out

@@ -1,0 +1,278 @@
+"""The data-quality gate of every etl.py run, on the keys the run touched (staging holds exactly the run's new
+objects), before it commits: a failing check rolls the run back. What passed is recorded in etl_run_checks.
+
+The plays of the run: every staged NextSong event's natural key must be in songplays exactly once,
+and those plays must find their user, song and artist; their start times must be in time exactly once,
+with the right parts. run_plays joins songplays with the staged keys as they are (a key staged s times
+gives s rows per play): if every key is in songplays, the rows equal the staged keys only when each key
+has exactly one play, so the counts prove "exactly once" without de-duplicating the staged keys first. The
+run's users, songs and artists must be in their tables exactly once.
+A play of the run has its event's time, so it lies in the run's time range (run_range), unless it was
+loaded before (batch_stored_keys, see songplay_conflict_update) and kept its own: run_plays reads those
+two slices of songplays, and matches neither against all of it.
+"Exactly once" is first proved by counting (the keys' rows, distinct keys, and the run's distinct keys all
+equal), which costs a sort of the keys; only when that fails is the exact number of offending keys
+counted. At a first load the run touches every key, so these are whole-table checks at that moment.
+"""
+
+from __future__ import annotations
+
+from sql_queries.checks import Check, CheckGroup
+from sql_queries.rules import SONGPLAY_NATURAL_KEY, time_columns_differ
+from sql_queries.statement import CheckRun, When
+
+
+def _exactly_once(rows: str, key_expression: str, wanted: str, offenders: str) -> str:
+    """The count of a "run keys in `rows` exactly once" check: 0 when rows, distinct keys and the `wanted`
+    number of distinct run keys are equal (then no key is missing or repeated), else the exact count."""
+    return f"""case
+        when (select count(*) from {rows}) = {wanted}
+         and (select count(distinct {key_expression}) from {rows}) = {wanted}
+            then 0
+        else (select count(*) from ({offenders}) as offenders)
+    end"""
+
+
+_RUN_PLAYS_ONCE = """select k.session_id, k.item_in_session
+from (select distinct session_id, item_in_session from run_keys) as k
+left join (
+    select p.session_id, p.item_in_session, count(*) as copies
+    from songplays as p
+    where exists (
+        select 1 from run_keys as r where r.session_id = p.session_id and r.item_in_session = p.item_in_session
+    )
+    group by p.session_id, p.item_in_session
+) as c on c.session_id = k.session_id and c.item_in_session = k.item_in_session
+where c.copies is null or c.copies <> 1"""
+
+_RUN_TIMES_ONCE = f"""select r.start_time
+from run_times as r
+left join (
+    select start_time, count(*) as copies, max(case when {time_columns_differ()} then 1 else 0 end) as wrong
+    from run_time_rows
+    group by start_time
+) as c on c.start_time = r.start_time
+where c.copies is null or c.copies <> 1 or c.wrong = 1"""
+
+RUN_CHECKS: tuple[CheckGroup, ...] = (
+    CheckGroup(
+        "run plays",
+        when=(When.EVENTS_STAGED, When.SONGPLAYS_HAD_ROWS),
+        with_clause="""
+with run_keys as (
+    select session_id, item_in_session, ts
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
+
+run_range as (
+    select min(ts) as first_ts, max(ts) as last_ts
+    from run_keys
+),
+
+run_plays as (
+    select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
+    from songplays as p
+    join run_range as r on p.start_time between r.first_ts and r.last_ts
+    join run_keys as k
+        on k.session_id = p.session_id
+        and k.item_in_session = p.item_in_session
+    union all
+    select p.session_id, p.item_in_session, p.user_id, p.start_time, p.song_id, p.artist_id
+    from songplays as p
+    join run_range as r on p.start_time < r.first_ts or p.start_time > r.last_ts
+    join batch_stored_keys as s
+        on s.session_id = p.session_id
+        and s.item_in_session = p.item_in_session
+    join run_keys as k
+        on k.session_id = p.session_id
+        and k.item_in_session = p.item_in_session
+),
+
+run_times as (
+    select distinct start_time
+    from run_plays
+),
+
+run_time_rows as (
+    select t.start_time, t.hour, t.day, t.week, t.month, t.year, t.weekday
+    from time as t
+    join run_times as r on r.start_time = t.start_time
+)
+""",
+        checks=(
+            Check("songplays.run_plays_once",
+                  "NextSong events of this run not in songplays exactly once (missing or duplicated)",
+                  _RUN_PLAYS_ONCE,
+                  f"""case
+        when (select count(*) from run_plays) = (select count(*) from run_keys)
+         and (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_plays)
+             = (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys)
+            then 0
+        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+    end"""),
+            Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
+                  "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
+            Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
+                  "select distinct song_id from run_plays "
+                  "where song_id is not null and song_id not in (select song_id from songs)"),
+            Check("songplays.run_artist_id_in_artists", "songplays.artist_id of this run's plays not found in artists",
+                  "select distinct artist_id from run_plays "
+                  "where artist_id is not null and artist_id not in (select artist_id from artists)"),
+            Check("time.run_start_time_once", "start times of this run's plays not in time exactly once, or with "
+                  "hour/day/week/month/year/weekday that differ from start_time",
+                  _RUN_TIMES_ONCE,
+                  f"""case
+        when (select count(*) from run_time_rows) = (select count(*) from run_times)
+         and (select count(distinct start_time) from run_time_rows) = (select count(*) from run_times)
+         and not exists (select 1 from run_time_rows where {time_columns_differ()})
+            then 0
+        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+    end"""),
+        ),
+    ),
+    CheckGroup(
+        "run users",
+        when=(When.EVENTS_STAGED,),
+        with_clause="""
+with run_users as (
+    select distinct user_id
+    from staging_events
+    where user_id is not null
+      and level is not null
+      and ts is not null
+),
+
+user_rows as (
+    select u.user_id
+    from users as u
+    where u.user_id in (select user_id from run_users)
+)
+""",
+        checks=(
+            Check("users.run_user_id_once", "users of this run not in users exactly once",
+                  "select r.user_id from run_users as r "
+                  "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
+                  "on c.user_id = r.user_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("user_rows", "user_id", "(select count(*) from run_users)",
+                                "select r.user_id from run_users as r "
+                                "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
+                                "on c.user_id = r.user_id where c.copies is null or c.copies <> 1")),
+        ),
+    ),
+    CheckGroup(
+        "run songs",
+        when=(When.SONGS_STAGED,),
+        with_clause="""
+with run_songs as (
+    select distinct r.song_id
+    from song_records as r
+    where r.song_id in (select song_id from staging_songs)
+      and r.title is not null
+      and r.artist_id is not null
+),
+
+song_rows as (
+    select s.song_id
+    from songs as s
+    where s.song_id in (select song_id from run_songs)
+),
+
+run_artists as (
+    select distinct artist_id
+    from staging_songs
+    where artist_id is not null
+),
+
+artist_rows as (
+    select a.artist_id
+    from artists as a
+    where a.artist_id in (select artist_id from run_artists)
+)
+""",
+        checks=(
+            Check("songs.run_song_id_once", "songs of this run not in songs exactly once",
+                  "select r.song_id from run_songs as r "
+                  "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
+                  "on c.song_id = r.song_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("song_rows", "song_id", "(select count(*) from run_songs)",
+                                "select r.song_id from run_songs as r "
+                                "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
+                                "on c.song_id = r.song_id where c.copies is null or c.copies <> 1")),
+            Check("artists.run_artist_id_once", "artists of this run not in artists exactly once",
+                  "select r.artist_id from run_artists as r "
+                  "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) as c "
+                  "on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1",
+                  _exactly_once("artist_rows", "artist_id", "(select count(*) from run_artists)",
+                                "select r.artist_id from run_artists as r "
+                                "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) "
+                                "as c on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1")),
+        ),
+    ),
+)
+
+# The same checks of the run's plays when songplays was empty before the run (a first load, or the first
+# after create_tables.py): every play is then one of the run's, so nothing needs matching with the staged
+# keys, and one pass over each table gives what proves the checks: as many plays as staged keys (when those
+# are distinct; else the exact count runs), all distinct, with the same sum of natural keys (a play with a
+# key that is not the run's would have to be offset exactly by another); as many time rows as distinct play
+# start times, all distinct, no play start time missing, and their parts right.
+_KEY_SUM = f"sum(cast({SONGPLAY_NATURAL_KEY} as numeric(38, 0)))"
+RUN_PLAYS_FIRST_LOAD = CheckGroup(
+    "run plays (first load)",
+    when=(When.EVENTS_STAGED, When.SONGPLAYS_WAS_EMPTY),
+    with_clause=RUN_CHECKS[0].with_clause.rstrip() + f""",
+
+staged_stats as (
+    select count(*) as keys, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
+    from staging_events
+    where page = 'NextSong'
+      and user_id is not null
+      and session_id is not null
+      and item_in_session is not null
+      and ts is not null
+),
+
+play_stats as (
+    select count(*) as plays, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
+    from songplays
+),
+
+time_stats as (
+    select count(*) as time_rows, count(distinct start_time) as start_times
+    from time
+)
+""",
+    checks=(
+        RUN_CHECKS[0].checks[0]._replace(count=f"""case
+        when (select keys = distinct_keys from staged_stats)
+         and (select p.plays = s.keys and p.distinct_keys = p.plays and p.key_sum = s.key_sum
+              from play_stats as p, staged_stats as s)
+            then 0
+        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+    end"""),
+        *(c._replace(offenders=c.offenders.replace("from run_plays", "from songplays"))
+          for c in RUN_CHECKS[0].checks[1:4]),
+        RUN_CHECKS[0].checks[4]._replace(count=f"""case
+        when (select time_rows = start_times from time_stats)
+         and (select time_rows from time_stats) = (select count(distinct start_time) from songplays)
+         and not exists (select 1 from songplays where start_time not in (select start_time from time))
+         and not exists (select 1 from time where {time_columns_differ()})
+            then 0
+        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+    end"""),
+    ),
+)
+
+# The run's gate, in this order: the plays (in their first-load form when songplays was empty before the run),
+# the users, the songs; then the never-shrinks comparison of the row counts before and after the merge.
+run_check_groups = CheckRun(
+    "run_check_groups", "", groups=(RUN_CHECKS[0], RUN_PLAYS_FIRST_LOAD, *RUN_CHECKS[1:]), never_shrinks=True,
+    raises=True,
+    note="data-quality checks on the keys this run touched (sql_queries.RUN_CHECKS); a failing check also lists up to "
+         "{examples} offenders, then the run rolls back",
+)
