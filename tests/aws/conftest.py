@@ -77,14 +77,21 @@ def _moto_module(tmp_path_factory):
     and a half), so the module shares one mock and `moto` below empties it before each test instead."""
     from moto import mock_aws
 
+    from tests.aws.strict_moto import install
+
     with pytest.MonkeyPatch.context() as mp:
         _fake_aws_env(mp, tmp_path_factory.mktemp("aws-home"))
-        with mock_aws():
-            yield
+        undo = install()
+        try:
+            with mock_aws():
+                yield
+        finally:
+            undo()
 
 
 def _empty_moto(region: str = "us-west-2") -> None:
-    """Delete every cluster, snapshot, non-default security group and IAM role: a clean account for the next test."""
+    """Delete every cluster, snapshot, parameter group, non-default security group and IAM role: a clean account for
+    the next test."""
     import boto3
 
     redshift = boto3.client("redshift", region_name=region)
@@ -92,6 +99,9 @@ def _empty_moto(region: str = "us-west-2") -> None:
         redshift.delete_cluster(ClusterIdentifier=cluster["ClusterIdentifier"], SkipFinalClusterSnapshot=True)
     for snap in redshift.describe_cluster_snapshots()["Snapshots"]:
         redshift.delete_cluster_snapshot(SnapshotIdentifier=snap["SnapshotIdentifier"])
+    for group in redshift.describe_cluster_parameter_groups()["ParameterGroups"]:
+        if not group["ParameterGroupName"].startswith("default."):
+            redshift.delete_cluster_parameter_group(ParameterGroupName=group["ParameterGroupName"])
     ec2 = boto3.client("ec2", region_name=region)
     for group in ec2.describe_security_groups()["SecurityGroups"]:
         if group["GroupName"] != "default":
@@ -157,7 +167,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     body = b"203.0.113.99\n"
     status = 200
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         self.send_response(self.status)
         self.send_header("Content-Type", "text/plain")
         self.end_headers()
