@@ -67,7 +67,7 @@ class Timing:
 
 
 @dataclass
-class Step:
+class ResourceOutcome:
     kind: str  # "IAM role", "security group", "Redshift cluster", "namespace", "workgroup", "usage limit", "config"
     name: str
     outcome: str  # "created", "reused", "updated", "deleted", "not found", "left in place", "unchanged"

@@ -10,7 +10,6 @@ import pytest
 import create_cluster
 import delete_cluster
 from sparkify import cli
-
 from tests.aws.conftest import FAKE_PASSWORD
 
 
@@ -76,7 +75,7 @@ def test_delete_asks_and_respects_the_answer(moto, cfg_path, capsys, monkeypatch
     monkeypatch.setattr("builtins.input", lambda text: "yes")
     assert delete_cluster.main(["--config", str(cfg_path)]) == 0
     out = capsys.readouterr().out
-    assert "deleted        Redshift cluster test-dwh" in out and "removed 3 resource(s)" in out
+    assert "deleted        Redshift cluster test-dwh" in out and "removed 4 resource(s)" in out
     assert clusters() == []
     monkeypatch.setattr("builtins.input", lambda text: pytest.fail("asked although nothing exists"))
     assert delete_cluster.main(["--config", str(cfg_path)]) == 0
