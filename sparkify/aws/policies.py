@@ -128,18 +128,19 @@ def trust_problem(trust_document, account: str) -> str | None:
 
     Every statement that allows something must name the Redshift service as its only principal, and an
     aws:SourceAccount condition, when there is one, must name this account only."""
-    others: list[str] = []
+    others: list[str] = []  # as shown to the user
     wrong_accounts: list[str] = []
     for st in as_list(policy_document(trust_document).get("Statement")):
         if not isinstance(st, dict) or str(st.get("Effect", "")).lower() != "allow":
             continue
-        others += [p for p in _principals(st) if p != f"Service:{REDSHIFT_PRINCIPAL}"]
+        for p in _principals(st):
+            if p != f"Service:{REDSHIFT_PRINCIPAL}":
+                others.append("everyone (*)" if p in ("*", "AWS:*") else p.split(":", 1)[1])
         if "NotPrincipal" in st:
             others.append("NotPrincipal (everyone but the principals it names)")
         wrong_accounts += [a for a in (_source_accounts(st) or []) if a != account]
     if others:
-        shown = ", ".join(dict.fromkeys("everyone (*)" if p == "*" else p.split(":", 1)[1] for p in others))
-        return f"also trusts {shown}"
+        return f"also trusts {', '.join(dict.fromkeys(others))}"
     if wrong_accounts:
         return f"trusts Redshift acting for account {', '.join(dict.fromkeys(wrong_accounts))}, not {account}"
     if not trusts_redshift(trust_document, account):

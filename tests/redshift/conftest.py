@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -148,8 +149,8 @@ def recorded(monkeypatch):
 
     class Log(list):
         fail_on = None
-        connects: list = []
-        results: dict = {}
+        connects: ClassVar[list] = []
+        results: ClassVar[dict] = {}
 
     log = Log()
     log.connects = []
@@ -186,7 +187,7 @@ def _linter():
     return Linter(dialect="redshift")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def redshift_parse(sql: str) -> tuple[list[str], list[str]]:
     """(problems, top-level statement types) of `sql` in sqlfluff's redshift dialect; parsed once per text."""
     parsed = _linter().parse_string(sql)
@@ -227,10 +228,17 @@ def aws_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def moto(aws_env):
+    """mock_aws, as strict as AWS where the code relies on a refusal (tests/aws/strict_moto.py)."""
     from moto import mock_aws
 
-    with mock_aws():
-        yield
+    from tests.aws.strict_moto import install
+
+    undo = install()
+    try:
+        with mock_aws():
+            yield
+    finally:
+        undo()
 
 
 TRUST_REDSHIFT = {
