@@ -1,5 +1,10 @@
 """A provisioned Redshift cluster: which node type can be ordered, create (or reuse) and wait, delete.
 
+A cluster of the configured name is reused. One that carries the sparkify:managed tag is brought up to date (the
+role attached, the parameter group that requires SSL set); one without it is used as it is, never modified,
+and the warnings say what it lacks and the command that adds it. Deletion always names the snapshot choice
+(SkipFinalClusterSnapshot, or a FinalClusterSnapshotIdentifier): AWS refuses a DeleteCluster that names neither.
+
 Node type: before anything is created, DescribeOrderableClusterOptions lists the (node type, cluster type)
 pairs the region offers. A configured DWH_NODE_TYPE must be among them (else ProvisioningError naming the
 region and what it offers). Unset, the classic dc2.large is used where it can still be ordered (AWS stopped

@@ -12,13 +12,15 @@ What create_cluster.py asks for (DWH_MODE = serverless), all tagged sparkify:man
 * CreateWorkgroup: baseCapacity DWH_BASE_CAPACITY (default 4 RPUs, the smallest AWS's current documentation
   allows), the dedicated security group (its one ingress rule: DWH_PORT from DWH_ALLOWED_CIDR),
   publiclyAccessible DWH_PUBLICLY_ACCESSIBLE, port DWH_PORT, subnetIds DWH_SUBNET_IDS when set (else AWS uses
-  the default VPC's).
+  the default VPC's), and configParameters require_ssl = true (the workgroup refuses connections without SSL).
 * CreateUsageLimit on the workgroup: serverless-compute, DWH_USAGE_LIMIT RPU-hours per day, breachAction
   DWH_USAGE_LIMIT_ACTION (default deactivate: user queries stop for the rest of the day), so a forgotten
   workgroup cannot run up a bill.
 
 Redshift Serverless has no boto3 waiters: `base.wait_until` polls GetNamespace/GetWorkgroup with progress
-lines. delete_cluster.py deletes only a workgroup and a namespace that carry the tag.
+lines. A namespace or workgroup of the configured name is reused; without the tag it is never modified (no role
+attached, no require_ssl, no usage limit: warnings give the commands). delete_cluster.py deletes only a workgroup
+and a namespace that carry the tag.
 """
 
 from __future__ import annotations

@@ -75,18 +75,12 @@ def aws_env(monkeypatch, tmp_path):
 def _moto_module(tmp_path_factory):
     """One mock_aws per test module: moto loads its ~1,300 AWS-managed IAM policies once per reset (about a second
     and a half), so the module shares one mock and `moto` below empties it before each test instead."""
-    from moto import mock_aws
-
-    from tests.aws.strict_moto import install
+    from tests.aws.strict_moto import strict_mock_aws
 
     with pytest.MonkeyPatch.context() as mp:
         _fake_aws_env(mp, tmp_path_factory.mktemp("aws-home"))
-        undo = install()
-        try:
-            with mock_aws():
-                yield
-        finally:
-            undo()
+        with strict_mock_aws():
+            yield
 
 
 def _empty_moto(region: str = "us-west-2") -> None:

@@ -1,6 +1,6 @@
 """moto made as strict as AWS where sparkify relies on AWS refusing something that moto 5.2 accepts, or on an
 operation moto lacks. Installed by the AWS fixtures (tests/aws/conftest.py, tests/redshift/conftest.py) for the
-in-process mock, and by `python -m tests.aws.strict_moto -p PORT -H 127.0.0.1` for moto_server.
+in-process mock (`strict_mock_aws`), and by `python -m tests.aws.strict_moto -p PORT -H 127.0.0.1` for moto_server.
 
 Redshift:
 - DeleteCluster without SkipFinalClusterSnapshot = true or a FinalClusterSnapshotIdentifier: AWS's default is
@@ -22,9 +22,10 @@ S3:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _BOOLEAN_PARAMETERS = {"require_ssl", "use_fips_ssl", "enable_user_activity_logging", "auto_analyze"}
 
@@ -144,6 +145,19 @@ def install() -> Callable[[], None]:
                 setattr(cls, name, value)
 
     return undo
+
+
+@contextlib.contextmanager
+def strict_mock_aws() -> Iterator[None]:
+    """moto's mock_aws, with the patches above for as long as it runs."""
+    from moto import mock_aws
+
+    undo = install()
+    try:
+        with mock_aws():
+            yield
+    finally:
+        undo()
 
 
 if __name__ == "__main__":  # moto_server, strict: python -m tests.aws.strict_moto -p PORT -H 127.0.0.1

@@ -229,16 +229,10 @@ def aws_env(monkeypatch, tmp_path):
 @pytest.fixture
 def moto(aws_env):
     """mock_aws, as strict as AWS where the code relies on a refusal (tests/aws/strict_moto.py)."""
-    from moto import mock_aws
+    from tests.aws.strict_moto import strict_mock_aws
 
-    from tests.aws.strict_moto import install
-
-    undo = install()
-    try:
-        with mock_aws():
-            yield
-    finally:
-        undo()
+    with strict_mock_aws():
+        yield
 
 
 TRUST_REDSHIFT = {
