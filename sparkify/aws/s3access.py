@@ -71,13 +71,14 @@ def read_locations(path: Path | str) -> S3Locations:
         value = get_value(cp, "S3", key)
         if key == "LOG_JSONPATH" and value is not None and value.lower() in ("auto", "auto ignorecase"):
             value = None
-        if value is None and key in SOURCE_KEYS:
-            problems.append(f"[S3] {key} is required to create the warehouse: the IAM role may read only the "
-                            f"locations [S3] names (copy the [S3] section of dwh.cfg.example for the udacity-dend "
-                            f"data, or name your own bucket)")
-        elif value is not None and not _is_bucket_uri(value):
+        if value is not None and not _is_bucket_uri(value):
             problems.append(f"[S3] {key} must be an s3://bucket/prefix URI for the IAM role, not {value!r}")
         values[key] = value
+    missing = [key for key in SOURCE_KEYS if values[key] is None]
+    if missing:
+        problems.insert(0, f"[S3] {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required to create "
+                           f"the warehouse: the IAM role may read only the locations [S3] names (copy the [S3] "
+                           f"section of dwh.cfg.example for the udacity-dend data, or name your own bucket)")
     if problems:
         raise ConfigError(problems, path=str(path))
     return S3Locations(log_data=values["LOG_DATA"] or "", song_data=values["SONG_DATA"] or "",

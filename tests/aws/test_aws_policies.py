@@ -97,5 +97,6 @@ def test_read_locations(tmp_path):
     path.write_text("[S3]\nLOG_DATA = /data/log\nMANIFEST_PREFIX = s3://\n")
     with pytest.raises(ConfigError) as info:
         read_locations(path)
-    assert [p.split(" ")[:2] for p in info.value.problems] == [["[S3]", "LOG_DATA"], ["[S3]", "SONG_DATA"],
-                                                              ["[S3]", "MANIFEST_PREFIX"]]
+    assert [p.split(":")[0] for p in info.value.problems] == [
+        "[S3] SONG_DATA is required to create the warehouse", "[S3] LOG_DATA must be an s3",
+        "[S3] MANIFEST_PREFIX must be an s3"]

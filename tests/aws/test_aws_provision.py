@@ -150,7 +150,7 @@ def test_a_changed_s3_section_updates_the_policy_and_says_so(moto, cfg_path, fas
 
 
 @pytest.mark.parametrize("edit, problem", [
-    (lambda t: t.split("[S3]")[0], "[S3] LOG_DATA is required to create the warehouse"),
+    (lambda t: t.split("[S3]")[0], "[S3] LOG_DATA and SONG_DATA are required to create the warehouse"),
     (lambda t: t.replace("SONG_DATA = s3://udacity-dend/song_data", "SONG_DATA = data/song_data"),
      "[S3] SONG_DATA must be an s3://bucket/prefix URI for the IAM role, not 'data/song_data'"),
 ])

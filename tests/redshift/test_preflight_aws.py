@@ -179,6 +179,22 @@ def test_role_redshift_cannot_assume(aws_world, tmp_path, run):
     assert finding.level == "fatal" and "its trust policy must allow redshift.amazonaws.com" in finding.message
 
 
+def test_role_redshift_may_assume_only_for_another_account(aws_world, tmp_path, run):
+    from sparkify.aws.policies import trust_policy
+
+    world = aws_world(trust=trust_policy("999999999999"))
+    assert only(run(world.config(tmp_path)), "iam.role").line() == (
+        "FATAL iam.role: role sparkify-dwh-s3-read lets Redshift assume it only for another account "
+        "(aws:SourceAccount), not 123456789012: fix its trust policy")
+
+
+def test_the_trust_policy_create_cluster_writes_passes(aws_world, tmp_path, run):
+    from sparkify.aws.policies import trust_policy
+
+    world = aws_world(trust=trust_policy("123456789012", "arn:aws:redshift:us-west-2:123456789012:cluster:sparkify-dwh"))
+    assert only(run(world.config(tmp_path)), "iam.role").level == "ok"
+
+
 def test_role_without_s3_access(aws_world, tmp_path, run):
     world = aws_world(policies=())
     finding = only(run(world.config(tmp_path)), "iam.s3_read")
