@@ -275,8 +275,9 @@ def test_without_aws_credentials_the_aws_checks_are_skipped(aws_env, monkeypatch
     assert preflight.exit_code(findings) == 0
 
 
-def test_the_aws_managed_read_only_policy_create_cluster_attaches(aws_world, monkeypatch):
-    """create_cluster.py attaches arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess: its real document allows COPY."""
+def test_the_aws_managed_read_only_policy_allows_copy(aws_world, monkeypatch):
+    """A role with AWS's AmazonS3ReadOnlyAccess (what earlier versions of create_cluster.py attached): its real
+    document allows COPY."""
     import boto3
 
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # read when moto's IAM backend is created
