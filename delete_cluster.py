@@ -2,15 +2,17 @@
 made by create_cluster.py.
 
 Reads [DWH] (and the optional [AWS] KEY/SECRET) from the config file (default ./dwh.cfg, which must
-exist); an unknown [DWH] key is an error. Shows what it will delete and asks for confirmation (--yes skips
-the question; without a terminal, --yes is required).
+exist); an unknown [DWH] key is an error. Shows what it will delete and what it will keep, and asks for
+confirmation (--yes skips the question; without a terminal, --yes is required).
+Deletes only what create_cluster.py made (tag sparkify:managed = true), --yes or not; anything else of the
+configured names is reported and kept.
 DWH_MODE = cluster: deletes the cluster DWH_CLUSTER_IDENTIFIER without a final snapshot unless
---final-snapshot NAME is given, retrying while the cluster is busy and waiting until it is gone.
+--final-snapshot NAME is given, retrying while the cluster is busy and waiting until it is gone, then its
+parameter group.
 DWH_MODE = serverless: deletes the workgroup and waits until it is gone, then the namespace (a final
-snapshot only with --final-snapshot NAME), each only if create_cluster.py made it (tag sparkify:managed).
-Then detaches every policy from the IAM role and deletes it, and deletes the security group, only if
-create_cluster.py made them; others are left in place and reported. Safe to run again: when nothing
-exists it says so and succeeds.
+snapshot only with --final-snapshot NAME).
+Then deletes the IAM role (with its policies) and the security group (looked up in the VPC in use only).
+Safe to run again: when nothing exists it says so and succeeds.
 """
 
 from __future__ import annotations

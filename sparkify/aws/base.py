@@ -1,5 +1,5 @@
-"""What the provisioning modules share: the boto3 session and clients, timings, the managed tag, report lines,
-and a bounded wait with progress lines.
+"""What the provisioning modules share: the boto3 session and clients, timings, the managed tag, the outcome of
+each resource's step (a report line), and a bounded wait with progress lines.
 
 boto3 clients are created inside functions, from a boto3.Session built from `[AWS] KEY/SECRET` when given,
 else from boto3's default chain (profile, environment, instance role); boto3 itself honours
@@ -67,8 +67,10 @@ class Timing:
 
 
 @dataclass
-class Step:
-    kind: str  # "IAM role", "security group", "Redshift cluster", "namespace", "workgroup", "usage limit", "config"
+class ResourceOutcome:
+    """What create_cluster.py or delete_cluster.py did to one resource: one line of its report."""
+
+    kind: str  # "IAM role", "security group", "parameter group", "Redshift cluster", "namespace", "workgroup", ...
     name: str
     outcome: str  # "created", "reused", "updated", "deleted", "not found", "left in place", "unchanged"
     detail: str = ""

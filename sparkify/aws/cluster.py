@@ -1,5 +1,10 @@
 """A provisioned Redshift cluster: which node type can be ordered, create (or reuse) and wait, delete.
 
+A cluster of the configured name is reused. One that carries the sparkify:managed tag is brought up to date (the
+role attached, the parameter group that requires SSL set); one without it is used as it is, never modified,
+and the warnings say what it lacks and the command that adds it. Deletion always names the snapshot choice
+(SkipFinalClusterSnapshot, or a FinalClusterSnapshotIdentifier): AWS refuses a DeleteCluster that names neither.
+
 Node type: before anything is created, DescribeOrderableClusterOptions lists the (node type, cluster type)
 pairs the region offers. A configured DWH_NODE_TYPE must be among them (else ProvisioningError naming the
 region and what it offers). Unset, the classic dc2.large is used where it can still be ordered (AWS stopped
@@ -15,7 +20,8 @@ import logging
 import re
 from collections.abc import Mapping
 
-from sparkify.aws.base import Step, Timing, tags
+from sparkify.aws import paramgroup
+from sparkify.aws.base import ResourceOutcome, Timing, has_tag, tags
 from sparkify.aws.errors import aws_call, aws_error_message, not_implemented
 from sparkify.config import DwhSettings
 from sparkify.errors import ProvisioningError
@@ -195,8 +201,12 @@ def describe_cluster(redshift, cluster_id: str, region: str) -> dict | None:
 
 
 def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: str, group_id: str,
-                   timing: Timing) -> tuple[dict, Step]:
-    """The encrypted cluster with the role and the security group, available. Returns (cluster, step)."""
+                   parameter_group: str, timing: Timing) -> tuple[dict, ResourceOutcome]:
+    """The encrypted cluster with the role, the security group and the parameter group, available.
+    Returns (cluster, outcome).
+
+    A cluster of that name is reused; if it carries the sparkify:managed tag it is brought up to date (the
+    role attached, the parameter group set), else it is not modified and the warnings say what it lacks."""
     cid = settings.cluster_identifier
     resource = f"Redshift cluster '{cid}'"
     region = settings.region
@@ -211,6 +221,7 @@ def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: st
             "Port": settings.port,
             "IamRoles": [role_arn],
             "VpcSecurityGroupIds": [group_id],
+            "ClusterParameterGroupName": parameter_group,
             "Encrypted": True,
             "PubliclyAccessible": settings.publicly_accessible,
             "Tags": tags(),
@@ -229,8 +240,8 @@ def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: st
             try:
                 redshift.create_cluster(**params)
                 outcome = "created"
-                log.info("%s: creation requested (%s x %s, encrypted); this usually takes 5-15 minutes",
-                         resource, settings.num_nodes, node_type)
+                log.info("%s: creation requested (%s x %s, encrypted, SSL required); this usually takes 5-15 "
+                         "minutes", resource, settings.num_nodes, node_type)
             except redshift.exceptions.ClusterAlreadyExistsFault:
                 outcome = "reused"
     else:
@@ -247,28 +258,13 @@ def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: st
     cluster = describe_cluster(redshift, cid, region)
     if cluster is None:
         raise ProvisioningError(f"{resource} disappeared while waiting for it: run create_cluster.py again")
-
+    ours = has_tag(cluster.get("Tags"))
+    if outcome == "reused" and ours:
+        cluster = _bring_up_to_date(redshift, settings, cluster, role_arn, parameter_group, timing)
+    elif outcome == "reused":
+        _warn_foreign(settings, cluster, role_arn, parameter_group)
     if outcome == "reused":
-        roles = [r.get("IamRoleArn") for r in cluster.get("IamRoles", [])]
-        if role_arn not in roles:
-            with aws_call("attaching the IAM role to", resource, region):
-                redshift.modify_cluster_iam_roles(ClusterIdentifier=cid, AddIamRoles=[role_arn])
-            log.info("%s: attached IAM role %s", resource, role_arn)
-            wait_for_cluster(redshift, cid, "cluster_available", timing, region)
-            cluster = describe_cluster(redshift, cid, region) or cluster
-        if not cluster.get("Encrypted"):
-            log.warning("%s exists but is NOT encrypted; sparkify creates encrypted clusters. To fix it, delete it "
-                        "(delete_cluster.py) and run create_cluster.py again, or enable encryption in the console.",
-                        resource)
-        groups = [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups", [])]
-        if group_id not in groups:
-            log.warning("%s exists but does not use security group %s (it uses %s): its network access is "
-                        "whatever those groups allow", resource, group_id, ", ".join(groups) or "none")
-        for key, want, have in (("DWH_DB", settings.db_name, cluster.get("DBName")),
-                                ("DWH_DB_USER", settings.db_user, cluster.get("MasterUsername"))):
-            if have and have != want:
-                log.warning("%s exists with %s = %s, not %s as configured: writing the cluster's value to "
-                            "[CLUSTER]", resource, key, have, want)
+        _warn_differences(settings, cluster, group_id)
     endpoint = cluster.get("Endpoint") or {}
     if not endpoint.get("Address"):
         raise ProvisioningError(f"{resource} is available but has no endpoint yet: run create_cluster.py again "
@@ -276,7 +272,66 @@ def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: st
     detail = f"{cluster.get('ClusterStatus')}, {endpoint['Address']}:{endpoint.get('Port') or settings.port}"
     detail += f", {cluster.get('NodeType') or node_type}"
     detail += ", encrypted" if cluster.get("Encrypted") else ", NOT encrypted"
-    return cluster, Step("Redshift cluster", cid, outcome, detail)
+    if not ours:
+        detail += ", not created by sparkify: not modified"
+    return cluster, ResourceOutcome("Redshift cluster", cid, outcome, detail)
+
+
+def _bring_up_to_date(redshift, settings: DwhSettings, cluster: dict, role_arn: str, parameter_group: str,
+                      timing: Timing) -> dict:
+    """Our cluster: attach the role and set the parameter group when they are missing."""
+    cid = settings.cluster_identifier
+    resource = f"Redshift cluster '{cid}'"
+    region = settings.region
+    if role_arn not in [r.get("IamRoleArn") for r in cluster.get("IamRoles", [])]:
+        with aws_call("attaching the IAM role to", resource, region):
+            redshift.modify_cluster_iam_roles(ClusterIdentifier=cid, AddIamRoles=[role_arn])
+        log.info("%s: attached IAM role %s", resource, role_arn)
+        wait_for_cluster(redshift, cid, "cluster_available", timing, region)
+        cluster = describe_cluster(redshift, cid, region) or cluster
+    if parameter_group not in paramgroup.cluster_groups(cluster):
+        with aws_call("setting the parameter group of", resource, region):
+            redshift.modify_cluster(ClusterIdentifier=cid, ClusterParameterGroupName=parameter_group)
+        wait_for_cluster(redshift, cid, "cluster_available", timing, region)
+        cluster = describe_cluster(redshift, cid, region) or cluster
+    status = paramgroup.cluster_groups(cluster).get(parameter_group)
+    if status not in (None, "in-sync"):
+        log.warning("%s: parameter group %s is %s: require_ssl takes effect after a reboot (aws redshift "
+                    "reboot-cluster --cluster-identifier %s)", resource, parameter_group, status, cid)
+    return cluster
+
+
+def _warn_foreign(settings: DwhSettings, cluster: dict, role_arn: str, parameter_group: str) -> None:
+    """A cluster sparkify did not create is used as it is: say what it lacks, and how to add it."""
+    cid = settings.cluster_identifier
+    resource = f"Redshift cluster '{cid}'"
+    log.warning("%s exists without the sparkify:managed tag: using it as it is (not modified); delete_cluster.py "
+                "will leave it in place", resource)
+    if role_arn not in [r.get("IamRoleArn") for r in cluster.get("IamRoles", [])]:
+        log.warning("%s does not have IAM role %s, so COPY cannot read S3 with it: aws redshift "
+                    "modify-cluster-iam-roles --cluster-identifier %s --add-iam-roles %s", resource, role_arn, cid,
+                    role_arn)
+    if parameter_group not in paramgroup.cluster_groups(cluster):
+        log.warning("%s uses parameter group %s, not %s: whether it requires SSL is up to that group "
+                    "(require_ssl)", resource, ", ".join(paramgroup.cluster_groups(cluster)) or "none",
+                    parameter_group)
+
+
+def _warn_differences(settings: DwhSettings, cluster: dict, group_id: str) -> None:
+    resource = f"Redshift cluster '{settings.cluster_identifier}'"
+    if not cluster.get("Encrypted"):
+        log.warning("%s exists but is NOT encrypted; sparkify creates encrypted clusters. To fix it, delete it "
+                    "(delete_cluster.py) and run create_cluster.py again, or enable encryption in the console.",
+                    resource)
+    groups = [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups", [])]
+    if group_id not in groups:
+        log.warning("%s exists but does not use security group %s (it uses %s): its network access is "
+                    "whatever those groups allow", resource, group_id, ", ".join(groups) or "none")
+    for key, want, have in (("DWH_DB", settings.db_name, cluster.get("DBName")),
+                            ("DWH_DB_USER", settings.db_user, cluster.get("MasterUsername"))):
+        if have and have != want:
+            log.warning("%s exists with %s = %s, not %s as configured: writing the cluster's value to "
+                        "[CLUSTER]", resource, key, have, want)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +339,7 @@ def ensure_cluster(redshift, settings: DwhSettings, node_type: str, role_arn: st
 
 
 def delete_cluster(redshift, settings: DwhSettings, cluster: dict, final_snapshot: str | None,
-                   timing: Timing) -> Step:
+                   timing: Timing) -> ResourceOutcome:
     cid = settings.cluster_identifier
     resource = f"Redshift cluster '{cid}'"
     region = settings.region
@@ -303,7 +358,7 @@ def delete_cluster(redshift, settings: DwhSettings, cluster: dict, final_snapsho
                 try:
                     redshift.delete_cluster(**params)
                 except redshift.exceptions.ClusterNotFoundFault:
-                    return Step("Redshift cluster", cid, "not found", "already gone")
+                    return ResourceOutcome("Redshift cluster", cid, "not found", "already gone")
                 except redshift.exceptions.InvalidClusterStateFault:
                     if attempt >= timing.retry_attempts:
                         raise
@@ -312,7 +367,7 @@ def delete_cluster(redshift, settings: DwhSettings, cluster: dict, final_snapsho
                 break
             current = describe_cluster(redshift, cid, region)
             if current is None:
-                return Step("Redshift cluster", cid, "not found", "already gone")
+                return ResourceOutcome("Redshift cluster", cid, "not found", "already gone")
             if current.get("ClusterStatus") in GONE_STATES:
                 break
             log.info("%s is %s: retrying the deletion in %.0f s (attempt %d of %d)", resource,
@@ -323,5 +378,5 @@ def delete_cluster(redshift, settings: DwhSettings, cluster: dict, final_snapsho
     else:
         log.info("%s is already being deleted", resource)
     wait_for_cluster(redshift, cid, "cluster_deleted", timing, region)
-    return Step("Redshift cluster", cid, "deleted",
+    return ResourceOutcome("Redshift cluster", cid, "deleted",
                 f"final snapshot '{final_snapshot}'" if final_snapshot else "no final snapshot")

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
-from sparkify.aws.base import Step, Timing, has_tag, tags
+from sparkify.aws.base import ResourceOutcome, Timing, has_tag, tags
 from sparkify.aws.errors import aws_call, error_code
 from sparkify.config import DwhSettings
 from sparkify.errors import ProvisioningError
@@ -25,7 +25,7 @@ def detect_public_ip(url: str = CHECKIP_URL, timeout: float = 5.0) -> str:
     fix = ("set [DWH] DWH_ALLOWED_CIDR to the address range allowed to reach the warehouse "
            "(for example your public address as 203.0.113.7/32)")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https URL (or a test's)
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # a fixed https URL (or a test's)
             body = resp.read(100).decode("ascii", "replace").strip()
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
@@ -53,18 +53,24 @@ def resolve_allowed_cidr(settings: DwhSettings, checkip_url: str = CHECKIP_URL) 
     return cidr
 
 
-def _vpc_id(ec2, settings: DwhSettings) -> str:
+def default_vpc(ec2, settings: DwhSettings) -> str | None:
+    """The VPC sparkify uses: DWH_VPC_ID (checked to exist), else the region's default VPC (None: there is none)."""
     if settings.vpc_id:
         with aws_call("reading", f"VPC '{settings.vpc_id}'", settings.region):
             ec2.describe_vpcs(VpcIds=[settings.vpc_id])
         return settings.vpc_id
     with aws_call("looking up", "the default VPC", settings.region):
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    if not vpcs:
+    return vpcs[0]["VpcId"] if vpcs else None
+
+
+def _vpc_id(ec2, settings: DwhSettings) -> str:
+    vpc_id = default_vpc(ec2, settings)
+    if vpc_id is None:
         raise ProvisioningError(f"no default VPC in {settings.region}: set [DWH] DWH_VPC_ID (and DWH_SUBNET_GROUP, "
                                 f"or DWH_SUBNET_IDS in serverless mode), or create a default VPC "
                                 f"(aws ec2 create-default-vpc)")
-    return vpcs[0]["VpcId"]
+    return vpc_id
 
 
 def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool, list[dict]]:
@@ -96,7 +102,7 @@ def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool
     return present, revoke
 
 
-def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, Step]:
+def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, ResourceOutcome]:
     """The dedicated security group; its only ingress rule is TCP port from `cidr`. Returns (group id, step)."""
     name = settings.security_group_name
     resource = f"security group '{name}'"
@@ -151,18 +157,20 @@ def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, S
                     raise
         if outcome == "reused":
             outcome = "updated"
-    return group_id, Step("security group", name, outcome, f"{group_id}, ingress tcp/{settings.port} from {cidr} only")
+    return group_id, ResourceOutcome("security group", name, outcome,
+                                     f"{group_id}, ingress tcp/{settings.port} from {cidr} only")
 
 
-def find_security_groups(ec2, settings: DwhSettings) -> list[dict]:
-    filters = [{"Name": "group-name", "Values": [settings.security_group_name]}]
-    if settings.vpc_id:
-        filters.append({"Name": "vpc-id", "Values": [settings.vpc_id]})
+def find_security_groups(ec2, settings: DwhSettings, vpc_id: str | None) -> list[dict]:
+    """The groups named like ours in `vpc_id` (the VPC in use; None: no VPC, so none)."""
+    if vpc_id is None:
+        return []
+    filters = [{"Name": "group-name", "Values": [settings.security_group_name]}, {"Name": "vpc-id", "Values": [vpc_id]}]
     with aws_call("reading", f"security group '{settings.security_group_name}'", settings.region):
         return ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
 
 
-def delete_security_group(ec2, settings: DwhSettings, group: dict, timing: Timing) -> Step:
+def delete_security_group(ec2, settings: DwhSettings, group: dict, timing: Timing) -> ResourceOutcome:
     group_id, name = group["GroupId"], group["GroupName"]
     resource = f"security group '{name}' ({group_id})"
     attempt = 0
@@ -174,7 +182,7 @@ def delete_security_group(ec2, settings: DwhSettings, group: dict, timing: Timin
                 ec2.delete_security_group(GroupId=group_id)
             except Exception as exc:
                 if error_code(exc) == "InvalidGroup.NotFound":
-                    return Step("security group", name, "not found", f"{group_id} already gone")
+                    return ResourceOutcome("security group", name, "not found", f"{group_id} already gone")
                 if error_code(exc) != "DependencyViolation":
                     raise
                 in_use = True
@@ -188,4 +196,4 @@ def delete_security_group(ec2, settings: DwhSettings, group: dict, timing: Timin
                  "%.0f s (attempt %d of %d)", resource, timing.sg_retry_delay, attempt, timing.sg_retry_attempts)
         timing.sleep(timing.sg_retry_delay)
     log.info("%s deleted", resource)
-    return Step("security group", name, "deleted", group_id)
+    return ResourceOutcome("security group", name, "deleted", group_id)

@@ -1,17 +1,19 @@
 """create_cluster.py's job: everything ENGINE = redshift needs, created or reused, then written into dwh.cfg.
 
-Both modes first resolve who may connect (DWH_ALLOWED_CIDR, else the caller's public address: this may
-fail, so it runs before anything is created) and check the AWS credentials, then create or reuse:
+Before anything is created, both modes resolve who may connect (DWH_ALLOWED_CIDR, else the caller's public
+address), read the S3 locations the role will be scoped to ([S3]; refused when missing) and check the AWS
+credentials (which also give the account the role's trust policy pins). Then they create or reuse:
 
 * cluster (DWH_MODE = cluster, the default): the node type is checked against the region's orderable
-  options (sparkify.aws.cluster) before anything is created; then the IAM role, the security group, and an
-  encrypted cluster with that role and group, waited for until available;
-* serverless: the IAM role, the security group, the namespace, the workgroup and its daily usage limit
-  (sparkify.aws.serverless), each waited for until AVAILABLE.
+  options (sparkify.aws.cluster) first; then the IAM role, the security group, the parameter group that
+  requires SSL (sparkify.aws.paramgroup), and an encrypted cluster with all three, waited for until available;
+* serverless: the IAM role, the security group, the namespace, the workgroup (requiring SSL) and its daily
+  usage limit (sparkify.aws.serverless), each waited for until AVAILABLE.
 
 Then `[CLUSTER] HOST, DB_NAME, DB_USER, DB_PORT` and `[IAM_ROLE] ARN` are written into the configuration
-file (sparkify.config.edit keeps every other line). Every step reuses what exists, so running the script again
-is safe and resumes a wait. Nothing here prints or exits; errors are ProvisioningError or ConfigError.
+file (sparkify.config.edit keeps every other line). Every step reuses what exists, and changes only what carries
+the sparkify:managed tag, so running the script again is safe, resumes a wait and applies a changed [S3].
+Nothing here prints or exits; errors are ProvisioningError or ConfigError.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkify.aws import cluster as cluster_mod
-from sparkify.aws import serverless
-from sparkify.aws.base import Step, Timing, client, make_session
+from sparkify.aws import paramgroup, s3access, serverless
+from sparkify.aws.base import ResourceOutcome, Timing, client, make_session
 from sparkify.aws.errors import aws_call
 from sparkify.aws.iam import ensure_role
 from sparkify.aws.network import CHECKIP_URL, ensure_security_group, resolve_allowed_cidr
@@ -36,7 +38,7 @@ log = logging.getLogger("sparkify.aws")
 
 @dataclass
 class CreateReport:
-    steps: list[Step]
+    steps: list[ResourceOutcome]
     host: str
     port: int
     db_name: str
@@ -51,33 +53,36 @@ class CreateReport:
 
 @dataclass
 class _Made:
-    steps: list[Step]
+    steps: list[ResourceOutcome]
     host: str
     port: int
     db_name: str
     db_user: str
 
 
-def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing = Timing(),
+def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing | None = None,
                checkip_url: str = CHECKIP_URL, session=None, environ: Mapping[str, str] | None = None) -> CreateReport:
     """Create (or reuse) the warehouse of `settings.mode`, wait for it, write [CLUSTER]/[IAM_ROLE] back."""
     from sparkify.config.edit import update_config
 
     config_path = Path(config_path)
+    timing = timing or Timing()
     cidr = resolve_allowed_cidr(settings, checkip_url)  # before anything is created: it may fail
+    locations = s3access.read_locations(config_path)  # the role's scope; refused before anything is created
     session = session or make_session(settings)
     with aws_call("checking", "the AWS credentials", settings.region):
-        client(session, "sts").get_caller_identity()
+        identity = client(session, "sts").get_caller_identity()
+    account, partition = identity["Account"], str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
     iam, ec2 = client(session, "iam"), client(session, "ec2")
     if settings.serverless:
         rs = client(session, "redshift-serverless")
-        role_arn, role_step = ensure_role(iam, settings)
+        role_arn, role_step = ensure_role(iam, settings, account=account, locations=locations, partition=partition)
         group_id, group_step = ensure_security_group(ec2, settings, cidr)
         made = _serverless(rs, settings, role_arn, group_id, timing)
     else:
         redshift = client(session, "redshift")
         node_type = cluster_mod.select_node_type(redshift, settings)  # before anything is created: it may fail
-        role_arn, role_step = ensure_role(iam, settings)
+        role_arn, role_step = ensure_role(iam, settings, account=account, locations=locations, partition=partition)
         group_id, group_step = ensure_security_group(ec2, settings, cidr)
         made = _cluster(redshift, settings, node_type, role_arn, group_id, timing)
     changed = update_config(config_path, {
@@ -88,16 +93,18 @@ def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing
              "wrote" if changed else "already has")
     _config_hints(config_path, settings, os.environ if environ is None else environ)
     steps = [role_step, group_step, *made.steps,
-             Step("config", str(config_path), "updated" if changed else "unchanged",
+             ResourceOutcome("config", str(config_path), "updated" if changed else "unchanged",
                   "[CLUSTER] HOST, DB_NAME, DB_USER, DB_PORT; [IAM_ROLE] ARN")]
     return CreateReport(steps=steps, host=made.host, port=made.port, db_name=made.db_name, db_user=made.db_user,
                         role_arn=role_arn, security_group_id=group_id, config_path=config_path)
 
 
 def _cluster(redshift, settings: DwhSettings, node_type: str, role_arn: str, group_id: str, timing: Timing) -> _Made:
-    cluster, step = cluster_mod.ensure_cluster(redshift, settings, node_type, role_arn, group_id, timing)
+    parameter_group, group_step = paramgroup.ensure_group(redshift, settings)
+    cluster, step = cluster_mod.ensure_cluster(redshift, settings, node_type, role_arn, group_id, parameter_group,
+                                               timing)
     endpoint = cluster["Endpoint"]
-    return _Made(steps=[step], host=endpoint["Address"],
+    return _Made(steps=[group_step, step], host=endpoint["Address"],
                  port=int(endpoint.get("Port") or cluster.get("Port") or settings.port),
                  db_name=cluster.get("DBName") or settings.db_name,
                  db_user=cluster.get("MasterUsername") or settings.db_user)
@@ -105,8 +112,8 @@ def _cluster(redshift, settings: DwhSettings, node_type: str, role_arn: str, gro
 
 def _serverless(rs, settings: DwhSettings, role_arn: str, group_id: str, timing: Timing) -> _Made:
     namespace, namespace_step = serverless.ensure_namespace(rs, settings, role_arn, timing)
-    workgroup, workgroup_step = serverless.ensure_workgroup(rs, settings, group_id, timing)
-    limit_step = serverless.ensure_usage_limit(rs, settings, workgroup)
+    workgroup, workgroup_step, ours = serverless.ensure_workgroup(rs, settings, group_id, timing)
+    limit_step = serverless.ensure_usage_limit(rs, settings, workgroup, ours=ours)
     endpoint = workgroup["endpoint"]
     return _Made(steps=[namespace_step, workgroup_step, limit_step], host=endpoint["address"],
                  port=int(endpoint.get("port") or workgroup.get("port") or settings.port),

@@ -76,16 +76,17 @@ def aws_env(monkeypatch, tmp_path):
 def _moto_module(tmp_path_factory):
     """One mock_aws per test module: moto loads its ~1,300 AWS-managed IAM policies once per reset (about a second
     and a half), so the module shares one mock and `moto` below empties it before each test instead."""
-    from moto import mock_aws
+    from tests.aws.strict_moto import strict_mock_aws
 
     with pytest.MonkeyPatch.context() as mp:
         _fake_aws_env(mp, tmp_path_factory.mktemp("aws-home"))
-        with mock_aws():
+        with strict_mock_aws():
             yield
 
 
 def _empty_moto(region: str = "us-west-2") -> None:
-    """Delete every cluster, snapshot, non-default security group and IAM role: a clean account for the next test."""
+    """Delete every cluster, snapshot, parameter group, non-default security group and IAM role: a clean account for
+    the next test."""
     import boto3
 
     redshift = boto3.client("redshift", region_name=region)
@@ -93,6 +94,9 @@ def _empty_moto(region: str = "us-west-2") -> None:
         redshift.delete_cluster(ClusterIdentifier=cluster["ClusterIdentifier"], SkipFinalClusterSnapshot=True)
     for snap in redshift.describe_cluster_snapshots()["Snapshots"]:
         redshift.delete_cluster_snapshot(SnapshotIdentifier=snap["SnapshotIdentifier"])
+    for group in redshift.describe_cluster_parameter_groups()["ParameterGroups"]:
+        if not group["ParameterGroupName"].startswith("default."):
+            redshift.delete_cluster_parameter_group(ParameterGroupName=group["ParameterGroupName"])
     ec2 = boto3.client("ec2", region_name=region)
     for group in ec2.describe_security_groups()["SecurityGroups"]:
         if group["GroupName"] != "default":
@@ -158,7 +162,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     body = b"203.0.113.99\n"
     status = 200
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         self.send_response(self.status)
         self.send_header("Content-Type", "text/plain")
         self.end_headers()

@@ -1,7 +1,8 @@
 """A small Redshift Serverless endpoint on 127.0.0.1, for what moto lacks: the operations sparkify calls, with
 the AWS JSON 1.1 protocol (X-Amz-Target: RedshiftServerless.<Operation>), AWS's error shapes and the state
 transitions that matter (a workgroup is CREATING for `creating_reads` GetWorkgroup calls, a namespace cannot
-be deleted while a workgroup uses it). boto3 reaches it through AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS, so the
+be deleted while a workgroup uses it), and AWS's validation of what sparkify relies on: a workgroup's
+configParameters take only the keys the API documents, and boolean parameters (require_ssl...) only true or false. boto3 reaches it through AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS, so the
 scripts run unchanged as subprocesses; every request is recorded (operation, parameters) for the tests.
 
 Requests are not authenticated; botocore has already validated their parameters against the service model.
@@ -23,6 +24,34 @@ class ServerlessError(Exception):
         self.code = code
 
 
+# The configParameters keys CreateWorkgroup/UpdateWorkgroup document (Redshift Serverless API reference), and the
+# query monitoring metrics ("Query monitoring metrics for Amazon Redshift Serverless").
+CONFIG_KEYS = {"auto_mv", "datestyle", "enable_case_sensitive_identifier", "enable_large_strings_opt_in",
+               "enable_user_activity_logging", "query_group", "search_path", "require_ssl", "use_fips_ssl",
+               "wlm_json_configuration", "max_query_cpu_time", "max_query_blocks_read", "max_scan_row_count",
+               "max_query_execution_time", "max_query_queue_time", "max_query_cpu_usage_percent",
+               "max_query_temp_blocks_to_disk", "max_join_row_count", "max_nested_loop_join_row_count"}
+BOOLEAN_KEYS = {"auto_mv", "enable_case_sensitive_identifier", "enable_large_strings_opt_in",
+                "enable_user_activity_logging", "require_ssl", "use_fips_ssl"}
+# What GetWorkgroup shows for parameters never set (the stand-in's values; only require_ssl's matters here).
+CONFIG_DEFAULTS = {"auto_mv": "true", "datestyle": "ISO, MDY", "enable_case_sensitive_identifier": "false",
+                   "enable_user_activity_logging": "true", "query_group": "default", "search_path": "$user, public",
+                   "max_query_execution_time": "14400", "require_ssl": "false", "use_fips_ssl": "false"}
+
+
+def check_config_parameters(params: list[dict]) -> dict[str, str]:
+    """configParameters as AWS validates them: known keys, booleans spelt true or false (ValidationException)."""
+    out = {}
+    for p in params:
+        key, value = p.get("parameterKey"), p.get("parameterValue")
+        if key not in CONFIG_KEYS:
+            raise ServerlessError("ValidationException", f"Invalid parameter key: {key}")
+        if key in BOOLEAN_KEYS and value not in ("true", "false"):
+            raise ServerlessError("ValidationException", f"Invalid value for {key}: {value} (true or false)")
+        out[key] = value
+    return out
+
+
 class FakeServerless:
     def __init__(self, *, region: str = "us-west-2", account: str = "123456789012", creating_reads: int = 0,
                  deleting_reads: int = 0):
@@ -38,7 +67,7 @@ class FakeServerless:
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
+            def do_POST(self):
                 op = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, answer = fake.handle(op, json.loads(body or b"{}"))
@@ -119,7 +148,7 @@ class FakeServerless:
             raise ServerlessError("ResourceNotFoundException", f"workgroup {name} not found")
         return self.workgroups[name]
 
-    def _CreateNamespace(self, p: dict) -> dict:  # noqa: N802 - the operation's name
+    def _CreateNamespace(self, p: dict) -> dict:
         name = p["namespaceName"]
         if name in self.namespaces:
             raise ServerlessError("ConflictException", f"namespace {name} already exists")
@@ -136,10 +165,10 @@ class FakeServerless:
         self.tags[arn] = list(p.get("tags", []))
         return {"namespace": self._public(self.namespaces[name])}
 
-    def _GetNamespace(self, p: dict) -> dict:  # noqa: N802
+    def _GetNamespace(self, p: dict) -> dict:
         return {"namespace": self._public(self._namespace(p["namespaceName"]))}
 
-    def _UpdateNamespace(self, p: dict) -> dict:  # noqa: N802
+    def _UpdateNamespace(self, p: dict) -> dict:
         ns = self._namespace(p["namespaceName"])
         if "iamRoles" in p:
             ns["iamRoles"] = [f"IamRole(applyStatus=in-sync, iamRoleArn={r})" for r in p["iamRoles"]]
@@ -147,7 +176,7 @@ class FakeServerless:
             ns["defaultIamRoleArn"] = p["defaultIamRoleArn"]
         return {"namespace": self._public(ns)}
 
-    def _DeleteNamespace(self, p: dict) -> dict:  # noqa: N802
+    def _DeleteNamespace(self, p: dict) -> dict:
         ns = self._namespace(p["namespaceName"])
         if any(wg["namespaceName"] == ns["namespaceName"] for wg in self.workgroups.values()):
             raise ServerlessError("ConflictException", "a workgroup still uses the namespace")
@@ -155,11 +184,12 @@ class FakeServerless:
         self._countdown[f"ns:{ns['namespaceName']}"] = self.deleting_reads
         return {"namespace": self._public(ns)}
 
-    def _CreateWorkgroup(self, p: dict) -> dict:  # noqa: N802
+    def _CreateWorkgroup(self, p: dict) -> dict:
         name = p["workgroupName"]
         if name in self.workgroups:
             raise ServerlessError("ConflictException", f"workgroup {name} already exists")
         self._namespace(p["namespaceName"])
+        config = {**CONFIG_DEFAULTS, **check_config_parameters(p.get("configParameters", []))}
         arn = self._arn("workgroup", name)
         self.workgroups[name] = {
             "workgroupName": name, "workgroupArn": arn, "workgroupId": arn.rsplit("/", 1)[1],
@@ -167,15 +197,28 @@ class FakeServerless:
             "publiclyAccessible": p.get("publiclyAccessible", False),
             "securityGroupIds": p.get("securityGroupIds", []), "subnetIds": p.get("subnetIds", []),
             "port": p.get("port", 5439), "endpoint": {"port": p.get("port", 5439)}, "creationDate": time.time(),
+            "configParameters": [{"parameterKey": k, "parameterValue": v} for k, v in config.items()],
         }
         self.tags[arn] = list(p.get("tags", []))
         self._countdown[f"wg:{name}"] = self.creating_reads
         return {"workgroup": self._public(self.workgroups[name])}
 
-    def _GetWorkgroup(self, p: dict) -> dict:  # noqa: N802
+    def _GetWorkgroup(self, p: dict) -> dict:
         return {"workgroup": self._public(self._workgroup(p["workgroupName"]))}
 
-    def _DeleteWorkgroup(self, p: dict) -> dict:  # noqa: N802
+    def _UpdateWorkgroup(self, p: dict) -> dict:
+        wg = self._workgroup(p["workgroupName"])
+        if wg["status"] != "AVAILABLE":
+            raise ServerlessError("ConflictException", f"workgroup {wg['workgroupName']} is {wg['status']}")
+        changes = check_config_parameters(p.get("configParameters", []))
+        config = {c["parameterKey"]: c["parameterValue"] for c in wg["configParameters"]} | changes
+        wg["configParameters"] = [{"parameterKey": k, "parameterValue": v} for k, v in config.items()]
+        for key in ("baseCapacity", "publiclyAccessible", "securityGroupIds", "subnetIds", "port"):
+            if key in p:
+                wg[key] = p[key]
+        return {"workgroup": self._public(wg)}
+
+    def _DeleteWorkgroup(self, p: dict) -> dict:
         wg = self._workgroup(p["workgroupName"])
         wg["status"] = "DELETING"
         self._countdown[f"wg:{wg['workgroupName']}"] = self.deleting_reads
@@ -183,10 +226,10 @@ class FakeServerless:
             del self.usage_limits[key]
         return {"workgroup": self._public(wg)}
 
-    def _ListTagsForResource(self, p: dict) -> dict:  # noqa: N802
+    def _ListTagsForResource(self, p: dict) -> dict:
         return {"tags": self.tags.get(p["resourceArn"], [])}
 
-    def _CreateUsageLimit(self, p: dict) -> dict:  # noqa: N802
+    def _CreateUsageLimit(self, p: dict) -> dict:
         if not any(wg["workgroupArn"] == p["resourceArn"] for wg in self.workgroups.values()):
             raise ServerlessError("ResourceNotFoundException", "no such workgroup")
         limit_id = str(uuid.uuid4())
@@ -197,17 +240,17 @@ class FakeServerless:
             "period": p.get("period", "monthly"), "breachAction": p.get("breachAction", "log")}
         return {"usageLimit": self.usage_limits[limit_id]}
 
-    def _ListUsageLimits(self, p: dict) -> dict:  # noqa: N802
+    def _ListUsageLimits(self, p: dict) -> dict:
         found = [u for u in self.usage_limits.values() if u["resourceArn"] == p.get("resourceArn", u["resourceArn"])
                  and u["usageType"] == p.get("usageType", u["usageType"])]
         return {"usageLimits": found} if found else {}  # the model does not allow an empty list
 
-    def _UpdateUsageLimit(self, p: dict) -> dict:  # noqa: N802
+    def _UpdateUsageLimit(self, p: dict) -> dict:
         limit = self.usage_limits[p["usageLimitId"]]
         limit.update({k: p[k] for k in ("amount", "breachAction") if k in p})
         return {"usageLimit": limit}
 
-    def _GetCredentials(self, p: dict) -> dict:  # noqa: N802
+    def _GetCredentials(self, p: dict) -> dict:
         self._workgroup(p["workgroupName"])
         return {"dbUser": "IAM:tester", "dbPassword": secrets.token_urlsafe(24),
                 "expiration": time.time() + p.get("durationSeconds", 900)}

@@ -1,14 +1,17 @@
-"""End to end, as a user runs them: create_cluster.py then delete_cluster.py against a local moto_server, in
-cluster mode and (with a local Redshift Serverless stand-in beside moto_server, which lacks that service) in
-serverless mode.
+"""End to end, as a user runs them: create_cluster.py then delete_cluster.py as subprocesses against a local
+moto_server made as strict as AWS (tests/aws/strict_moto.py), in cluster mode and (with the Redshift Serverless
+stand-in beside it, tests/aws/fake_serverless.py, as moto lacks that service) in serverless mode; including what
+a user may already have: a role, cluster or namespace of the configured name that sparkify did not make, a role
+that also trusts another account, and an [S3] section changed between two runs.
 
 Kept in its own module: an in-process mock_aws (the other modules' fixture) would intercept boto3 calls meant for
-the server.
+the server. moto_server is reset before each test.
 """
 
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import socket
 import subprocess
@@ -17,11 +20,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.aws.conftest import FAKE_PASSWORD, write_cfg
 
 PROJECT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+TAGGED = [{"Key": "sparkify:managed", "Value": "true"}]
+REDSHIFT_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
 def _free_port() -> int:
@@ -30,23 +38,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _clean_env(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SPARKIFY_", "MOTO_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+               AWS_CONFIG_FILE=str(home / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-creds"),
+               AWS_EC2_METADATA_DISABLED="true", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    return env
+
+
 @pytest.fixture(scope="module")
-def moto_server(tmp_path_factory):
-    """`python -m moto.server` on 127.0.0.1, started for this module and stopped after it; yields its URL. The
-    tests use different names, and each deletes what it created."""
+def _moto_server(tmp_path_factory):
+    """The strict moto_server on 127.0.0.1, started for this module and stopped after it; yields its URL."""
     tmp_path = tmp_path_factory.mktemp("moto-server")
     port = _free_port()
-    env = _clean_env(tmp_path)
-    log = open(tmp_path / "moto_server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "moto_server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.aws.strict_moto", "-p", str(port), "-H", "127.0.0.1"],
+                                cwd=PROJECT, env=_clean_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"moto_server exited with {proc.returncode}: "
-                            f"{(tmp_path / 'moto_server.log').read_text(errors='replace')[-2000:]}")
+                            f"{log_path.read_text(errors='replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
                     break
@@ -62,59 +77,13 @@ def moto_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
 
 
-def _clean_env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SPARKIFY_", "MOTO_"))}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-               AWS_CONFIG_FILE=str(home / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-creds"),
-               AWS_EC2_METADATA_DISABLED="true", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-    return env
-
-
-def test_create_then_delete_against_moto_server(moto_server, tmp_path):
-    cfg = write_cfg(tmp_path / "dwh.cfg")
-    original = cfg.read_text()
-    env = _clean_env(tmp_path) | {"AWS_ENDPOINT_URL": moto_server}
-
-    def run(script, *args, stdin=subprocess.DEVNULL):
-        proc = subprocess.run([sys.executable, script, "--config", str(cfg), *args], cwd=PROJECT, env=env,
-                              stdin=stdin, capture_output=True, text=True, timeout=120)
-        assert FAKE_PASSWORD not in proc.stdout + proc.stderr
-        return proc
-
-    created = run("create_cluster.py")
-    assert created.returncode == 0, created.stderr
-    # moto_server lacks DescribeOrderableClusterOptions: one warning, then the classic node type
-    assert created.stderr.count("does not implement DescribeOrderableClusterOptions") == 1
-    lines = created.stdout.splitlines()
-    assert lines[0].startswith("created        IAM role test-dwh-s3-read")
-    assert lines[1].startswith("created        security group test-dwh-sg") and "from 203.0.113.7/32 only" in lines[1]
-    assert lines[2].startswith("created        Redshift cluster test-dwh: available") and "encrypted" in lines[2]
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.read(cfg)
-    assert cp["CLUSTER"]["HOST"].startswith("test-dwh.") and cp["CLUSTER"]["DB_PORT"] == "5439"
-    assert cp["IAM_ROLE"]["ARN"].endswith(":role/test-dwh-s3-read")
-    assert "# HOST is written by create_cluster.py" in cfg.read_text()
-    assert [line for line in original.splitlines() if line not in cfg.read_text().splitlines()] \
-        == ["host = old-host.example.invalid"]
-
-    again = run("create_cluster.py")
-    assert again.returncode == 0, again.stderr
-    assert [line.split()[0] for line in again.stdout.splitlines()[:4]] == ["reused", "reused", "reused", "unchanged"]
-
-    refused = run("delete_cluster.py")  # no terminal, no --yes
-    assert refused.returncode == 1 and "--yes" in refused.stderr
-
-    deleted = run("delete_cluster.py", "--yes")
-    assert deleted.returncode == 0, deleted.stderr
-    assert "removed 3 resource(s)" in deleted.stdout
-    assert "deleted        Redshift cluster test-dwh: no final snapshot" in deleted.stdout
-
-    nothing = run("delete_cluster.py", "--yes")
-    assert nothing.returncode == 0, nothing.stderr
-    assert "nothing to delete in us-west-2" in nothing.stdout
+@pytest.fixture
+def moto_server(_moto_server):
+    """The module's moto_server, emptied for this test."""
+    urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST"), timeout=10).close()
+    return _moto_server
 
 
 @pytest.fixture
@@ -126,30 +95,199 @@ def fake_serverless():
     fake.close()
 
 
-def test_serverless_create_then_delete_against_moto_server(moto_server, fake_serverless, tmp_path):
-    cfg = write_cfg(tmp_path / "dwh.cfg", extra="DWH_MODE = serverless\n")
-    cfg.write_text(cfg.read_text().replace("DWH_CLUSTER_IDENTIFIER = test-dwh", "DWH_CLUSTER_IDENTIFIER = test-sls"))
-    env = _clean_env(tmp_path) | {"AWS_ENDPOINT_URL": moto_server,
-                                  "AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS": fake_serverless.url}
+class User:
+    """A user's shell: the scripts with a config file and an environment pointing at the local endpoints, and
+    their AWS CLI (boto3 clients on the same endpoints) to look at or prepare what exists."""
 
-    def run(script, *args):
-        proc = subprocess.run([sys.executable, script, "--config", str(cfg), *args], cwd=PROJECT, env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    def __init__(self, tmp_path: Path, moto_url: str, serverless_url: str | None = None, *, extra: str = ""):
+        self.cfg = write_cfg(tmp_path / "dwh.cfg", extra=extra)
+        self.env = _clean_env(tmp_path) | {"AWS_ENDPOINT_URL": moto_url}
+        self.endpoints = {"default": moto_url}
+        if serverless_url:
+            self.env["AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS"] = serverless_url
+            self.endpoints["redshift-serverless"] = serverless_url
+
+    def run(self, script: str, *args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, script, "--config", str(self.cfg), *args], cwd=PROJECT, env=self.env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
         assert FAKE_PASSWORD not in proc.stdout + proc.stderr
         return proc
 
-    created = run("create_cluster.py")
+    def client(self, service: str):
+        return boto3.client(service, region_name="us-west-2", aws_access_key_id="testing",
+                            aws_secret_access_key="testing",
+                            endpoint_url=self.endpoints.get(service, self.endpoints["default"]))
+
+    def config(self) -> configparser.ConfigParser:
+        cp = configparser.ConfigParser(interpolation=None)
+        cp.read(self.cfg)
+        return cp
+
+    def edit(self, old: str, new: str) -> None:
+        text = self.cfg.read_text()
+        assert old in text
+        self.cfg.write_text(text.replace(old, new))
+
+    def role_policy(self, role: str) -> dict:
+        return self.client("iam").get_role_policy(RoleName=role, PolicyName="sparkify-s3-read")["PolicyDocument"]
+
+
+def lines(proc) -> list[str]:
+    return proc.stdout.splitlines()
+
+
+def outcomes(proc) -> list[str]:
+    return [line.split(":")[0].strip() for line in lines(proc)]
+
+
+# ---- cluster mode -----------------------------------------------------------------------------------------
+
+
+def test_create_then_delete_against_moto_server(moto_server, tmp_path):
+    user = User(tmp_path, moto_server)
+    original = user.cfg.read_text()
+    created = user.run("create_cluster.py")
+    assert created.returncode == 0, created.stderr
+    # moto_server lacks DescribeOrderableClusterOptions: one warning, then the classic node type
+    assert created.stderr.count("does not implement DescribeOrderableClusterOptions") == 1
+    assert lines(created)[0] == ("created        IAM role test-dwh-s3-read: S3 read-only on s3://udacity-dend/log_data*, "
+                                 "s3://udacity-dend/song_data*, s3://udacity-dend/log_json_path.json")
+    assert lines(created)[1].startswith("created        security group test-dwh-sg")
+    assert "from 203.0.113.7/32 only" in lines(created)[1]
+    assert lines(created)[2] == "created        parameter group test-dwh-params: require_ssl = true"
+    assert lines(created)[3].startswith("created        Redshift cluster test-dwh: available")
+    assert "encrypted" in lines(created)[3]
+    cp = user.config()
+    assert cp["CLUSTER"]["HOST"].startswith("test-dwh.") and cp["CLUSTER"]["DB_PORT"] == "5439"
+    assert cp["IAM_ROLE"]["ARN"] == f"arn:aws:iam::{ACCOUNT}:role/test-dwh-s3-read"
+    assert [line for line in original.splitlines() if line not in user.cfg.read_text().splitlines()] \
+        == ["host = old-host.example.invalid"]
+    iam = user.client("iam")
+    assert iam.list_attached_role_policies(RoleName="test-dwh-s3-read")["AttachedPolicies"] == []
+    trust = iam.get_role(RoleName="test-dwh-s3-read")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:redshift:us-west-2:{ACCOUNT}:cluster:test-dwh"}}
+    redshift = user.client("redshift")
+    ssl = [p for p in redshift.describe_cluster_parameters(ParameterGroupName="test-dwh-params")["Parameters"]
+           if p["ParameterName"] == "require_ssl"]
+    assert [(p["ParameterValue"], p["Source"]) for p in ssl] == [("true", "user")]
+
+    again = user.run("create_cluster.py")
+    assert again.returncode == 0, again.stderr
+    assert [line.split()[0] for line in lines(again)[:5]] == ["reused"] * 4 + ["unchanged"]
+
+    refused = user.run("delete_cluster.py")  # no terminal, no --yes
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+
+    deleted = user.run("delete_cluster.py", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "removed 4 resource(s)" in deleted.stdout
+    assert "deleted        Redshift cluster test-dwh: no final snapshot" in deleted.stdout
+    assert "deleted        parameter group test-dwh-params" in deleted.stdout
+    assert redshift.describe_clusters()["Clusters"] == []
+
+    nothing = user.run("delete_cluster.py", "--yes")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "nothing to delete in us-west-2" in nothing.stdout
+
+
+def test_a_changed_s3_section_between_two_runs(moto_server, tmp_path):
+    user = User(tmp_path, moto_server)
+    assert user.run("create_cluster.py").returncode == 0
+    user.edit("SONG_DATA = s3://udacity-dend/song_data", "SONG_DATA = s3://my-songs/2018/\n"
+                                                           "MANIFEST_PREFIX = s3://my-songs/manifests/")
+    again = user.run("create_cluster.py")
+    assert again.returncode == 0, again.stderr
+    assert lines(again)[0] == ("updated        IAM role test-dwh-s3-read: S3 read-only on s3://udacity-dend/log_data*, "
+                               "s3://my-songs/2018/*, s3://udacity-dend/log_json_path.json, s3://my-songs/manifests/*")
+    assert "[S3] changed: the role may now read" in again.stderr
+    resources = user.role_policy("test-dwh-s3-read")["Statement"][-1]["Resource"]
+    assert resources == ["arn:aws:s3:::udacity-dend/log_data*", "arn:aws:s3:::my-songs/2018/*",
+                         "arn:aws:s3:::udacity-dend/log_json_path.json", "arn:aws:s3:::my-songs/manifests/*"]
+    assert "song_data" not in json.dumps(user.role_policy("test-dwh-s3-read"))
+    assert user.run("delete_cluster.py", "--yes").returncode == 0
+
+
+def test_a_role_we_did_not_make_stops_create_cluster(moto_server, tmp_path):
+    user = User(tmp_path, moto_server)
+    user.client("iam").create_role(RoleName="test-dwh-s3-read", AssumeRolePolicyDocument=json.dumps(REDSHIFT_TRUST))
+    created = user.run("create_cluster.py")
+    assert created.returncode == 1
+    assert created.stderr.strip().splitlines()[-1] == (
+        "create_cluster.py: IAM role 'test-dwh-s3-read' exists but was not created by sparkify (no sparkify:managed "
+        "tag): sparkify changes only the roles it made; choose another DWH_IAM_ROLE_NAME, or delete that role "
+        "(nothing was created)")
+    assert user.client("redshift").describe_clusters()["Clusters"] == []
+    assert user.client("iam").list_role_policies(RoleName="test-dwh-s3-read")["PolicyNames"] == []
+    assert user.config()["CLUSTER"]["HOST"] == "old-host.example.invalid"
+    kept = user.run("delete_cluster.py", "--yes")
+    assert kept.returncode == 0 and "left in place  IAM role test-dwh-s3-read" in kept.stdout
+    assert user.client("iam").get_role(RoleName="test-dwh-s3-read")
+
+
+def test_our_role_that_also_trusts_another_account_stops_create_cluster(moto_server, tmp_path):
+    user = User(tmp_path, moto_server)
+    trust = {"Version": "2012-10-17", "Statement": [
+        *REDSHIFT_TRUST["Statement"],
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]}
+    user.client("iam").create_role(RoleName="test-dwh-s3-read", AssumeRolePolicyDocument=json.dumps(trust),
+                                   Tags=TAGGED)
+    created = user.run("create_cluster.py")
+    assert created.returncode == 1
+    assert created.stderr.strip().splitlines()[-1].startswith(
+        "create_cluster.py: IAM role 'test-dwh-s3-read' also trusts arn:aws:iam::999999999999:root: sparkify reuses "
+        "a role only if its trust policy lets Redshift alone assume it, for account 123456789012")
+    assert user.client("redshift").describe_clusters()["Clusters"] == []
+    assert user.client("iam").list_role_policies(RoleName="test-dwh-s3-read")["PolicyNames"] == []
+
+
+def test_a_cluster_we_did_not_make_is_used_as_it_is_and_kept(moto_server, tmp_path):
+    user = User(tmp_path, moto_server)
+    redshift = user.client("redshift")
+    redshift.create_cluster(ClusterIdentifier="test-dwh", ClusterType="single-node", NodeType="dc2.large",
+                            DBName="dev", MasterUsername="someone", MasterUserPassword=FAKE_PASSWORD)
+    created = user.run("create_cluster.py")
+    assert created.returncode == 0, created.stderr
+    assert lines(created)[3].startswith("reused         Redshift cluster test-dwh: available")
+    assert lines(created)[3].endswith("not created by sparkify: not modified")
+    assert "aws redshift modify-cluster-iam-roles --cluster-identifier test-dwh" in created.stderr
+    cluster = redshift.describe_clusters(ClusterIdentifier="test-dwh")["Clusters"][0]
+    assert cluster["IamRoles"] == []  # not given our role
+    assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == ["default.redshift-1.0"]
+
+    deleted = user.run("delete_cluster.py", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "left in place  Redshift cluster test-dwh: not created by sparkify" in deleted.stdout
+    assert "removed 3 resource(s)" in deleted.stdout  # the parameter group, the role, the security group
+    assert len(redshift.describe_clusters()["Clusters"]) == 1
+
+
+# ---- serverless mode --------------------------------------------------------------------------------------
+
+
+def _serverless_user(tmp_path, moto_server, fake_serverless) -> User:
+    user = User(tmp_path, moto_server, fake_serverless.url, extra="DWH_MODE = serverless\n")
+    user.edit("DWH_CLUSTER_IDENTIFIER = test-dwh", "DWH_CLUSTER_IDENTIFIER = test-sls")
+    return user
+
+
+def test_serverless_create_then_delete_against_moto_server(moto_server, fake_serverless, tmp_path):
+    user = _serverless_user(tmp_path, moto_server, fake_serverless)
+    created = user.run("create_cluster.py")
     assert created.returncode == 0, created.stderr
     host = "test-sls.123456789012.us-west-2.redshift-serverless.amazonaws.com"
-    lines = created.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines[:5]] == [
+    out = lines(created)
+    assert [line.split(":")[0] for line in out[:5]] == [
         "created        IAM role test-sls-s3-read", "created        security group test-sls-sg",
         "created        namespace test-sls", "created        workgroup test-sls", "created        usage limit test-sls"]
-    group_id = lines[1].split(": ")[1].split(",")[0]
-    assert lines[2].endswith("AVAILABLE, database sparkify, encrypted with an AWS-owned key")
-    assert lines[3].endswith(f"AVAILABLE, {host}:5439, base 4 RPUs, publicly accessible")
-    assert lines[-1] == f"workgroup ready: {host}:5439 database sparkify user sparkify_admin"
-    role_arn = "arn:aws:iam::123456789012:role/test-sls-s3-read"
+    group_id = out[1].split(": ")[1].split(",")[0]
+    assert out[2].endswith("AVAILABLE, database sparkify, encrypted with an AWS-owned key")
+    assert out[3].endswith(f"AVAILABLE, {host}:5439, base 4 RPUs, publicly accessible")
+    assert out[-1] == f"workgroup ready: {host}:5439 database sparkify user sparkify_admin"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/test-sls-s3-read"
+    trust = user.client("iam").get_role(RoleName="test-sls-s3-read")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     [namespace] = fake_serverless.calls("CreateNamespace")
     assert namespace == {"namespaceName": "test-sls", "adminUsername": "sparkify_admin",
                          "adminUserPassword": FAKE_PASSWORD, "dbName": "sparkify", "defaultIamRoleArn": role_arn,
@@ -157,28 +295,60 @@ def test_serverless_create_then_delete_against_moto_server(moto_server, fake_ser
     [workgroup] = fake_serverless.calls("CreateWorkgroup")
     assert workgroup == {"workgroupName": "test-sls", "namespaceName": "test-sls", "baseCapacity": 4,
                          "publiclyAccessible": True, "securityGroupIds": [group_id], "port": 5439,
+                         "configParameters": [{"parameterKey": "require_ssl", "parameterValue": "true"}],
                          "tags": [{"key": "sparkify:managed", "value": "true"}]}
     [limit] = fake_serverless.calls("CreateUsageLimit")
     wg_arn = fake_serverless.workgroups["test-sls"]["workgroupArn"]
     assert limit == {"resourceArn": wg_arn, "usageType": "serverless-compute", "amount": 8, "period": "daily",
                      "breachAction": "deactivate"}
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.read(cfg)
+    cp = user.config()
     assert (cp["CLUSTER"]["HOST"], cp["CLUSTER"]["DB_PORT"], cp["IAM_ROLE"]["ARN"]) == (host, "5439", role_arn)
 
-    again = run("create_cluster.py")
+    user.edit("LOG_DATA = s3://udacity-dend/log_data", "LOG_DATA = s3://my-logs/events/")  # [S3] changed
+    again = user.run("create_cluster.py")
     assert again.returncode == 0, again.stderr
-    assert [line.split()[0] for line in again.stdout.splitlines()[:6]] == ["reused"] * 5 + ["unchanged"]
-    assert [op for op in fake_serverless.operations() if op.startswith("Create")] == [
+    assert [line.split()[0] for line in lines(again)[:6]] == ["updated"] + ["reused"] * 4 + ["unchanged"]
+    assert "s3://my-logs/events/*" in lines(again)[0] and "log_data" not in lines(again)[0]
+    assert user.role_policy("test-sls-s3-read")["Statement"][0]["Resource"] == "arn:aws:s3:::my-logs"
+    assert [op for op in fake_serverless.operations() if op.startswith(("Create", "Update"))] == [
         "CreateNamespace", "CreateWorkgroup", "CreateUsageLimit"]
 
-    deleted = run("delete_cluster.py", "--yes")
+    deleted = user.run("delete_cluster.py", "--yes")
     assert deleted.returncode == 0, deleted.stderr
-    assert [line.split(":")[0] for line in deleted.stdout.splitlines()[:4]] == [
-        "deleted        workgroup test-sls", "deleted        namespace test-sls", "deleted        IAM role test-sls-s3-read",
-        "deleted        security group test-sls-sg"]
+    assert [line.split(":")[0] for line in lines(deleted)[:4]] == [
+        "deleted        workgroup test-sls", "deleted        namespace test-sls",
+        "deleted        IAM role test-sls-s3-read", "deleted        security group test-sls-sg"]
     assert "removed 4 resource(s)" in deleted.stdout
-    deletes = [op for op in fake_serverless.operations() if op.startswith("Delete")]
-    assert deletes == ["DeleteWorkgroup", "DeleteNamespace"]
+    assert [op for op in fake_serverless.operations() if op.startswith("Delete")] == [
+        "DeleteWorkgroup", "DeleteNamespace"]
     assert fake_serverless.namespaces == {} and fake_serverless.workgroups == {}
-    # (delete_cluster.py on nothing: tests/aws/test_aws_provision.py::test_serverless_delete_of_nothing)
+
+
+def test_serverless_namespace_we_did_not_make_is_not_modified_nor_deleted(moto_server, fake_serverless, tmp_path):
+    user = _serverless_user(tmp_path, moto_server, fake_serverless)
+    rs = user.client("redshift-serverless")
+    rs.create_namespace(namespaceName="test-sls", adminUsername="someone", adminUserPassword=FAKE_PASSWORD,
+                        dbName="theirs")
+    created = user.run("create_cluster.py")
+    assert created.returncode == 0, created.stderr
+    assert "without the sparkify:managed tag: using it as it is (not modified)" in created.stderr
+    assert "aws redshift-serverless update-namespace --namespace-name test-sls" in created.stderr
+    assert "UpdateNamespace" not in fake_serverless.operations()
+    assert fake_serverless.namespaces["test-sls"]["iamRoles"] == []
+    assert user.config()["CLUSTER"]["DB_NAME"] == "theirs"
+
+    deleted = user.run("delete_cluster.py", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "deleted        workgroup test-sls" in deleted.stdout  # ours, in their namespace
+    assert "left in place  namespace test-sls: not created by sparkify" in deleted.stdout
+    assert "DeleteNamespace" not in fake_serverless.operations()
+    assert list(fake_serverless.namespaces) == ["test-sls"]
+
+
+def test_serverless_role_we_did_not_make_stops_create_cluster(moto_server, fake_serverless, tmp_path):
+    user = _serverless_user(tmp_path, moto_server, fake_serverless)
+    user.client("iam").create_role(RoleName="test-sls-s3-read", AssumeRolePolicyDocument=json.dumps(REDSHIFT_TRUST))
+    created = user.run("create_cluster.py")
+    assert created.returncode == 1
+    assert "IAM role 'test-sls-s3-read' exists but was not created by sparkify" in created.stderr
+    assert fake_serverless.operations() == []

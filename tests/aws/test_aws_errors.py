@@ -55,8 +55,8 @@ def test_client_error_codes_map_to_one_line(code, expected):
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (bx.NoCredentialsError(), "no AWS credentials: configure a profile (aws configure) or set "
-                                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"),
+        (bx.NoCredentialsError(), ("no AWS credentials: configure a profile (aws configure) or set "
+                                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")),
         (bx.PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"), "AWS_SECRET_ACCESS_KEY"),
         (bx.EndpointConnectionError(endpoint_url="https://redshift.us-west-9.amazonaws.com/"), "check DWH_REGION"),
         (bx.ConnectTimeoutError(endpoint_url="https://x"), "did not answer in time"),
@@ -69,19 +69,18 @@ def test_botocore_errors_map_to_one_line(exc, expected):
 
 
 def test_aws_call_raises_provisioning_error_without_chain():
-    with pytest.raises(ProvisioningError, match="quota exceeded") as info:
-        with aws_call("creating", RESOURCE, "us-west-2"):
-            raise client_error("ClusterQuotaExceeded")
+    with pytest.raises(ProvisioningError, match="quota exceeded") as info, aws_call("creating", RESOURCE, "us-west-2"):
+        raise client_error("ClusterQuotaExceeded")
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-def test_wrong_region_end_to_end_is_one_line(aws_env, monkeypatch):
+def test_wrong_region_end_to_end_is_one_line(aws_env, monkeypatch, cfg_path):
     """A region whose endpoint does not resolve: the real botocore error path, no network needed."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused at once
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     settings = DwhSettings(db_password="Sup3rSecretPw", allowed_cidr="203.0.113.7/32")
     with pytest.raises(ProvisioningError, match="cannot reach AWS at http://127.0.0.1:9.*check DWH_REGION"):
-        create_all(settings, "unused.cfg")
+        create_all(settings, cfg_path)
 
 
 def test_no_credentials_end_to_end(aws_env, monkeypatch, cfg_path):

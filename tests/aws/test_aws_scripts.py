@@ -10,7 +10,6 @@ import pytest
 import create_cluster
 import delete_cluster
 from sparkify import cli
-
 from tests.aws.conftest import FAKE_PASSWORD
 
 
@@ -76,7 +75,7 @@ def test_delete_asks_and_respects_the_answer(moto, cfg_path, capsys, monkeypatch
     monkeypatch.setattr("builtins.input", lambda text: "yes")
     assert delete_cluster.main(["--config", str(cfg_path)]) == 0
     out = capsys.readouterr().out
-    assert "deleted        Redshift cluster test-dwh" in out and "removed 3 resource(s)" in out
+    assert "deleted        Redshift cluster test-dwh" in out and "removed 4 resource(s)" in out
     assert clusters() == []
     monkeypatch.setattr("builtins.input", lambda text: pytest.fail("asked although nothing exists"))
     assert delete_cluster.main(["--config", str(cfg_path)]) == 0
@@ -90,3 +89,12 @@ def test_aws_errors_exit_1_with_one_line(moto, cfg_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err == ("create_cluster.py: no AWS credentials: configure a profile (aws configure) or set "
                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or [AWS] KEY/SECRET in the config file)\n")
+
+
+def test_create_without_s3_locations_exits_2_before_anything_is_created(moto, cfg_path, capsys):
+    cfg_path.write_text(cfg_path.read_text().split("[S3]")[0])
+    assert create_cluster.main(["--config", str(cfg_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[S3] LOG_DATA and SONG_DATA are required to create the warehouse" in err
+    assert clusters() == []
+    assert boto3.client("iam").list_roles()["Roles"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -148,8 +149,8 @@ def recorded(monkeypatch):
 
     class Log(list):
         fail_on = None
-        connects: list
-        results: dict
+        connects: ClassVar[list] = []
+        results: ClassVar[dict] = {}
 
     log = Log()
     log.connects = []
@@ -227,9 +228,10 @@ def aws_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def moto(aws_env):
-    from moto import mock_aws
+    """mock_aws, as strict as AWS where the code relies on a refusal (tests/aws/strict_moto.py)."""
+    from tests.aws.strict_moto import strict_mock_aws
 
-    with mock_aws():
+    with strict_mock_aws():
         yield
 
 

@@ -7,6 +7,9 @@ import json
 import pytest
 
 from sparkify import preflight
+from sparkify.aws.policies import evaluate_policies
+from sparkify.preflight.clients import AwsClients
+from sparkify.preflight.role import role_policy_documents
 
 
 @pytest.fixture
@@ -38,10 +41,10 @@ def test_a_correct_setup_is_all_ok(aws_world, tmp_path, run):
         "ok    s3.region: bucket udacity-dend is in us-west-2 = [S3] REGION",
         "ok    s3.log_data: s3://udacity-dend/log_data holds objects (e.g. log_data/2018/11/2018-11-01-events.json)",
         "ok    s3.song_data: s3://udacity-dend/song_data holds objects (e.g. song_data/A/A/A/TRAAAAK128F9318786.json)",
-        "ok    s3.log_jsonpath: s3://udacity-dend/log_json_path.json has 18 JSONPaths = the 18 columns of "
-        "staging_events",
-        "ok    iam.s3_read: role sparkify-dwh-s3-read's policies allow s3:ListBucket and s3:GetObject on the "
-        "configured prefixes of udacity-dend",
+        ("ok    s3.log_jsonpath: s3://udacity-dend/log_json_path.json has 18 JSONPaths = the 18 columns of "
+        "staging_events"),
+        ("ok    iam.s3_read: role sparkify-dwh-s3-read's policies allow s3:ListBucket and s3:GetObject on the "
+        "configured prefixes of udacity-dend"),
     ]
 
 
@@ -176,12 +179,29 @@ def test_role_redshift_cannot_assume(aws_world, tmp_path, run):
     assert finding.level == "fatal" and "its trust policy must allow redshift.amazonaws.com" in finding.message
 
 
+def test_role_redshift_may_assume_only_for_another_account(aws_world, tmp_path, run):
+    from sparkify.aws.policies import trust_policy
+
+    world = aws_world(trust=trust_policy("999999999999"))
+    assert only(run(world.config(tmp_path)), "iam.role").line() == (
+        "FATAL iam.role: role sparkify-dwh-s3-read lets Redshift assume it only for another account "
+        "(aws:SourceAccount), not 123456789012: fix its trust policy")
+
+
+def test_the_trust_policy_create_cluster_writes_passes(aws_world, tmp_path, run):
+    from sparkify.aws.policies import trust_policy
+
+    world = aws_world(trust=trust_policy("123456789012", "arn:aws:redshift:us-west-2:123456789012:cluster:sparkify-dwh"))
+    assert only(run(world.config(tmp_path)), "iam.role").level == "ok"
+
+
 def test_role_without_s3_access(aws_world, tmp_path, run):
     world = aws_world(policies=())
     finding = only(run(world.config(tmp_path)), "iam.s3_read")
     assert finding.line() == (
-        "FATAL iam.s3_read: role sparkify-dwh-s3-read may not s3:ListBucket on arn:aws:s3:::udacity-dend (and 3 more): "
-        "attach AmazonS3ReadOnlyAccess or a policy allowing s3:GetObject and s3:ListBucket on the bucket")
+        "FATAL iam.s3_read: role sparkify-dwh-s3-read may not s3:ListBucket on arn:aws:s3:::udacity-dend (prefix "
+        "'log_data') (and 4 more): COPY needs it; run create_cluster.py (it scopes the role it made to [S3]), or "
+        "allow it in one of the role's policies")
 
 
 def test_inline_policy_that_forgets_a_prefix(aws_world, tmp_path, run):
@@ -250,20 +270,144 @@ def test_without_aws_credentials_the_aws_checks_are_skipped(aws_env, monkeypatch
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     findings = preflight.check_aws(load_config(write_cfg(tmp_path / "dwh.cfg"), environ={}), session=boto3.Session())
     assert [f.line() for f in findings] == [
-        "WARN  aws.credentials: no AWS credentials found: the IAM role and S3 checks are skipped (they use your "
-        "credentials; etl.py itself needs none)"]
+        ("WARN  aws.credentials: no AWS credentials found: the IAM role and S3 checks are skipped (they use your "
+        "credentials; etl.py itself needs none)")]
     assert preflight.exit_code(findings) == 0
 
 
-def test_the_aws_managed_read_only_policy_create_cluster_attaches(aws_world, monkeypatch):
-    """create_cluster.py attaches arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess: its real document allows COPY."""
+def test_the_aws_managed_read_only_policy_allows_copy(aws_world, monkeypatch):
+    """A role with AWS's AmazonS3ReadOnlyAccess (what earlier versions of create_cluster.py attached): its real
+    document allows COPY."""
     import boto3
 
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # read when moto's IAM backend is created
     world = aws_world(policies=("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",))
     role = boto3.client("iam").get_role(RoleName="sparkify-dwh-s3-read")["Role"]
-    docs, boundary = preflight.role_policy_documents(preflight._Aws(boto3.Session()), role)
+    docs, boundary = role_policy_documents(AwsClients(boto3.Session()), role)
     assert boundary == []
-    assert preflight.evaluate_policies(docs, "s3:GetObject", "arn:aws:s3:::udacity-dend/x") == "allow"
+    assert evaluate_policies(docs, "s3:GetObject", "arn:aws:s3:::udacity-dend/x") == "allow"
     assert json.loads(json.dumps(docs))  # plain JSON data
     assert world.role_arn.endswith(":role/sparkify-dwh-s3-read")
+
+
+# --------------------------------------------------------------------------------------------------
+# The role create_cluster.py makes (scoped to [S3]), and MANIFEST_PREFIX
+
+
+def _with_manifests(config, url="s3://udacity-dend/manifests/"):
+    import dataclasses
+
+    return dataclasses.replace(config, s3=dataclasses.replace(config.s3, manifest_prefix=url))
+
+
+def _scoped_policy(config) -> dict:
+    from sparkify.aws.s3access import S3Locations, role_policy
+
+    return role_policy(S3Locations.from_settings(config.s3))
+
+
+def test_the_scoped_role_create_cluster_makes_passes(aws_world, tmp_path, run):
+    import boto3
+
+    config = _with_manifests(aws_world(policies=()).config(tmp_path))
+    boto3.client("iam").put_role_policy(RoleName="sparkify-dwh-s3-read", PolicyName="sparkify-s3-read",
+                                        PolicyDocument=json.dumps(_scoped_policy(config)))
+    assert only(run(config), "iam.s3_read").line() == (
+        "ok    iam.s3_read: role sparkify-dwh-s3-read's policies allow s3:ListBucket and s3:GetObject on the "
+        "configured prefixes of udacity-dend")
+
+
+def test_a_scoped_role_for_other_locations_names_the_missing_permission(aws_world, tmp_path, run):
+    import dataclasses
+
+    import boto3
+
+    config = aws_world(policies=()).config(tmp_path)
+    elsewhere = dataclasses.replace(config, s3=dataclasses.replace(config.s3, song_data="s3://udacity-dend/songs-v2"))
+
+    boto3.client("iam").put_role_policy(RoleName="sparkify-dwh-s3-read", PolicyName="sparkify-s3-read",
+                                        PolicyDocument=json.dumps(_scoped_policy(elsewhere)))
+    assert only(run(config), "iam.s3_read").line() == (
+        "FATAL iam.s3_read: role sparkify-dwh-s3-read may not s3:ListBucket on arn:aws:s3:::udacity-dend (prefix "
+        "'song_data') (and 1 more): COPY needs it; run create_cluster.py (it scopes the role it made to [S3]), or "
+        "allow it in one of the role's policies")
+
+
+def test_a_role_that_cannot_read_the_manifests(aws_world, tmp_path, run):
+    import boto3
+
+    config = aws_world(policies=()).config(tmp_path)
+    boto3.client("iam").put_role_policy(RoleName="sparkify-dwh-s3-read", PolicyName="sparkify-s3-read",
+                                        PolicyDocument=json.dumps(_scoped_policy(config)))  # no MANIFEST_PREFIX
+    finding = only(run(_with_manifests(config)), "iam.s3_read")
+    assert finding.level == "fatal"
+    assert finding.message.startswith("role sparkify-dwh-s3-read may not s3:GetObject on "
+                                      "arn:aws:s3:::udacity-dend/manifests/run-NNNNNN/staging_events.manifest: ")
+
+
+def test_manifest_prefix_in_the_region_and_writable(aws_world, tmp_path, boto_session, run, udacity_objects):
+    sent = []
+    boto_session.events.register("provide-client-params.s3.PutObject", lambda params, **kw: sent.append(dict(params)))
+    findings = run(_with_manifests(aws_world().config(tmp_path)))
+    assert [f.line() for f in findings if f.check.startswith("s3.manifest")] == [
+        "ok    s3.manifest_region: MANIFEST_PREFIX bucket udacity-dend is in us-west-2 = [S3] REGION",
+        ("ok    s3.manifest_write: your AWS credentials may write under s3://udacity-dend/manifests/ (etl.py's COPY "
+        "manifests; checked without writing)")]
+    [put] = sent  # the probe: a body whose Content-MD5 is not its own, which S3 (and the strict moto) refuses
+    assert put["Key"] == "manifests/.sparkify-preflight-write-check" and put["Body"] == b""
+    assert put["ContentMD5"] != "1B2M2Y8AsgTpgAmY7PhCfg=="  # the MD5 of an empty body
+    assert udacity_objects() == ["log_data/2018/11/2018-11-01-events.json", "log_json_path.json",
+                                 "song_data/A/A/A/TRAAAAK128F9318786.json"]  # nothing left behind
+
+
+def test_manifest_prefix_in_another_region(aws_world, tmp_path, run):
+    import boto3
+
+    world = aws_world()
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="manifests-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    findings = run(_with_manifests(world.config(tmp_path), "s3://manifests-eu/sparkify"))
+    assert only(findings, "s3.manifest_region").line() == (
+        "FATAL s3.manifest_region: MANIFEST_PREFIX bucket manifests-eu is in eu-west-1 but COPY reads with REGION "
+        "us-west-2, where all resources, including a manifest file, must be: choose a MANIFEST_PREFIX in a bucket in "
+        "us-west-2")
+    assert [f.check for f in by_check(findings)["s3.region"]] == ["s3.region"]  # the sources' bucket only
+
+
+def test_manifest_prefix_your_credentials_may_not_write(aws_world, tmp_path, boto_session, run):
+    """moto does not enforce IAM: S3's answer to a PutObject the caller's policies deny is given here."""
+    from botocore.awsrequest import AWSResponse
+
+    world = aws_world()
+    boto_session.events.register("before-call.s3.PutObject", lambda **kw: (
+        AWSResponse("https://s3.invalid/", 403, {}, None), {"Error": {"Code": "AccessDenied", "Message": "denied"}}))
+    finding = only(run(_with_manifests(world.config(tmp_path))), "s3.manifest_write")
+    assert finding.line() == (
+        "FATAL s3.manifest_write: your AWS credentials may not s3:PutObject on "
+        "arn:aws:s3:::udacity-dend/manifests/.sparkify-preflight-write-check: etl.py writes its COPY manifests under "
+        "s3://udacity-dend/manifests/; allow it, or choose another MANIFEST_PREFIX")
+
+
+def test_an_endpoint_that_stores_a_corrupt_body_gets_it_deleted(aws_world, tmp_path, boto_session, run,
+                                                                 udacity_objects):
+    """A lax endpoint (unpatched moto, say) stores the probe: it is deleted again, and the user warned."""
+    world = aws_world()
+
+    def lax(params, **kwargs):
+        params.pop("ContentMD5")
+
+    boto_session.events.register("provide-client-params.s3.PutObject", lax)
+    finding = only(run(_with_manifests(world.config(tmp_path))), "s3.manifest_write")
+    assert finding.level == "warn" and "the test object was deleted" in finding.message
+    assert "manifests/.sparkify-preflight-write-check" not in udacity_objects()
+
+
+@pytest.fixture
+def udacity_objects():
+    import boto3
+
+    def keys():
+        s3 = boto3.client("s3", region_name="us-west-2")
+        return sorted(o["Key"] for o in s3.list_objects_v2(Bucket="udacity-dend").get("Contents", []))
+
+    return keys

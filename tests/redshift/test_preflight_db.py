@@ -9,6 +9,7 @@ import psycopg2
 
 from sparkify import preflight
 from sparkify.pipeline import create_tables
+from sparkify.preflight import database
 
 
 def lines(findings):
@@ -20,7 +21,7 @@ def test_fresh_database_has_no_tables(local_config):
     assert findings[0].level == "ok" and findings[0].check == "cluster.login"
     assert findings[0].message.startswith(f"logged in to {local_config.cluster.db_name} at ")
     tables = findings[1:]
-    assert [f.check for f in tables] == [f"tables.{t}" for t in preflight.expected_tables()]
+    assert [f.check for f in tables] == [f"tables.{t}" for t in database.expected_tables()]
     assert all(f.level == "fatal" and f.message.endswith("does not exist: run create_tables.py") for f in tables)
 
 
