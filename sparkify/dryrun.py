@@ -24,7 +24,8 @@ Secrets are masked in the whole output, whatever their origin: the cluster passw
 or SPARKIFY_DB_PASSWORD), any PASSWORD/SECRET/TOKEN/KEY value of the configuration file, the AWS
 secret key and session token of the environment, and the credential forms SQL can carry
 (`ACCESS_KEY_ID '...'`, `SECRET_ACCESS_KEY '...'`, `SESSION_TOKEN '...'`, `PASSWORD '...'`,
-`aws_secret_access_key=...` inside a CREDENTIALS string).
+`aws_secret_access_key=...` inside a CREDENTIALS string). Control characters that the data brings into the
+output (a file name in the ledger, say) are shown escaped (sparkify.text), never sent to the terminal raw.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sparkify.errors import ConfigError
 from sparkify.pipeline import plans
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import Send
+from sparkify.text import visible_lines
 from sql_queries import Job
 
 log = logging.getLogger(__name__)
@@ -223,4 +225,4 @@ def dry_run_text(prog: str, config: Config, *, with_checks: bool = False, reload
     """The masked text `<prog> --dry-run` prints."""
     run = dry_run_for(prog, config, with_checks=with_checks, reload=reload)
     log.info("%s --dry-run: %d statements, nothing executed", prog, len(run.statements))
-    return mask_secrets(format_dry_run(run, config), secret_values(config, environ))
+    return visible_lines(mask_secrets(format_dry_run(run, config), secret_values(config, environ)))
