@@ -111,32 +111,8 @@ def parse_value(data: bytes) -> Any:
 def _scan(data: bytes, pos: int, depth: int, in_string: bool) -> tuple[int, bool, int]:
     """Advance a bracket scanner over data[pos:] until depth returns to 0 (returns the index after the
     closing bracket) or the data ends (returns len(data)). Returns (index, in_string, depth)."""
-    n = len(data)
-    while pos < n:
-        if in_string:
-            m = _IN_STRING.search(data, pos)
-            if m is None:
-                return n, True, depth
-            if data[m.start()] == 0x5C:  # backslash: skip the escaped byte
-                pos = m.start() + 2
-                continue
-            in_string = False
-            pos = m.end()
-            continue
-        m = _INTERESTING.search(data, pos)
-        if m is None:
-            return n, False, depth
-        c = data[m.start()]
-        pos = m.end()
-        if c == 0x22:
-            in_string = True
-        elif c in (0x7B, 0x5B):
-            depth += 1
-        else:
-            depth -= 1
-            if depth <= 0:
-                return pos, False, 0
-    return n, in_string, depth
+    end, depth, in_string, _ = _scan_piece(data, pos, depth, in_string, False)
+    return end, in_string, depth
 
 
 def _starts_complete_object(line: bytes) -> bool:

@@ -31,15 +31,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def sources(real_data, config_file):
-    """sources(log=prefix) -> a dwh.cfg loading the real data (logs under that key prefix; every song)."""
-
-    def make(log: str = "", name: str = "dwh.cfg") -> Path:
-        logs = real_data / "log_data"
-        return config_file(log_data=f"{logs}/{log}" if log else logs, song_data=real_data / "song_data",
-                           log_jsonpath=real_data / "log_json_path.json", name=name)
-
-    return make
+def sources(real_sources):
+    return real_sources
 
 
 def bookkeeping(conn) -> tuple:
