@@ -12,7 +12,8 @@ What is checked, and how:
   cluster is not publicly accessible / paused), wrong port, wrong password or user, wrong database.
 * tables: information_schema.columns of the current schema (the same query on Redshift and
   PostgreSQL) against the columns sql_queries' CREATE statements declare, in order; a missing table
-  or a different column list is fatal ("run create_tables.py").
+  or a different column list is fatal ("run create_tables.py"); the tables of an earlier release are fatal
+  with the upgrade as the fix ("run create_tables.py --upgrade", sparkify.schema).
 * aws.credentials: the IAM and S3 checks use *your* AWS credentials (boto3's default chain,
   AWS_ENDPOINT_URL honoured). Without any, they are skipped with a warning: etl.py itself needs none.
 * iam.role: the role of [IAM_ROLE] ARN exists (iam:GetRole) and its trust policy lets
@@ -52,6 +53,7 @@ from sparkify.aws.policies import evaluate_policies, policy_document, trusts_red
 from sparkify.awsnames import parse_redshift_host, split_s3
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.errors import SparkifyError
+from sparkify.schema import SchemaFound
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +314,9 @@ def check_database(config: Config) -> list[Finding]:
     finally:
         conn.rollback()
         conn.close()
+    found = SchemaFound({t: tuple(cols) for t, cols in actual.items()})
+    if found.recognised is not None:  # made by an earlier release: the upgrade brings it up to date, keeping the data
+        return findings + [fatal("tables.schema", found.problem(current=True))]
     expected = expected_tables()
     problems = [f for t, cols in expected.items() if (f := compare_columns(t, actual.get(t), cols))]
     if problems:

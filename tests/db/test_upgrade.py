@@ -191,6 +191,16 @@ def test_a_warehouse_of_the_release_is_recognised_by_its_tables(release, sources
     assert found.tables == sql_queries.RELEASE_TABLES[1] and found.recognised == 1 and not found.versioned
 
 
+def test_the_preflight_names_the_upgrade(release, sources, capsys):
+    """etl.py --preflight (run before every Redshift load) says what etl.py would: upgrade, not re-create."""
+    run_release(release, "create_tables.py", sources())
+    assert etl.main(["--config", str(sources()), "--preflight"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("FATAL tables.schema: the warehouse is at schema version 1 (") and out[1].endswith(
+        f"this toolkit needs version {sql_queries.SCHEMA_VERSION}: {UPGRADE_FIX}"), out
+    assert not any("drops" in line for line in out)
+
+
 def test_a_warehouse_made_before_the_load_ledger_is_refused(before_ledger, sources, pg_conn, capsys):
     """Made by the last commit before the load ledger, its own create_tables.py: refused, naming why and the fix."""
     run_release(before_ledger, "create_tables.py", sources())
