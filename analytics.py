@@ -17,6 +17,7 @@ from sparkify import cli, dryrun
 from sparkify.config import load_config
 from sparkify.errors import CheckError
 from sparkify.reports import build_report, format_report
+from sparkify.text import visible
 
 PROG = "analytics.py"
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         report = build_report(config, with_checks=with_checks)
         if args.html:
             written = write_html(report, args.html)
-            print(f"wrote {written.path}: {written.charts} charts, {written.size / 1e6:.1f} MB")
+            print(f"wrote {visible(written.path)}: {written.charts} charts, {written.size / 1e6:.1f} MB")
         if args.json:
             print(json.dumps(report.as_json(), indent=2, default=str))
         elif not args.html:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
+from sparkify.text import visible_lines
 
 PROG = "etl.py"
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             sample.ensure_default_sample(config.sample_dir)
         if args.preflight:
             text, code = preflight.report(config)
-            print(text)
+            print(visible_lines(text))
             return code
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)

@@ -10,6 +10,10 @@ grey values differ by more than half the scale, see tests), every bar has a thin
 lines of the two levels differ in dash as well as colour. Days and hours are UTC (the charts use UTC time
 units, so the renderer's time zone does not matter).
 
+Every text of a chart (the data's labels: titles, artists, locations, levels...) is made visible before it is
+rendered (sparkify.text): vl-convert aborts the whole process, uncatchably, on a character XML cannot hold
+(U+0001, ESC, U+FFFF...), and a terminal-control sequence has no business in a report either.
+
 altair and vl_convert are imported when the first chart is built, not with this module: the text and JSON
 outputs of analytics.py do not pay for them.
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+
+from sparkify.text import visible
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +245,18 @@ def to_svg(chart) -> str:
     """The chart as a standalone <svg> element (no external references: vl-convert may fetch nothing)."""
     import vl_convert
 
-    spec = chart.to_dict()
+    spec = safe_text(chart.to_dict())
     spec.pop("$schema", None)
     return vl_convert.vegalite_to_svg(spec, vl_version=vegalite_version(), config=CONFIG, allowed_base_urls=[])
+
+
+def safe_text(spec):
+    """`spec` (a chart's dict) with every string in it, keys included, made visible (sparkify.text): the data's
+    labels and anything else that would reach the SVG. The chart's own titles and field names are unchanged."""
+    if isinstance(spec, str):
+        return visible(spec)
+    if isinstance(spec, dict):
+        return {safe_text(k): safe_text(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [safe_text(v) for v in spec]
+    return spec

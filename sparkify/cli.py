@@ -2,7 +2,8 @@
 
 Scripts stay thin: they parse arguments, call one package function and return its exit code.
 Library code raises typed errors (sparkify.errors); only `run()` here turns them into one line
-on stderr and a non-zero exit code.
+on stderr and a non-zero exit code. Both the error lines and the log lines may quote the data (a value, a
+file name, a database error): their control characters are shown escaped (sparkify.text), never sent raw.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sparkify.errors import SparkifyError
+from sparkify.text import visible
 
 log = logging.getLogger("sparkify")
 
@@ -62,7 +64,7 @@ def setup_logging(args: argparse.Namespace | None = None, *, level: int | None =
             level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     name = " %(name)s:" if show_names else ""
-    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s{name} %(message)s", "%H:%M:%S"))
+    handler.setFormatter(VisibleFormatter(f"%(asctime)s %(levelname)s{name} %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -72,27 +74,41 @@ def setup_logging(args: argparse.Namespace | None = None, *, level: int | None =
         logging.getLogger(logger).setLevel(level)
 
 
+class VisibleFormatter(logging.Formatter):
+    """A log line whose message shows control characters escaped: one line each, whatever the data holds (the
+    traceback --verbose adds keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = visible(record.message)
+        return super().formatMessage(record)
+
+
+def error_line(prog: str, message) -> str:
+    """The one line a script prints on stderr for an error: its control characters escaped."""
+    return f"{prog}: {visible(message)}"
+
+
 def run(prog: str, body: Callable[[], int | None]) -> int:
     """Run a script body; map library errors to one line on stderr and an exit code."""
     try:
         code = body()
         return 0 if code is None else int(code)
     except SparkifyError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(error_line(prog, exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, the traceback only with --verbose
+    except Exception as exc:  # the last resort: one line, the traceback only with --verbose
         import psycopg2
 
         if isinstance(exc, psycopg2.Error):
             msg = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)) else repr(exc)
-            print(f"{prog}: database error: {msg}", file=sys.stderr)
+            print(error_line(prog, f"database error: {msg}"), file=sys.stderr)
             log.debug("traceback", exc_info=True)
             return 1
         if log.isEnabledFor(logging.DEBUG):
             raise
-        print(f"{prog}: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
+        print(error_line(prog, f"unexpected error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)"),
               file=sys.stderr)
         return 1

@@ -1,15 +1,18 @@
 """--dry-run: the SQL a script sends to Redshift, in order, printed instead of executed.
 
-`create_tables.py --dry-run`, `etl.py --dry-run` and `analytics.py --dry-run` print every statement
+`create_tables.py --dry-run` (also with --upgrade), `etl.py --dry-run` and `analytics.py --dry-run` print every statement
 the script would send to the cluster of a configuration with `ENGINE = redshift`, in order, each
 ending with `;`, with the real COPY options and role ARN. Nothing is written anywhere: the statements
 come from the same plans the scripts execute (sparkify.pipeline.plans: the jobs of sql_queries, whose
-steps render what they send). create_tables.py's and analytics.py's dry runs connect to nothing. etl.py's
-reads what decides its statements, as the run would: the source prefixes' listings (S3) and, on a
-read-only look at the cluster, the load ledger and the next run's id (`etl_state`); so it says how
-many objects are new, changed, unchanged (skipped) and gone, and shows the COPY of the new ones. What
-it cannot read (no password, no network, no credentials) is said in a NOTE line and assumed: no ledger
-(every object new), or a prefix not listed (its whole-prefix COPY is shown).
+steps render what they send). create_tables.py's and analytics.py's dry runs connect to nothing, and show
+the statements for a warehouse at the current schema version. etl.py's reads what decides its statements,
+as the run would: the source prefixes' listings (S3) and, on a read-only look at the cluster, the schema's
+version, the load ledger and the next run's id (`etl_state`); so it says how many objects are new,
+changed, unchanged (skipped) and gone, and shows the COPY of the new ones. create_tables.py --upgrade's
+reads the schema's version the same way (`schema_state`) and shows the migrations it would apply. What
+they cannot read (no password, no network, no credentials) is said in a NOTE line and assumed: no ledger
+(every object new), a prefix not listed (its whole-prefix COPY is shown), a warehouse at the current
+version (etl.py), or one of the release of 2026-11-30 (the upgrade).
 
 The output is itself a valid SQL script: comments (`--`) name each statement (after its name in
 sql_queries, and the table or group it is for) and, with the notes declared beside the statements, explain
@@ -24,7 +27,8 @@ Secrets are masked in the whole output, whatever their origin: the cluster passw
 or SPARKIFY_DB_PASSWORD), any PASSWORD/SECRET/TOKEN/KEY value of the configuration file, the AWS
 secret key and session token of the environment, and the credential forms SQL can carry
 (`ACCESS_KEY_ID '...'`, `SECRET_ACCESS_KEY '...'`, `SESSION_TOKEN '...'`, `PASSWORD '...'`,
-`aws_secret_access_key=...` inside a CREDENTIALS string).
+`aws_secret_access_key=...` inside a CREDENTIALS string). Control characters that the data brings into the
+output (a file name in the ledger, say) are shown escaped (sparkify.text), never sent to the terminal raw.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from sparkify.errors import ConfigError
 from sparkify.pipeline import plans
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import Send
+from sparkify.schema import SchemaFound
+from sparkify.text import visible_lines
 from sql_queries import Job
 
 log = logging.getLogger(__name__)
@@ -89,11 +95,70 @@ def _transaction(job: Job, statements: list[Send]) -> list[Send]:
     return [Send(None, "begin", "begin", note=job.note), *statements, Send(None, job.end, job.end)]
 
 
+def current_schema() -> SchemaFound:
+    """What a dry run that reads nothing assumes: a warehouse at the current schema version."""
+    return SchemaFound({sql_queries.VERSION_TABLE: ()}, recorded=sql_queries.SCHEMA_VERSION)
+
+
 def create_tables_dry_run(config: Config) -> DryRun:
     statements = plans.render(plans.create_tables_plan(), RunState(config))
     return DryRun("create_tables.py", _transaction(sql_queries.create_tables_job, statements),
                   summary=f"{len(sql_queries.drop_table_queries)} drops, "
-                          f"{len(sql_queries.create_table_queries)} creates")
+                          f"{len(sql_queries.create_table_queries)} creates, schema version {sql_queries.SCHEMA_VERSION}")
+
+
+def read_schema(state: RunState, ctx) -> None:
+    """The warehouse's schema version into `state`, with the run's own statements (read only)."""
+    for step in plans.plan_of(sql_queries.schema_version_queries):
+        step.run(ctx)
+
+
+def schema_state(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[RunState, list[str]]:
+    """The upgrade's state, read only: the warehouse's tables and the version it recorded. What cannot be read is
+    said (second value) and assumed: a warehouse of the first release with the load ledger, which recorded no
+    version. A warehouse the upgrade would refuse raises its WarehouseError, as the upgrade would."""
+    import psycopg2
+
+    from sparkify.errors import SparkifyError, WarehouseError
+    from sparkify.pipeline.steps import RunContext
+    from sparkify.pipeline.upgrade import named
+    from sparkify.warehouse import Warehouse
+
+    state = RunState(config, migrations=tuple(migrations))
+    wh = Warehouse(config)
+    try:
+        conn = wh.connect()
+    except (SparkifyError, psycopg2.Error) as exc:
+        first = min(sql_queries.RELEASE_TABLES)
+        state.schema = SchemaFound(dict(sql_queries.RELEASE_TABLES[first]))
+        note = (f"the warehouse's schema could not be read ({str(exc).splitlines()[0]}): shown for a warehouse at "
+                f"{state.schema.describe()}")
+        return state, [note]
+    try:
+        read_schema(state, RunContext(wh, wh.session(conn), state))
+    finally:
+        conn.rollback()
+        conn.close()
+    problem = state.schema.problem(current=False, target=state.migrations[-1].version)
+    if problem:
+        raise WarehouseError(named(problem, wh))
+    return state, []
+
+
+def upgrade_dry_run(config: Config, migrations=sql_queries.MIGRATIONS) -> DryRun:
+    """create_tables.py --upgrade: the migrations the warehouse has not reached (schema_state)."""
+    state, problems = schema_state(config, migrations)
+    return upgrade_dry_run_of(state, problems)
+
+
+def upgrade_dry_run_of(state: RunState, problems: Iterable[str] = ()) -> DryRun:
+    """create_tables.py --upgrade's dry run for a state whose schema is read (schema_state, or a test's)."""
+    applied = state.schema.applied(state.migrations)
+    statements = plans.render(plans.upgrade_plan(state.migrations), state)
+    summary = (f"from {state.schema.describe()} to schema version {applied[-1].version}" if applied else
+               f"the warehouse is at {state.schema.describe()}: nothing to change")
+    return DryRun("create_tables.py", _transaction(sql_queries.upgrade_job_of(state.migrations), statements),
+                  summary=summary, problems=tuple(problems))
 
 
 def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> tuple[RunState, list[str]]:
@@ -102,9 +167,10 @@ def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> t
     ledger (every object is new), or a prefix not listed (its COPY is shown for the whole prefix)."""
     import psycopg2
 
-    from sparkify.errors import SparkifyError
+    from sparkify.errors import SparkifyError, WarehouseError
     from sparkify.pipeline.load import ledger_reader, plan_objects
     from sparkify.pipeline.steps import RunContext
+    from sparkify.pipeline.upgrade import named
     from sparkify.warehouse import Warehouse
 
     state = RunState(config, reload=reload)
@@ -116,10 +182,15 @@ def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> t
     except (SparkifyError, psycopg2.Error) as exc:
         problems.append(f"the load ledger could not be read ({str(exc).splitlines()[0]}): every object counts as "
                         "new and the run's id is unknown")
+        state.schema = current_schema()
     try:
         fetch = lambda table: []
         if conn is not None:
             ctx = RunContext(wh, wh.session(conn), state)
+            read_schema(state, ctx)
+            problem = state.schema.problem(current=True)
+            if problem:  # the run would stop there, before its ledger and run id
+                raise WarehouseError(named(problem, wh))
             for step in plans.plan_of(sql_queries.etl_start_queries):
                 step.run(ctx)
             fetch = ledger_reader(ctx.session)
@@ -151,7 +222,8 @@ def etl_dry_run_of(state: RunState, problems: Iterable[str] = ()) -> DryRun:
 def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     """What sparkify.reports.build_report sends: counts, the analysts' queries, the checks if asked; it
     only reads, and ends its transaction with a rollback."""
-    statements = plans.render(plans.analytics_plan(), RunState(config, checks_asked=with_checks))
+    statements = plans.render(plans.analytics_plan(), RunState(config, checks_asked=with_checks,
+                                                                schema=current_schema()))
     return DryRun("analytics.py", _transaction(sql_queries.analytics_job, statements),
                   summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
                           f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
@@ -161,15 +233,16 @@ def conditional_statements(config: Config) -> list[Send]:
     """Statements sent to Redshift only on paths a successful run does not take (proven in the grammar test):
     what each statement of etl.py and analytics.py sends on failure, or under a condition only the run can
     tell."""
-    state = RunState(config)
+    state = RunState(config, schema=current_schema())
     out = plans.render_other_paths((*plans.etl_plan(), *plans.analytics_plan()), state)
     return [*out, Send(None, "rollback", "rollback")]
 
 
-def dry_run_for(prog: str, config: Config, *, with_checks: bool = False, reload: bool = False) -> DryRun:
+def dry_run_for(prog: str, config: Config, *, with_checks: bool = False, reload: bool = False,
+                upgrade: bool = False) -> DryRun:
     require_redshift(config, prog)
     if prog == "create_tables.py":
-        return create_tables_dry_run(config)
+        return upgrade_dry_run(config) if upgrade else create_tables_dry_run(config)
     if prog == "etl.py":
         return etl_dry_run(config, reload=reload)
     if prog == "analytics.py":
@@ -219,8 +292,8 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def dry_run_text(prog: str, config: Config, *, with_checks: bool = False, reload: bool = False,
-                 environ: Mapping[str, str] | None = None) -> str:
+                 upgrade: bool = False, environ: Mapping[str, str] | None = None) -> str:
     """The masked text `<prog> --dry-run` prints."""
-    run = dry_run_for(prog, config, with_checks=with_checks, reload=reload)
+    run = dry_run_for(prog, config, with_checks=with_checks, reload=reload, upgrade=upgrade)
     log.info("%s --dry-run: %d statements, nothing executed", prog, len(run.statements))
-    return mask_secrets(format_dry_run(run, config), secret_values(config, environ))
+    return visible_lines(mask_secrets(format_dry_run(run, config), secret_values(config, environ)))

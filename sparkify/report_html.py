@@ -6,6 +6,10 @@ inline, there is no script, no font, no image and no link to anything outside it
 needs no JavaScript, and prints: every chart with its table stays on one page, and the colours are chosen
 to read in black and white.
 
+Text from the data (titles, artists, locations, names, check examples) is shown escaped twice over: its
+control characters as visible escapes (sparkify.text: `\x1b`), then HTML's special characters as entities, so
+a value can neither add markup nor break the page; the charts' text is made safe in sparkify.charts.
+
 Every chart has a title, axis titles with units, and its numbers in a small table under it (the daily
 charts share one table, "Per day"). The numbers are the warehouse's aggregates (sparkify.reports), shown
 as they are: nothing is re-computed here except shares and labels.
@@ -18,13 +22,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sparkify import charts
 from sparkify.errors import ReportError
 from sparkify.files import atomic_write
 from sparkify.reports import AnalystsReport
+from sparkify.text import visible
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,8 @@ class Written:
 
 
 def esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text for the page: control characters shown escaped (sparkify.text), then HTML-escaped."""
+    return html.escape(visible(value), quote=True)
 
 
 def number(value, decimals: int = 0) -> str:
@@ -345,7 +351,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 def render_html(report: AnalystsReport, *, generated_at: datetime | None = None) -> tuple[str, int]:
     """(the page, the number of charts in it)."""
-    generated_at = generated_at or datetime.now(timezone.utc)
+    generated_at = generated_at or datetime.now(UTC)
     figures = build_figures(report)
     by_day = report.records("plays_by_day")
     days = sorted({r["day"] for r in by_day})
@@ -358,8 +364,8 @@ def render_html(report: AnalystsReport, *, generated_at: datetime | None = None)
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>Sparkify listening report</h1><p class=\"meta\">{esc(period)} \u00b7 "
-        f"{esc(report.source)} \u00b7 generated {esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</p>",
+        (f"<header><h1>Sparkify listening report</h1><p class=\"meta\">{esc(period)} \u00b7 "
+         f"{esc(report.source)} \u00b7 generated {esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</p>"),
         '<ul class="kpis">' + "".join(f"<li><b>{esc(v)}</b><span>{esc(k)}</span></li>" for k, v in kpis(report))
         + "</ul></header><main>",
     ]

@@ -4,7 +4,8 @@ build_report runs sql_queries.analytics_job (the temporary tables of analytics_s
 queries: every aggregate is computed by the warehouse, only small results are fetched, and the transaction
 is rolled back at the end) and returns an AnalystsReport; format_report renders it as text tables,
 AnalystsReport.as_json as one JSON object, and sparkify.report_html as the self-contained HTML page of
-`analytics.py --html`.
+`analytics.py --html`. The text tables show the data's control characters escaped (sparkify.text), so a title
+or a location can never drive the terminal.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sparkify.pipeline.executor import execute_steps
 from sparkify.pipeline.plans import analytics_plan
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import RunContext
+from sparkify.text import visible, visible_lines
 from sparkify.warehouse import Warehouse, missing_table
 
 log = logging.getLogger(__name__)
@@ -149,11 +151,12 @@ def format_table(columns: list[str], rows: list[tuple]) -> str:
 
 
 def _text(value) -> str:
+    """A cell as shown: floats with one decimal, control characters escaped."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.1f}"
-    return str(plain(value))
+    return visible(plain(value))
 
 
 TITLES = {
@@ -189,4 +192,4 @@ def format_report(report: AnalystsReport) -> str:
         parts += [c.line() for c in report.last_run_checks]
     else:
         parts += ["", "Data-quality checks: no etl.py run has loaded anything yet (--check runs those of whole tables)"]
-    return "\n".join(parts)
+    return visible_lines("\n".join(parts))  # (the checks' example keys are data too)

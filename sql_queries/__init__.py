@@ -21,6 +21,7 @@ The modules, in the order a warehouse meets them:
   run_checks    the checks that gate every run, on the keys it touched
   record        the run's etl_runs and etl_run_checks rows
   analytics     analytics.py: row counts, temporary tables, the analysts' queries
+  versions      the schema versions: each release's tables, the migrations between them, reading a version
   jobs          what each script sends, in order
 
 How daily runs stay cheap and exact:
@@ -84,6 +85,8 @@ from sql_queries.ddl import (
     etl_runs_table_drop,
     loaded_objects_table_create,
     loaded_objects_table_drop,
+    schema_versions_table_create,
+    schema_versions_table_drop,
     song_records_table_create,
     song_records_table_drop,
     song_table_create,
@@ -101,7 +104,16 @@ from sql_queries.ddl import (
     user_table_create,
     user_table_drop,
 )
-from sql_queries.jobs import JOBS, analytics_job, create_tables_job, etl_job, merge_queries, noload_job
+from sql_queries.jobs import (
+    JOBS,
+    analytics_job,
+    create_tables_job,
+    etl_job,
+    merge_queries,
+    noload_job,
+    upgrade_job,
+    upgrade_job_of,
+)
 from sql_queries.ledger import (
     LEDGER_ROWS_PER_INSERT,
     loaded_objects_copy,
@@ -180,9 +192,11 @@ from sql_queries.statement import (
     Copy,
     Job,
     Lock,
+    Migration,
     Params,
     Result,
     RowCounts,
+    SchemaGate,
     Scope,
     Settings,
     Statement,
@@ -193,19 +207,37 @@ from sql_queries.tables import (
     ALL_TABLES,
     BOOKKEEPING_TABLES,
     ROW_COUNT,
+    SCHEMA_TABLES,
     STAGING_TABLES,
     STAR_TABLES,
+    VERSION_TABLE,
     quote_ident,
     row_count_query,
+)
+from sql_queries.versions import (
+    BASELINE,
+    DESCRIPTIONS,
+    KNOWN_TABLES,
+    MIGRATIONS,
+    RELEASE_TABLES,
+    SCHEMA_VERSION,
+    schema_current,
+    schema_tables_select,
+    schema_upgradable,
+    schema_v2,
+    schema_version_queries,
+    schema_version_select,
+    schema_versions_insert,
 )
 
 # The public names: every statement under its own name, the jobs and lists, the kinds and their conditions.
 __all__ = (
-    "ALL_TABLES", "ARTIST_ORDER_SQL", "BOOKKEEPING_TABLES", "CHECKS", "ETL_RUN_COLUMNS", "JOBS",
-    "LEDGER_ROWS_PER_INSERT", "ROW_COUNT", "RUN_CHECKS", "RUN_PLAYS_FIRST_LOAD", "SONGPLAY_NATURAL_KEY",
-    "SONGPLAY_ORDER", "SONG_ORDER", "STAGING_TABLES", "STAR_TABLES", "USER_ORDER", "Analyze", "Check", "CheckGroup",
-    "CheckRun", "Copy", "Job", "Lock", "Params", "Result", "RowCounts", "Scope", "Settings", "Statement", "Values",
-    "When", "analytics_job", "analytics_queries", "analytics_setup_queries", "analyze_artists",
+    "ALL_TABLES", "ARTIST_ORDER_SQL", "BASELINE", "BOOKKEEPING_TABLES", "CHECKS", "DESCRIPTIONS", "ETL_RUN_COLUMNS",
+    "JOBS", "KNOWN_TABLES", "LEDGER_ROWS_PER_INSERT", "MIGRATIONS", "RELEASE_TABLES", "ROW_COUNT", "RUN_CHECKS",
+    "RUN_PLAYS_FIRST_LOAD", "SCHEMA_TABLES", "SCHEMA_VERSION", "SONGPLAY_NATURAL_KEY", "SONGPLAY_ORDER", "SONG_ORDER",
+    "STAGING_TABLES", "STAR_TABLES", "USER_ORDER", "VERSION_TABLE", "Analyze", "Check", "CheckGroup", "CheckRun",
+    "Copy", "Job", "Lock", "Migration", "Params", "Result", "RowCounts", "SchemaGate", "Scope", "Settings", "Statement",
+    "Values", "When", "analytics_job", "analytics_queries", "analytics_setup_queries", "analyze_artists",
     "analyze_song_records", "analyze_songplays", "analyze_songs", "analyze_staging_events", "analyze_staging_songs",
     "analyze_time", "analyze_users", "artist_table_create", "artist_table_delete", "artist_table_drop",
     "artist_table_insert", "batch_artists_create", "batch_artists_drop", "batch_songs_create", "batch_songs_drop",
@@ -220,15 +252,17 @@ __all__ = (
     "loaded_objects_table_drop", "lock_etl_runs", "merge_queries", "most_active_users", "most_played_artists",
     "most_played_songs", "noload_copies", "noload_job", "plays_by_day", "plays_by_hour", "plays_by_level",
     "postgres_settings", "quote_ident", "report_listeners_create", "report_plays_create", "report_row_counts",
-    "report_sessions_create", "report_song_plays_create", "row_count_query", "row_counts_before",
-    "run_check_groups", "run_row_counts", "server_version", "session_summary", "sessions_by_length",
-    "sessions_by_plays", "song_merge_queries", "song_records_insert", "song_records_table_create",
-    "song_records_table_drop", "song_table_create", "song_table_delete", "song_table_drop", "song_table_insert",
-    "songplay_conflict_update", "songplay_rematch", "songplay_table_create", "songplay_table_drop",
-    "songplay_table_insert", "staged_row_count", "staging_events_clear", "staging_events_copy",
-    "staging_events_noload", "staging_events_table_create", "staging_events_table_drop", "staging_songs_clear",
-    "staging_songs_copy", "staging_songs_noload", "staging_songs_table_create", "staging_songs_table_drop",
-    "table_check_groups", "table_columns_select", "table_row_counts", "time_orphans_delete", "time_table_create",
-    "time_table_drop", "time_table_insert", "top_locations", "unique_check", "user_agent_browser", "user_agent_os",
+    "report_sessions_create", "report_song_plays_create", "row_count_query", "row_counts_before", "run_check_groups",
+    "run_row_counts", "schema_current", "schema_tables_select", "schema_upgradable", "schema_v2",
+    "schema_version_queries", "schema_version_select", "schema_versions_insert", "schema_versions_table_create",
+    "schema_versions_table_drop", "server_version", "session_summary", "sessions_by_length", "sessions_by_plays",
+    "song_merge_queries", "song_records_insert", "song_records_table_create", "song_records_table_drop",
+    "song_table_create", "song_table_delete", "song_table_drop", "song_table_insert", "songplay_conflict_update",
+    "songplay_rematch", "songplay_table_create", "songplay_table_drop", "songplay_table_insert", "staged_row_count",
+    "staging_events_clear", "staging_events_copy", "staging_events_noload", "staging_events_table_create",
+    "staging_events_table_drop", "staging_songs_clear", "staging_songs_copy", "staging_songs_noload",
+    "staging_songs_table_create", "staging_songs_table_drop", "table_check_groups", "table_columns_select",
+    "table_row_counts", "time_orphans_delete", "time_table_create", "time_table_drop", "time_table_insert",
+    "top_locations", "unique_check", "upgrade_job", "upgrade_job_of", "user_agent_browser", "user_agent_os",
     "user_table_create", "user_table_delete", "user_table_drop", "user_table_insert",
 )

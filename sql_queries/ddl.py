@@ -37,6 +37,7 @@ song_records_table_drop = Statement("song_records_table_drop", "drop table if ex
 loaded_objects_table_drop = Statement("loaded_objects_table_drop", "drop table if exists loaded_objects")
 etl_runs_table_drop = Statement("etl_runs_table_drop", "drop table if exists etl_runs")
 etl_run_checks_table_drop = Statement("etl_run_checks_table_drop", "drop table if exists etl_run_checks")
+schema_versions_table_drop = Statement("schema_versions_table_drop", "drop table if exists schema_versions")
 
 # --------------------------------------------------------------------------- create staging
 # Column order of staging_events is the order of the 18 paths in log_json_path.json: COPY maps
@@ -243,6 +244,21 @@ create table etl_run_checks (
 diststyle all
 """)
 
+# The warehouse's schema versions (sql_queries.versions): one row per version it reached, how (created by
+# create_tables.py, upgraded to by create_tables.py --upgrade, or recognised by its tables: a warehouse of a
+# release that did not record its version yet) and when (the client's UTC clock). Its latest version is the
+# warehouse's; etl.py and analytics.py run only on the current one. Created by create_tables.py, and by the
+# migration to version 2 in a warehouse made before.
+schema_versions_table_create = Statement("schema_versions_table_create", """
+create table schema_versions (
+    version     integer not null primary key,
+    description varchar(256) not null,
+    how         varchar(16) not null,
+    applied_at  timestamp not null
+)
+diststyle all
+""")
+
 drop_table_queries = (
     staging_events_table_drop,
     staging_songs_table_drop,
@@ -255,6 +271,7 @@ drop_table_queries = (
     loaded_objects_table_drop,
     etl_runs_table_drop,
     etl_run_checks_table_drop,
+    schema_versions_table_drop,
 )
 
 create_table_queries = (
@@ -269,6 +286,7 @@ create_table_queries = (
     loaded_objects_table_create,
     etl_runs_table_create,
     etl_run_checks_table_create,
+    schema_versions_table_create,
 )
 
 # Then every table's row count: the proof of life create_tables.py prints.

@@ -18,13 +18,37 @@ from sql_queries.record import etl_run_checks_insert, etl_run_insert
 from sql_queries.run import etl_lock, etl_start_queries, postgres_settings, row_counts_before, run_row_counts
 from sql_queries.run_checks import run_check_groups
 from sql_queries.statement import Job
+from sql_queries.versions import (
+    MIGRATIONS,
+    schema_current,
+    schema_upgradable,
+    schema_version_queries,
+    schema_versions_insert,
+)
 
-# create_tables.py: every table dropped and created again, then counted.
+# create_tables.py: every table dropped and created again at the current schema version, which it records,
+# then counted.
 create_tables_job = Job(
     "create_tables_job",
-    (*drop_table_queries, *create_table_queries, table_row_counts),
+    (*drop_table_queries, *create_table_queries, schema_versions_insert, table_row_counts),
     note="one transaction: every table is dropped and created again (all data is lost)",
 )
+
+
+def upgrade_job_of(migrations=MIGRATIONS) -> Job:
+    """create_tables.py --upgrade with these migrations (sql_queries.versions.MIGRATIONS; tests add their own):
+    under the ETL lock, the warehouse's version (recorded, or recognised by its tables), then each migration it
+    has not reached and the rows that record them."""
+    return Job(
+        "upgrade_job",
+        (etl_lock, *schema_version_queries, schema_upgradable, *migrations, schema_versions_insert),
+        note="one transaction, under the ETL lock: the schema is brought to the current version in place, every "
+             "row and the load ledger kept; any failure rolls back",
+    )
+
+
+# create_tables.py --upgrade
+upgrade_job = upgrade_job_of()
 
 # The merge of what was staged, the run's gate and its record: the end of etl.py's transaction (also run alone
 # on hand-staged batches, after etl_start_queries, by the tests of the merge).
@@ -46,6 +70,8 @@ etl_job = Job(
     "etl_job",
     (
         etl_lock,
+        *schema_version_queries,
+        schema_current,
         *etl_start_queries,
         loaded_objects_select,
         *clear_staging_queries,
@@ -61,6 +87,8 @@ etl_job = Job(
 analytics_job = Job(
     "analytics_job",
     (
+        *schema_version_queries,
+        schema_current,
         postgres_settings,
         report_row_counts,
         *analytics_setup_queries,
@@ -80,4 +108,4 @@ noload_job = Job(
     end="rollback",
 )
 
-JOBS = (create_tables_job, etl_job, analytics_job, noload_job)
+JOBS = (create_tables_job, upgrade_job, etl_job, analytics_job, noload_job)

@@ -28,6 +28,7 @@ class When(Enum):
     REDSHIFT = "ENGINE = redshift only"
     CHECKS_ASKED = "analytics.py --check"
     CHECKS_NOT_ASKED = "analytics.py without --check"
+    SCHEMA_VERSIONED = "the warehouse records its schema version (it has schema_versions)"
 
 
 class Params(Enum):
@@ -39,6 +40,7 @@ class Params(Enum):
     RUN_ROW = "the run's counts: one %(column)s per etl_runs column"
     LOADED_OBJECTS = "{rows}: one group per object the run loaded (Values)"
     PASSED_CHECKS = "{rows}: one group per check the run passed (Values)"
+    SCHEMA_VERSION_ROWS = "{rows}: one group per schema version the job records (Values)"
 
 
 class Result(Enum):
@@ -52,6 +54,8 @@ class Result(Enum):
     SERVER_VERSION = "whether the server is Redshift"
     REPORT_TABLE = "one table of the analysts' report, under the statement's name"
     LATEST_RUN_CHECKS = "the checks the latest load passed"
+    SCHEMA_TABLES = "the toolkit's tables in the warehouse and their columns: its schema's shape"
+    SCHEMA_VERSION = "the latest schema version the warehouse recorded"
 
 
 class Scope(Enum):
@@ -167,6 +171,30 @@ class Values(Statement):
 
     def parts(self) -> tuple[Statement, ...]:
         return (self, *((self.postgres,) if self.postgres else ()), *self.on_failure)
+
+
+@dataclass(frozen=True, eq=False)
+class Migration(Statement):
+    """Schema version `version`: its `steps`, sent in the upgrade's transaction only to a warehouse at an earlier
+    version (`sql` is empty). Steps are additive and of shapes Redshift runs inside a transaction block (CREATE
+    TABLE, ALTER TABLE ... ADD COLUMN, RENAME, INSERT/UPDATE to fill what they add); a released migration
+    never changes: a later change is a new migration."""
+
+    version: int = 0
+    description: str = ""
+    steps: tuple[Statement, ...] = ()
+
+    def parts(self) -> tuple[Statement, ...]:
+        return (self, *self.steps)
+
+
+@dataclass(frozen=True, eq=False)
+class SchemaGate(Statement):
+    """No SQL: the job stops here, with the fix, unless the warehouse's schema (read by the statements before
+    it) is the current version (`current`: etl.py, analytics.py), or one the upgrade knows how to bring up
+    to date (create_tables.py --upgrade)."""
+
+    current: bool = True
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,6 +8,9 @@ STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs")
 ALL_TABLES = STAGING_TABLES + STAR_TABLES  # the seven tables whose row counts analytics.py shows
 BOOKKEEPING_TABLES = ("song_records", "loaded_objects", "etl_runs", "etl_run_checks")
+VERSION_TABLE = "schema_versions"  # the warehouse's schema versions (sql_queries.versions)
+# Every table of the current schema: a `create table` of sql_queries.ddl names one of these (a test checks it).
+SCHEMA_TABLES = (*ALL_TABLES, *BOOKKEEPING_TABLES, VERSION_TABLE)
 
 
 def quote_ident(name: str) -> str:

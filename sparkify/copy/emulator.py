@@ -128,7 +128,7 @@ def _failure(spec: CopySpec, load: ChunkProducer, cause: BaseException) -> LoadE
         load.errors.append(rejected_record(
             tbl=load.oid, starttime=load.starttime, session=load.session, url=src_key[0], key=src_key[1],
             lineno=cause.lineno, raw=b"", column=None, err_code=1216,
-            reason=f"JSON object exceeds the 4 MB limit ({cause.size} bytes)"))
+            reason=f"JSON object exceeds the 4 MB limit ({cause.size if cause.complete else 'more than 4194304'} bytes)"))
         return LoadError(f"{spec.table}: COPY failed: {src_key[1]} line {cause.lineno}: {cause} (whatever MAXERROR "
                          "says; split the object or load it another way) (see stl_load_errors)",
                          table=spec.table, rejected=load.errors)

@@ -25,9 +25,9 @@ import orjson
 from sparkify.copy import native as native_mod
 from sparkify.copy.convert import Column, Options, Reject, column_from_catalog
 from sparkify.copy.jsonpaths import JsonPathsError, parse_jsonpaths_file
-from sparkify.copy.records import MAX_OBJECT_BYTES, Malformed, ObjectTooLarge, Recovery
+from sparkify.copy.records import MAX_OBJECT_BYTES, Found, LineSplitter, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.redshift import format_load_errors
-from sparkify.copy.rows import RowBuilder, RowReject
+from sparkify.copy.rows import LineReader, RowBuilder, RowReject
 from sparkify.copy.sources import (
     LocalBatch,
     SourceFile,
@@ -52,6 +52,7 @@ PROGRESS_EVERY = 0.5  # seconds
 # chunks keep the server fed (1 MB: ~14 ms of server work; 4 MB: ~55 ms).
 SEND_BYTES = 4 << 20
 ONE_LINE_BATCH = 512  # one-line files converted per native call
+LONG_LINE_ROWS = 2048  # rows of a line too long to hold handed on at a time (FileContext.handle_long)
 
 
 class ChunkProducer:
@@ -211,6 +212,12 @@ class FileContext:
         except RowReject as exc:
             self.load.reject(self.src, lineno, raw, exc.column, exc.reject)
 
+    def _found(self, item: Found, out: list[str]) -> None:
+        if type(item.value) is Malformed:
+            self.load.reject(self.src, item.lineno, item.raw, None, Reject(1216, item.value.reason))
+        else:
+            self._convert(item.lineno, item.raw, item.value, out)
+
     def handle(self, line: bytes, lines: Iterator[bytes], out: list[str]) -> None:
         lineno = self.lineno
         try:
@@ -219,15 +226,31 @@ class FileContext:
             found, consumed = self.recovery.recover(line, lineno, lines, lineno == 1)
             self.lineno = lineno + consumed
             for item in found:
-                if type(item.value) is Malformed:
-                    self.load.reject(self.src, item.lineno, item.raw, None, Reject(1216, item.value.reason))
-                else:
-                    self._convert(item.lineno, item.raw, item.value, out)
+                self._found(item, out)
             return
         stripped = line.strip()
         if len(stripped) > MAX_OBJECT_BYTES:
             raise ObjectTooLarge(lineno, len(stripped))
         self._convert(lineno, stripped, record, out)
+
+    def handle_long(self, reader: LineReader) -> Iterator[list[str]]:
+        """The rows of line `lineno`, too long for the reader to hold, read in pieces (records.LineSplitter): a
+        list of rows every LONG_LINE_ROWS records, so that neither the line nor its rows are held whole."""
+        lineno = self.lineno
+        splitter = LineSplitter(self.recovery, lineno, first_line=lineno == 1)
+        out: list[str] = []
+        for item in splitter.records(reader.line_parts()):
+            self._found(item, out)
+            if len(out) >= LONG_LINE_ROWS:
+                yield out
+                out = []
+        if splitter.open_tail is not None:  # a value the line left open: it continues on the next lines
+            found, consumed = self.recovery.recover(splitter.open_tail, lineno, reader, False)
+            self.lineno = lineno + consumed
+            for item in found:
+                self._found(item, out)
+        if out:
+            yield out
 
 
 # --------------------------------------------------------------------------- setting up one COPY

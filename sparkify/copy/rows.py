@@ -10,6 +10,8 @@ consume further lines from the same iterator (multi-line JSON).
 `RowBuilder.pump_bytes(stream, ctx)` is what the emulator runs: COPY text in chunks of bytes. With the
 C accelerator (sparkify.copy.native), C converts the lines it is sure about and every line it declines
 goes through `ctx.handle`, i.e. the same Python path; without it, it is `pump` with its rows encoded.
+Either way the lines come from a `LineReader`, which holds at most about 4 MB of a line: a longer one goes
+to `ctx.handle_long(reader)`, which reads it in pieces (Redshift's 4 MB limit applies as it is read).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import orjson
 
 from sparkify.copy import native as _native
 from sparkify.copy.convert import NULL, Column, Options, Reject, make_converter
+from sparkify.copy.records import LongLine
 
 Path = tuple  # of str (object member) and int (array index)
 
@@ -48,6 +51,8 @@ class PumpContext(Protocol):
     lineno: int
 
     def handle(self, line: bytes, lines: Iterator[bytes], out: list[str]) -> None: ...
+
+    def handle_long(self, reader: LineReader) -> Iterator[list[str]]: ...
 
 
 def get_path(obj: Any, path: Path) -> Any:
@@ -138,24 +143,37 @@ class RowBuilder:
         return "\t".join(fields)
 
     def pump(self, lines: Iterator[bytes], ctx: PumpContext) -> Iterator[list[str]]:
-        """Lists of COPY lines (up to chunk_rows each) of an iterator of JSON lines (see the module docstring)."""
+        """Lists of COPY lines (up to chunk_rows each) of an iterator of JSON lines (see the module docstring).
+        A line too long to hold (`lines` raises LongLine: a LineReader) goes to ctx.handle_long, in pieces."""
         row, loads, chunk_rows = self.row, orjson.loads, self.chunk_rows
         out: list[str] = []
         lineno = ctx.lineno
-        for line in lines:
-            lineno += 1
+        while True:
             try:
-                if len(line) > MAX_LINE_BYTES:
-                    raise OverflowError
-                out.append(row(loads(line)))
-            except Exception:  # noqa: BLE001 - the slow path: recovers what it can, rejects the rest, or raises
-                ctx.lineno = lineno
-                ctx.handle(line, lines, out)
+                for line in lines:
+                    lineno += 1
+                    try:
+                        if len(line) > MAX_LINE_BYTES:
+                            raise OverflowError
+                        out.append(row(loads(line)))
+                    except Exception:  # noqa: BLE001 - the slow path: recovers what it can, rejects the rest, or raises
+                        ctx.lineno = lineno
+                        ctx.handle(line, lines, out)
+                        lineno = ctx.lineno
+                    if len(out) >= chunk_rows:
+                        ctx.lineno = lineno
+                        yield out
+                        out = []
+            except LongLine:
+                ctx.lineno = lineno + 1
+                for rows in ctx.handle_long(lines):
+                    out += rows
+                    if len(out) >= chunk_rows:
+                        yield out
+                        out = []
                 lineno = ctx.lineno
-            if len(out) >= chunk_rows:
-                ctx.lineno = lineno
-                yield out
-                out = []
+                continue
+            break
         ctx.lineno = lineno
         if out:
             yield out
@@ -164,18 +182,29 @@ class RowBuilder:
     def pump_bytes(self, stream: BinaryIO, ctx: PumpContext) -> Iterator[tuple[bytes, int]]:
         """(COPY text, rows) chunks of a binary stream of JSON lines, in order (see the module docstring)."""
         conv = self.native
+        reader = LineReader(stream)
         if conv is None:
-            for rows in self.pump(stream, ctx):
+            for rows in self.pump(reader, ctx):
                 yield encode_rows(rows), len(rows)
             return
-        reader = LineReader(stream)
         parts: list[bytes] = []
         size = nrows = 0
         slow_rows: list[str] = []  # rows of declined lines, converted by ctx.handle
         while True:
             buf, pos, end = reader.block()
             if pos >= end:
-                break
+                if reader.exhausted:
+                    break
+                ctx.lineno += 1  # a line too long to hold: its records as they arrive
+                for rows in ctx.handle_long(reader):
+                    slow_rows += rows
+                    if len(slow_rows) >= self.chunk_rows:
+                        parts.append(encode_rows(slow_rows))
+                        nrows += len(slow_rows)
+                        slow_rows.clear()
+                        yield b"".join(parts), nrows
+                        parts, size, nrows = [], 0, 0
+                continue
             while pos < end:
                 status, pos, payload, rows = conv.convert(buf, pos, end)
                 if rows:
@@ -220,14 +249,24 @@ def encode_rows(rows: list[str]) -> bytes:
 class LineReader:
     """The lines of a binary stream (iterating gives them one by one, as a file does), and blocks of whole
     lines for the native converter: `block()` -> (buf, start, end), after which the caller sets `pos` to
-    how far it got."""
+    how far it got.
 
-    def __init__(self, stream: BinaryIO, block_bytes: int = CHUNK_BYTES):
+    It never holds more than `max_line` bytes of one line plus one block: a longer line raises LongLine from
+    next() (block() returns no line, with `exhausted` false), and `line_parts()` then reads that line in
+    pieces, up to and including its newline (sparkify.copy.records.LineSplitter splits them into records)."""
+
+    def __init__(self, stream: BinaryIO, block_bytes: int | None = None, max_line: int | None = None):
         self.stream = stream
-        self.block_bytes = block_bytes
+        self.block_bytes = CHUNK_BYTES if block_bytes is None else block_bytes
+        self.max_line = MAX_LINE_BYTES if max_line is None else max_line
         self.buf = b""
         self.pos = 0
         self.eof = False
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether every byte of the stream has been handed out."""
+        return self.eof and self.pos >= len(self.buf)
 
     def _fill(self) -> None:
         data = self.stream.read(self.block_bytes)
@@ -236,6 +275,10 @@ class LineReader:
             return
         self.buf = self.buf[self.pos:] + data if self.pos < len(self.buf) else data  # (a partial line + data)
         self.pos = 0
+
+    def _too_long(self) -> bool:
+        """Whether the line at `pos`, still without its newline, is longer than max_line already."""
+        return len(self.buf) - self.pos > self.max_line
 
     def __iter__(self) -> LineReader:
         return self
@@ -253,15 +296,40 @@ class LineReader:
                     self.pos = len(self.buf)
                     return line
                 raise StopIteration
+            if self._too_long():
+                raise LongLine
             self._fill()
 
     def block(self) -> tuple[bytes, int, int]:
         """Whole lines buf[start:end] (the last line of the stream may lack its newline); start == end at
-        the end of the stream."""
+        the end of the stream, or before a line too long to hold (then `exhausted` is false)."""
         while True:
             i = self.buf.rfind(b"\n", self.pos)
             if i >= 0:
                 return self.buf, self.pos, i + 1
             if self.eof:
                 return self.buf, self.pos, len(self.buf)
+            if self._too_long():
+                return self.buf, self.pos, self.pos
             self._fill()
+
+    def line_parts(self) -> Iterator[bytes]:
+        """The line at `pos` in pieces (what is buffered of it, then one block at a time), its newline included;
+        afterwards `pos` is at the start of the next line."""
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                part, self.pos = self.buf[self.pos:i + 1], i + 1
+                yield part
+                return
+            part = self.buf[self.pos:]
+            self.buf, self.pos = b"", 0
+            if part:
+                yield part
+            if self.eof:
+                return
+            data = self.stream.read(self.block_bytes)
+            if not data:
+                self.eof = True
+                return
+            self.buf = data

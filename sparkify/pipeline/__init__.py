@@ -1,6 +1,8 @@
 """The jobs behind create_tables.py and etl.py, each a plan of sql_queries' statements run in one transaction.
 
-create_tables: DROP then CREATE every table, then count them.
+create_tables: DROP then CREATE every table at the current schema version, record it, then count them.
+upgrade: bring a warehouse made by an earlier release to the current schema version in place (its
+  migrations and their records in one transaction, under the ETL lock), every row and the ledger kept.
 run_etl: one transaction that
   1. takes the ETL lock (a second run waits, bounded, then fails clearly) and numbers the run;
   2. lists the source prefixes and reads the load ledger: only new or changed objects are COPYed
@@ -25,9 +27,10 @@ import time
 import sql_queries
 from sparkify.config import Config
 from sparkify.pipeline.executor import execute_plan, execute_steps
-from sparkify.pipeline.plans import create_tables_plan, etl_plan, merge_plan, plan_of
+from sparkify.pipeline.plans import create_tables_plan, etl_plan, merge_plan, plan_of, upgrade_plan
 from sparkify.pipeline.state import EVENTS, SONGS, RunResult, RunState
 from sparkify.pipeline.steps import RunContext
+from sparkify.schema import SchemaFound
 from sparkify.warehouse import Warehouse, fetch_counts
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,20 @@ def create_tables(config: Config) -> dict[str, int]:
     counts = execute_plan(wh, create_tables_plan(), RunState(config)).row_counts
     log.info("created %d tables: %s", len(sql_queries.create_table_queries), ", ".join(counts))
     return counts
+
+
+def upgrade(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[SchemaFound, list]:
+    """Bring the warehouse to the last of `migrations` in place (sql_queries.upgrade_job): (the schema it was
+    found at, the migrations applied, in order; none if it was current). WarehouseError, with the fix, for a
+    warehouse whose version is unknown or newer; nothing changes then, nor on any other failure."""
+    wh = Warehouse(config)
+    log.info("upgrading the schema of the %s", wh.describe())
+    state = RunState(config, migrations=tuple(migrations))
+    execute_plan(wh, upgrade_plan(migrations), state)
+    applied = state.schema.applied(state.migrations)
+    log.info("schema: was %s; %s", state.schema.describe(),
+             f"applied {', '.join(str(m.version) for m in applied)}" if applied else "nothing to apply")
+    return state.schema, applied
 
 
 def run_etl(config: Config, *, show_progress: bool = True, reload: bool = False) -> RunResult:
@@ -70,4 +87,4 @@ def merge_staging(wh: Warehouse, conn, result: RunResult | None = None) -> RunRe
     return state.result
 
 
-__all__ = ("RunResult", "RunState", "create_tables", "etl_plan", "merge_staging", "run_etl")
+__all__ = ("RunResult", "RunState", "create_tables", "etl_plan", "merge_staging", "run_etl", "upgrade")

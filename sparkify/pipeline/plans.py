@@ -22,7 +22,21 @@ from sparkify.pipeline.steps import (
     Step,
     ValuesStep,
 )
-from sql_queries import Analyze, CheckRun, Copy, Lock, Params, Result, RowCounts, Settings, Statement, Values
+from sparkify.pipeline.upgrade import MigrationStep, SchemaGateStep, SchemaTablesStep, VersionRowsStep
+from sql_queries import (
+    Analyze,
+    CheckRun,
+    Copy,
+    Lock,
+    Migration,
+    Params,
+    Result,
+    RowCounts,
+    SchemaGate,
+    Settings,
+    Statement,
+    Values,
+)
 
 
 def step_for(statement: Statement, timing: str | None = None) -> Step:
@@ -40,9 +54,16 @@ def step_for(statement: Statement, timing: str | None = None) -> Step:
     if isinstance(statement, CheckRun):
         return ChecksStep(statement, timing)
     if isinstance(statement, Values):
-        return (LedgerInsertStep if statement.params is Params.LOADED_OBJECTS else ValuesStep)(statement, timing)
+        kind = {Params.LOADED_OBJECTS: LedgerInsertStep, Params.SCHEMA_VERSION_ROWS: VersionRowsStep}
+        return kind.get(statement.params, ValuesStep)(statement, timing)
+    if isinstance(statement, Migration):
+        return MigrationStep(statement, timing)
+    if isinstance(statement, SchemaGate):
+        return SchemaGateStep(statement, timing)
     if statement.result is Result.LEDGER:
         return ObjectsStep(statement, timing)
+    if statement.result is Result.SCHEMA_TABLES:
+        return SchemaTablesStep(statement, timing)
     return StatementStep(statement, timing)
 
 
@@ -50,8 +71,9 @@ def etl_timing(statement: Statement) -> str | None:
     """Where the duration of a statement of etl.py (or create_tables.py) is reported."""
     if isinstance(statement, Copy):
         return f"copy {statement.table}"
-    if isinstance(statement, Lock) or statement.result in (Result.RUN_ID, Result.PREVIOUS_TOTALS):
-        return "lock"
+    if isinstance(statement, (Lock, SchemaGate)) or statement.result in (
+            Result.RUN_ID, Result.PREVIOUS_TOTALS, Result.SCHEMA_TABLES, Result.SCHEMA_VERSION):
+        return "lock"  # (the run's start: the lock, the schema's version, the run's id)
     if statement.result is Result.LEDGER:
         return "objects"
     if statement.params in (Params.RELOADED_OBJECTS, Params.LOADED_OBJECTS):
@@ -88,6 +110,11 @@ def merge_plan() -> tuple[Step, ...]:
 
 def analytics_plan() -> tuple[Step, ...]:
     return plan_of(sql_queries.analytics_job, analytics_timing)
+
+
+def upgrade_plan(migrations=sql_queries.MIGRATIONS) -> tuple[Step, ...]:
+    """create_tables.py --upgrade (sql_queries.upgrade_job_of these migrations)."""
+    return plan_of(sql_queries.upgrade_job_of(migrations), lambda s: "upgrade")
 
 
 def render(plan: Iterable[Step], state: RunState) -> list[Send]:

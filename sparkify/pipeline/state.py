@@ -15,6 +15,7 @@ import sql_queries
 from sparkify import ledger
 from sparkify.config import Config
 from sparkify.copy.spec import CopySpec
+from sparkify.schema import SchemaFound
 from sql_queries import Statement, When
 
 EVENTS, SONGS = "staging_events", "staging_songs"
@@ -54,6 +55,8 @@ class RunState:
     written: dict[str, int] = field(default_factory=dict)  # table -> rows the run's statements wrote
     tallies: dict[str, int] = field(default_factory=dict)  # etl_runs column -> rows (Statement.tally)
     passed_checks: list | None = None  # the checks the run passed (None: not run yet; the dry run's expectation)
+    schema: SchemaFound | None = None  # the warehouse's schema version, once read (sql_queries.schema_version_queries)
+    migrations: tuple = sql_queries.MIGRATIONS  # the schema versions after the first (tests bring their own)
     result: Any = field(default_factory=RunResult)  # RunResult, or the analysts' report (sparkify.reports)
 
     @property
@@ -81,6 +84,8 @@ class RunState:
             return self.checks_asked
         if condition is When.CHECKS_NOT_ASKED:
             return not self.checks_asked
+        if condition is When.SCHEMA_VERSIONED:
+            return self.schema is not None and self.schema.versioned
         raise ValueError(f"no rule for {condition}")
 
     def applies(self, statement: Statement, conditions: tuple[When, ...] | None = None) -> bool:
@@ -118,7 +123,8 @@ class RunState:
         return {column: row[column] for column in sql_queries.ETL_RUN_COLUMNS}
 
     def ledger_time(self) -> datetime:
-        """When the run's objects count as loaded: one instant per run (taken the first time it is asked for)."""
+        """When the run's objects count as loaded: one instant per run (taken the first time it is asked for);
+        also when the schema versions it records were reached."""
         if self.loaded_at is None:
             self.loaded_at = utcnow()
         return self.loaded_at

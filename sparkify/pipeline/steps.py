@@ -182,6 +182,9 @@ def keep_result(ctx: RunContext, send: Send) -> None:
         state.previous_totals = dict(zip(sql_queries.STAR_TABLES, (int(v or 0) for v in row))) if row else {}
     elif s.result is Result.REPORT_TABLE:
         ctx.result.queries[s.name] = ([d[0] for d in session.description], session.fetchall())
+    elif s.result is Result.SCHEMA_VERSION:
+        row = session.fetchone()
+        state.schema.recorded = int(row[0]) if row and row[0] is not None else None
     elif s.result is Result.LATEST_RUN_CHECKS:
         rows = session.fetchall()
         if rows:

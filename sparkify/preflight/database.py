@@ -5,7 +5,8 @@ cluster.login: a real connection (10 s timeout; the password, or temporary crede
 sparkify.dbauth); psycopg2's error is explained: wrong host (does not resolve), no answer (security group not open
 to this machine's IP, or the cluster not publicly accessible / paused), wrong port, wrong password or user, wrong
 database. tables: information_schema.columns of the current schema (the same query on Redshift and PostgreSQL);
-a missing table or a different column list is fatal ("run create_tables.py").
+a missing table or a different column list is fatal ("run create_tables.py"); the tables of an earlier release are
+fatal with the upgrade as the fix ("run create_tables.py --upgrade", sparkify.schema).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 import sql_queries
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.preflight.findings import Finding, fatal, ok, warn
+from sparkify.schema import SchemaFound
 
 CONNECT_TIMEOUT_S = 10
 
@@ -171,6 +173,9 @@ def check_database(config: Config) -> list[Finding]:
     finally:
         conn.rollback()
         conn.close()
+    found = SchemaFound({t: tuple(cols) for t, cols in actual.items()})
+    if found.recognised is not None:  # made by an earlier release: the upgrade brings it up to date, keeping the data
+        return findings + [fatal("tables.schema", found.problem(current=True))]
     expected = expected_tables()
     problems = [f for t, cols in expected.items() if (f := compare_columns(t, actual.get(t), cols))]
     if problems:

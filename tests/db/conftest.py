@@ -19,17 +19,17 @@ SONG_COLS = ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "a
 
 def _event(user_id=7, session_id=1, item=0, ts=T0, page="NextSong", level="free", song=None, artist=None,
           length=None, first_name="Ada", last_name="Lovelace"):
-    return dict(artist=artist, auth="Logged In", first_name=first_name, gender="F", item_in_session=item,
-                last_name=last_name, length=length, level=level, location="London", method="PUT", page=page,
-                registration=1540919166796.0, session_id=session_id, song=song, status=200, ts=ts,
-                user_agent='"Mozilla/5.0"', user_id=user_id)
+    return {"artist": artist, "auth": "Logged In", "first_name": first_name, "gender": "F", "item_in_session": item,
+            "last_name": last_name, "length": length, "level": level, "location": "London", "method": "PUT",
+            "page": page, "registration": 1540919166796.0, "session_id": session_id, "song": song, "status": 200,
+            "ts": ts, "user_agent": '"Mozilla/5.0"', "user_id": user_id}
 
 
 def _song(song_id="SOAAA", title="Song A", artist_id="ARAAA", artist_name="Artist A", duration=200.5,
          location="Paris", lat=1.0, lon=2.0, year=2001):
-    return dict(num_songs=1, artist_id=artist_id, artist_latitude=lat, artist_longitude=lon,
-                artist_location=location, artist_name=artist_name, song_id=song_id, title=title,
-                duration=duration, year=year)
+    return {"num_songs": 1, "artist_id": artist_id, "artist_latitude": lat, "artist_longitude": lon,
+            "artist_location": location, "artist_name": artist_name, "song_id": song_id, "title": title,
+            "duration": duration, "year": year}
 
 
 def _load_batch(wh, events=(), songs=()):
@@ -59,6 +59,19 @@ def query(conn, sql) -> list[tuple]:
         rows = cur.fetchall()
     conn.rollback()
     return rows
+
+
+@pytest.fixture
+def real_sources(real_data, config_file):
+    """real_sources(log=prefix, name=...) -> a dwh.cfg loading the real data in place: the logs under that key
+    prefix (all by default), every song."""
+
+    def make(log: str = "", name: str = "dwh.cfg"):
+        logs = real_data / "log_data"
+        return config_file(log_data=f"{logs}/{log}" if log else logs, song_data=real_data / "song_data",
+                           log_jsonpath=real_data / "log_json_path.json", name=name)
+
+    return make
 
 
 @pytest.fixture

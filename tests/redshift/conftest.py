@@ -144,7 +144,8 @@ class FakeConnection:
 def recorded(monkeypatch):
     """psycopg2.connect replaced by FakeConnection; yields the list of statements 'sent' (all connections).
     Set `recorded.fail_on = predicate(sql)` to make a statement fail, `recorded.results[text] = rows` for what a
-    statement containing `text` returns (by default: no rows for fetchall, zeros for fetchone)."""
+    statement containing `text` returns (by default: a warehouse at the current schema version; no rows for
+    fetchall, zeros for fetchone)."""
     import psycopg2
 
     class Log(list):
@@ -152,9 +153,13 @@ def recorded(monkeypatch):
         connects: ClassVar[list] = []
         results: ClassVar[dict] = {}
 
+    import sql_queries
+
     log = Log()
     log.connects = []
-    log.results = {}
+    # a warehouse at the current schema version (what schema_tables_select and schema_version_select read)
+    log.results = {"pg_catalog.pg_attribute": [(sql_queries.VERSION_TABLE, "version")],
+                   "from schema_versions": [(sql_queries.SCHEMA_VERSION,)]}
 
     def connect(*args, **kwargs):
         log.connects.append(kwargs)

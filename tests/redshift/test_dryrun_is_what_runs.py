@@ -29,7 +29,7 @@ def sqls(run: dryrun.DryRun) -> list[str]:
     return [s.sql.strip() for s in run.statements]
 
 
-def test_create_tables_sends_its_dry_run(redshift_config, recorded):
+def test_create_tables_sends_its_dry_run(redshift_config, recorded, frozen_clock):
     counts = pipeline.create_tables(redshift_config)
     assert counts == {t: 0 for t in counts}
     assert list(recorded) == sqls(dryrun.create_tables_dry_run(redshift_config))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import etl
+import sql_queries
 from sparkify.pipeline import RunResult, create_tables, plans
 
 
@@ -108,7 +109,7 @@ def test_preflight_on_postgres_checks_the_database(config_file, local_config, ca
     create_tables(local_config)
     assert etl.main(["--config", str(cfg), "--preflight"]) == 1  # the tables exist; the sources do not
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == "ok    tables: the 11 tables exist with the expected columns"
+    assert out[1] == f"ok    tables: the {len(sql_queries.SCHEMA_TABLES)} tables exist with the expected columns"
     assert out[3].startswith("FATAL copy.staging_songs: COPY ... NOLOAD failed: staging_songs: COPY found no file: "
                              "the specified S3 prefix ")
 
@@ -121,7 +122,8 @@ def test_dry_run_and_preflight_are_exclusive(capsys):
 
 def test_the_plans_are_what_etl_runs():
     """run_etl and create_tables walk these plans; the dry run walks the same ones (no second list)."""
-    assert [s.name for s in plans.etl_plan()][:10] == ["etl_lock", "etl_run_next_id", "latest_etl_totals",
+    assert [s.name for s in plans.etl_plan()][:13] == ["etl_lock", "schema_tables_select", "schema_version_select",
+                                                       "schema_current", "etl_run_next_id", "latest_etl_totals",
                                                        "loaded_objects_select", "staging_events_clear",
                                                        "staging_songs_clear", "staging_events_copy",
                                                        "staging_songs_copy", "loaded_objects_delete",

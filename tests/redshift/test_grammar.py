@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+import sql_queries
 from sparkify import dryrun, noload, preflight
 from sparkify.config import parse_config
 from sparkify.pipeline.state import RunState
+from sparkify.schema import SchemaFound
 from sparkify.warehouse import render_params
 from sql_queries import When
 
@@ -85,6 +87,8 @@ def etl_states(config) -> list[RunState]:
 CONFIG = realistic_config()
 RUNS = [
     dryrun.create_tables_dry_run(CONFIG),
+    # the upgrade of a warehouse of the release of 2026-11-30 (it records no version: every migration runs)
+    dryrun.upgrade_dry_run_of(RunState(CONFIG, schema=SchemaFound(dict(sql_queries.RELEASE_TABLES[1])))),
     *(dryrun.etl_dry_run_of(state) for state in etl_states(CONFIG)),
     dryrun.analytics_dry_run(CONFIG, with_checks=True),
 ]

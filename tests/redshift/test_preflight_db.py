@@ -7,6 +7,7 @@ import socket
 
 import psycopg2
 
+import sql_queries
 from sparkify import preflight
 from sparkify.pipeline import create_tables
 from sparkify.preflight import database
@@ -28,7 +29,7 @@ def test_fresh_database_has_no_tables(local_config):
 def test_after_create_tables_every_table_is_as_declared(local_config):
     create_tables(local_config)
     assert lines(preflight.check_database(local_config))[1:] == [
-        "ok    tables: the 11 tables exist with the expected columns"]
+        f"ok    tables: the {len(sql_queries.SCHEMA_TABLES)} tables exist with the expected columns"]
 
 
 def test_a_changed_table_is_fatal(local_config, pg_dsn):
