@@ -20,12 +20,18 @@ did. Usage:
         proxy.fail("GET", "bucket/key.json", ["slowdown", "cut"])
         boto3.client("s3", endpoint_url=proxy.url, ...)
 
+Run as a script it serves moto and the proxy in a process of their own (so that they do not share the
+measured process's interpreter) and prints {"proxy": URL, "moto": URL} as one JSON line; it stops when its
+standard input closes. Rules are then set over HTTP: POST {"method", "paths", "fault"} to
+<proxy>/_fault/fail (that fault once for each object path), POST <proxy>/_fault/clear, GET <proxy>/_fault/left.
+
 A development tool (tests, bench/): the toolkit never imports it.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import socket
 import struct
@@ -49,6 +55,7 @@ class Rule:
     method: str | None  # None: any method
     match: Callable[[str, dict, dict], bool]  # (object path "bucket/key", query, headers) -> whether it applies
     faults: list[str]
+    seq: int = 0  # rules are tried in the order they were made
     taken: int = 0
 
 
@@ -71,6 +78,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._local = threading.local()
+        self._by_path: dict[str, list[Rule]] = {}
+        self._predicates: list[Rule] = []
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------- rules
@@ -89,19 +98,26 @@ class FaultProxy:
 
             def match(path: str, query: dict, headers: dict) -> bool:
                 return path == wanted
-        rule = Rule(method.upper() if method else None, match, faults)
+        rule = Rule(method.upper() if method else None, match, faults, seq=len(self.rules))
         with self._lock:
             self.rules.append(rule)
+            if callable(target):
+                self._predicates.append(rule)
+            else:  # indexed: a benchmark plants hundreds of per-object rules
+                self._by_path.setdefault(target.lstrip("/"), []).append(rule)
         return rule
 
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()
+            self._by_path.clear()
+            self._predicates.clear()
             self.requests.clear()
 
     def _take(self, method: str, path: str, query: dict, headers: dict) -> str | None:
         with self._lock:
-            for rule in self.rules:
+            candidates = sorted(self._by_path.get(path, []) + self._predicates, key=lambda r: r.seq)
+            for rule in candidates:
                 if rule.faults and (rule.method in (None, method)) and rule.match(path, query, headers):
                     rule.taken += 1
                     return rule.faults.pop(0)
@@ -138,6 +154,8 @@ class FaultProxy:
             def _handle(self):
                 split = urlsplit(self.path)
                 path = unquote(split.path).lstrip("/")
+                if path.startswith("_fault/"):
+                    return self._control(path.removeprefix("_fault/"))
                 query = dict(part.split("=", 1) if "=" in part else (part, "") for part in split.query.split("&") if part)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -174,6 +192,21 @@ class FaultProxy:
                 if self.command != "HEAD":
                     self.wfile.write(data)
                 return None
+
+            def _control(self, action: str):
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}") if length else {}
+                if action == "fail":
+                    for target in request["paths"]:
+                        proxy.fail(request["method"], target, request["fault"])
+                elif action == "clear":
+                    proxy.clear()
+                answer = json.dumps({"left": proxy.faults_left()}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
 
             def _reset(self):
                 self.wfile.flush()
@@ -242,3 +275,20 @@ def _reset(moto_url: str) -> None:
 
     with urlopen(Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=30) as answer:
         answer.read()
+
+
+def control(proxy_url: str, action: str, request: dict | None = None) -> dict:
+    """Call the control API of a proxy served by this script (see the module docstring)."""
+    from urllib.request import Request, urlopen
+
+    data = json.dumps(request or {}).encode()
+    with urlopen(Request(f"{proxy_url}/_fault/{action}", data=data, method="POST"), timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+if __name__ == "__main__":
+    import sys
+
+    with moto_and_proxy() as (served, moto_url):
+        print(json.dumps({"proxy": served.url, "moto": moto_url}), flush=True)
+        sys.stdin.read()  # until the parent closes it (or dies)

@@ -192,7 +192,8 @@ def _object_exists(client, url: str) -> int | None:
 
 def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile]:
     """The files a manifest names: {"entries": [{"url": "s3://...", "mandatory": true}, ...]}.
-    A missing mandatory file fails the COPY (naming it); a missing optional one is skipped."""
+    A missing mandatory file fails the COPY (naming it); a missing optional one is skipped. Whether each
+    exists is asked MANIFEST_BATCH entries at a time, by FETCH_WORKERS threads (one HEAD per S3 object)."""
     data = read_location(manifest_location, client_factory=client_factory, what="manifest")
     try:
         doc = orjson.loads(data)
@@ -201,38 +202,47 @@ def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile
     entries = doc.get("entries") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise LoadError(f'manifest {manifest_location} must hold {{"entries": [{{"url": ..., "mandatory": ...}}]}}')
-    client = None
     on_s3 = is_s3(manifest_location)
     base = os.path.dirname(os.path.dirname(os.path.abspath(manifest_location))) if not on_s3 else ""
-    for i, entry in enumerate(entries):
-        url = entry.get("url") if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not url:
-            raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
-        if on_s3 and not is_s3(url):  # Redshift reads a manifest's entries from S3 only
+    checked = [_manifest_entry(manifest_location, on_s3, i, entry) for i, entry in enumerate(entries)]
+    client = client_factory() if any(is_s3(path) for path, _, _ in checked) else None
+    with ThreadPoolExecutor(FETCH_WORKERS, thread_name_prefix="sparkify-manifest") as pool:
+        for start in range(0, len(checked), MANIFEST_BATCH):
+            batch = checked[start:start + MANIFEST_BATCH]
+            sizes = pool.map(lambda item: _object_exists(client, item[0]), batch)
+            for (path, url, mandatory), size in zip(batch, sizes):
+                if size is None:
+                    if mandatory:
+                        raise LoadError(f"manifest {manifest_location}: mandatory file {url} does not exist "
+                                        "(fix the manifest or set \"mandatory\": false)")
+                    log.warning("manifest %s: optional file %s does not exist; skipped", manifest_location, url)
+                    continue
+                if is_s3(path):
+                    key = split_s3(path)[1]
+                else:
+                    key = os.path.relpath(path, base) if path.startswith(base + os.sep) else path
+                yield SourceFile(url=utf8_name(path), key=key, size=size)
+
+
+MANIFEST_BATCH = 256
+
+
+def _manifest_entry(manifest_location: str, on_s3: bool, i: int, entry) -> tuple[str, str, bool]:
+    """(path or s3:// URL, the url as written, mandatory) of entry `i`, checked: a manifest on S3 may name S3
+    objects only, as Redshift reads a manifest's entries from S3."""
+    url = entry.get("url") if isinstance(entry, dict) else None
+    if not isinstance(url, str) or not url:
+        raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
+    if not is_s3(url):
+        if on_s3:
             raise LoadError(f"manifest {manifest_location}: entry {i} {url!r} is not an s3:// URL (a manifest on S3 "
                             "may name only S3 objects, as Redshift's may)")
-        if is_s3(url):
-            try:
-                split_s3(url)
-            except ValueError as exc:
-                raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
-        mandatory = bool(entry.get("mandatory", False))
-        if is_s3(url) and client is None:
-            client = client_factory()
-        local = not is_s3(url)
-        path = os.path.abspath(os.path.expanduser(url)) if local else url
-        size = _object_exists(client, path)
-        if size is None:
-            if mandatory:
-                raise LoadError(f"manifest {manifest_location}: mandatory file {url} does not exist "
-                                "(fix the manifest or set \"mandatory\": false)")
-            log.warning("manifest %s: optional file %s does not exist; skipped", manifest_location, url)
-            continue
-        if not local:
-            key = split_s3(url)[1]
-        else:
-            key = os.path.relpath(path, base) if path.startswith(base + os.sep) else path
-        yield SourceFile(url=utf8_name(path), key=key, size=size)
+        return os.path.abspath(os.path.expanduser(url)), url, bool(entry.get("mandatory", False))
+    try:
+        split_s3(url)
+    except ValueError as exc:
+        raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
+    return url, url, bool(entry.get("mandatory", False))
 
 
 # --------------------------------------------------------------------------- reading
