@@ -229,7 +229,8 @@ MANIFEST_BATCH = 256
 
 def _manifest_entry(manifest_location: str, on_s3: bool, i: int, entry) -> tuple[str, str, bool]:
     """(path or s3:// URL, the url as written, mandatory) of entry `i`, checked: a manifest on S3 may name S3
-    objects only, as Redshift reads a manifest's entries from S3."""
+    objects only (AWS, "Using a manifest to specify data files": "The URL in the manifest must specify the
+    bucket name and full object path for the file"; the emulator reads local manifests too, for local files)."""
     url = entry.get("url") if isinstance(entry, dict) else None
     if not isinstance(url, str) or not url:
         raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
