@@ -209,25 +209,31 @@ def server_settings() -> dict[str, str]:
 
 
 def _apply_settings(uri: str, data_dir: Path) -> bool:
-    """ALTER SYSTEM the server_settings() that differ; True if a restart is needed for them."""
+    """ALTER SYSTEM the server_settings() that postgresql.auto.conf lacks or holds otherwise; True if the server
+    runs with other values, so that a restart is needed for them. (A server initialised just now was started
+    with them on its command line: they are persisted, and no restart is needed.)"""
     wanted = server_settings()
+    names, values = list(wanted), list(wanted.values())
     conn = psycopg2.connect(uri)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
             # compared as sizes: the server shows 2048MB as 2GB
-            cur.execute("select name from unnest(%s::text[], %s::text[]) as w(name, value) "
-                        "where pg_size_bytes(current_setting(name)) <> pg_size_bytes(value)",
-                        (list(wanted), list(wanted.values())))
-            changed = [name for (name,) in cur.fetchall()]
-            for name in changed:
+            cur.execute("select w.name from unnest(%s::text[], %s::text[]) as w(name, value) "
+                        "left join pg_file_settings f on f.name = w.name "
+                        "and f.sourcefile like '%%postgresql.auto.conf' "
+                        "where f.setting is null or pg_size_bytes(f.setting) <> pg_size_bytes(w.value)", (names, values))
+            for (name,) in cur.fetchall():
                 cur.execute(sql.SQL("alter system set {} = %s").format(sql.Identifier(name)), (wanted[name],))
+            cur.execute("select w.name from unnest(%s::text[], %s::text[]) as w(name, value) "
+                        "where pg_size_bytes(current_setting(w.name)) <> pg_size_bytes(w.value)", (names, values))
+            stale = [name for (name,) in cur.fetchall()]
     finally:
         conn.close()
-    if changed:
+    if stale:
         log.info("embedded PostgreSQL in %s: %s (restarting once for them)", data_dir,
-                 ", ".join(f"{n} = {wanted[n]}" for n in changed))
-    return bool(changed)
+                 ", ".join(f"{n} = {wanted[n]}" for n in stale))
+    return bool(stale)
 
 
 def _auth_files(data_dir: Path, user: ServerUser | None) -> dict[str, str]:
@@ -441,10 +447,11 @@ def _initdb(data_dir: Path, user: ServerUser | None) -> None:
         raise WarehouseError(f"{data_dir}: initdb failed ({_failed(result)}); delete {data_dir} to start afresh")
 
 
-def _launch(data_dir: Path, user: ServerUser | None) -> int:
-    """Start the server of `data_dir` and wait until it is ready; its pid."""
+def _launch(data_dir: Path, user: ServerUser | None, settings: dict[str, str] | None = None) -> int:
+    """Start the server of `data_dir` (with `settings` too on its command line) and wait until it is ready;
+    its pid."""
     argv = [str(_bin_dir(data_dir) / "postgres"), "-D", str(data_dir)]
-    for name, value in SERVER_OPTIONS.items():
+    for name, value in {**(settings or {}), **SERVER_OPTIONS}.items():
         argv += ["-c", f"{name}={value}"]
     result = _run(argv, data_dir, user, detach=True, files=_auth_files(data_dir, user), timeout=30)
     if result.returncode != 0:
@@ -512,7 +519,7 @@ def _start(data_dir: Path, user: ServerUser | None) -> int:
     t0 = time.monotonic()
     if fresh:
         _initdb(data_dir, user)
-    pid = _launch(data_dir, user)
+    pid = _launch(data_dir, user, server_settings() if fresh else None)
     if _apply_settings(_uri(data_dir, pid), data_dir):
         _stop(data_dir, pid)
         pid = _launch(data_dir, user)

@@ -203,10 +203,14 @@ def test_no_tcp_listener_and_the_settings_apply(base):
     conn = psycopg2.connect(server.uri)
     conn.autocommit = True
     conn.cursor().execute("alter system set listen_addresses = '*'")
+    conn.cursor().execute("alter system set shared_buffers = '16MB'")  # not what server_settings() wants
     conn.close()
     localdb.stop_server(data_dir)
     server = localdb.ensure_server(data_dir)
     assert query(server, "show listen_addresses") == ""
+    for name, value in localdb.server_settings().items():  # set again with ALTER SYSTEM (and a restart)
+        assert query(server, f"select pg_size_bytes(current_setting('{name}')) = pg_size_bytes('{value}')"), name
+    assert "shared_buffers = '16MB'" not in (data_dir / "postgresql.auto.conf").read_text()
 
 
 def test_a_running_server_is_reused(base):
