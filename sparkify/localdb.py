@@ -10,7 +10,7 @@ What the server exposes, and to whom:
 - no TCP listener (listen_addresses = ''); one Unix socket, in DATA_DIR itself (unix_socket_directories =
   '.', relative to the data directory the server runs in), mode 0700, in a directory of mode 0700 that
   belongs to the server's OS user: every other user gets "permission denied" before PostgreSQL is reached;
-- peer authentication: only the server's OS user and root may log in (as the role postgres).
+- peer authentication: only the server's OS user and root may log in (as any role: the toolkit uses postgres).
 These are command-line settings, which ALTER SYSTEM cannot override. Where DATA_DIR is too long for a
 socket path (about 93 characters on Linux), clients reach the same socket through /proc/<pid>/cwd, the
 server's working directory, which is its data directory.
@@ -237,15 +237,15 @@ def _apply_settings(uri: str, data_dir: Path) -> bool:
 
 
 def _auth_files(data_dir: Path, user: ServerUser | None) -> dict[str, str]:
-    """pg_hba.conf and pg_ident.conf, written at every start: peer authentication over the Unix socket for the
-    server's OS user and root, mapped to the role postgres."""
+    """pg_hba.conf and pg_ident.conf, written at every start: peer authentication over the Unix socket, the
+    server's OS user and root mapped to any role ("all" in pg_ident.conf: PostgreSQL 16 and later)."""
     names = {user.name if user else _user_name(os.getuid()), "root"}
     head = "# written by sparkify.localdb at every start (see its docstring); edits are overwritten\n"
     if None in names:  # the server could not name the peer either: the socket's permissions are the guard
         hba = head + "local all all trust\n"
     else:
         hba = head + "local all all peer map=sparkify\n"
-    ident = head + "".join(f"sparkify {name} postgres\n" for name in sorted(n for n in names if n))
+    ident = head + "".join(f"sparkify {name} all\n" for name in sorted(n for n in names if n))
     return {str(data_dir / "pg_hba.conf"): hba, str(data_dir / "pg_ident.conf"): ident}
 
 

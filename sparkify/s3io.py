@@ -216,8 +216,9 @@ def call(client, what: str, attempt: Callable[[], T], *, request: bool = True) -
                 raise LoadError(f"cannot {what}: {describe(exc)}; the retry budget is spent ({spent.retries} retries "
                                 f"for {spent.successes} successful requests): S3 keeps failing, try again later") from None
             pause = rp.delay(retry, kind == "throttled")
-            log.debug("%s: %s (%s); attempt %d of %d in %.2f s", what, describe(exc), kind, retry + 1,
-                      rp.max_attempts, pause)
+            log.log(logging.INFO if spent.retries == 1 else logging.DEBUG,
+                    "S3: %s: %s; attempt %d of %d in %.2f s (retries of this load are logged at debug level)",
+                    what, describe(exc), retry + 1, rp.max_attempts, pause)
             time.sleep(pause)
             continue
         if request or retry:
