@@ -68,6 +68,8 @@ def as_other_user(probes: dict[str, tuple]) -> dict[str, str]:
                     out[name] = "ok"
                 except OSError as exc:
                     out[name] = errno.errorcode.get(exc.errno, str(exc.errno))
+                except psycopg2.Error as exc:
+                    out[name] = str(exc).strip().splitlines()[-1]
             os.write(write, json.dumps(out).encode())
         finally:
             os._exit(0)
@@ -138,6 +140,24 @@ def test_nobody_else_gets_in(base):
         "read the log": (read_file, str(data_dir / "log")),
     })
     assert outcome == dict.fromkeys(outcome, "EACCES")
+
+
+@ROOT_ONLY
+def test_peer_authentication_is_a_second_barrier(base):
+    """Were DATA_DIR and the socket opened to others (by hand, by mistake), another OS user would still not log
+    in: the server admits its own OS user and root only."""
+    data_dir = base / "pgdata"
+    server = localdb.ensure_server(data_dir)
+    socket_path = data_dir / localdb.SOCKET_NAME
+    data_dir.chmod(0o711)
+    socket_path.chmod(0o777)
+    try:
+        outcome = as_other_user({"log in": (psycopg2.connect, server.dsn("postgres") + "&connect_timeout=5")})
+    finally:
+        data_dir.chmod(0o700)
+        socket_path.chmod(0o700)
+    assert outcome["log in"].endswith('Peer authentication failed for user "postgres"'), outcome
+    assert query(server, "select 1") == 1  # root still may
 
 
 @ROOT_ONLY
