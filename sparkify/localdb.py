@@ -110,13 +110,18 @@ def _pid_file_lines(data_dir: Path) -> list[str] | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie does not: where this process is PID 1 or a subreaper, a server that
+    exited stays one until it is reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _serves(pid: int, data_dir: Path) -> bool:

@@ -73,3 +73,13 @@ def test_a_server_that_never_gets_ready_fails_naming_the_directory(tmp_path):
     with pytest.raises(WarehouseError, match=rf"{tmp_path}: the embedded PostgreSQL server is still starting "
                                              r"after 0 s; see .*log"):
         localdb.wait_until_ready(tmp_path, timeout=0.2, poll=0.05)
+
+
+
+def test_stopping_a_server_that_is_left_unreaped_returns(tmp_path, server_stand_in, monkeypatch):
+    """Where the toolkit is PID 1 (a container without an init) a server that ended stays a zombie until reaped:
+    stop_server must see it gone, not wait STOP_TIMEOUT for it (the stand-in is our child, left unreaped)."""
+    monkeypatch.setattr(localdb, "STOP_TIMEOUT", 10.0)
+    write_pid_file(tmp_path, "ready")
+    assert localdb.stop_server(tmp_path) is True  # (WarehouseError after 10 s if the zombie looked alive)
+    assert server_stand_in.poll() is not None
