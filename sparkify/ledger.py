@@ -30,8 +30,9 @@ from typing import NamedTuple
 
 import orjson
 
+from sparkify import s3io
 from sparkify.copy.convert import copy_escape
-from sparkify.copy.sources import is_s3, list_s3, local_prefix, split_s3
+from sparkify.copy.sources import is_s3, list_s3, local_prefix, utf8_name
 from sparkify.errors import LoadError
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,9 @@ def utc_naive(ts: datetime) -> datetime:
 
 def list_objects(prefix: str, client_factory=None) -> Iterator[ListedObject]:
     """Every object under `prefix` (an s3:// key prefix, or a local path prefix) with its size and version.
-    S3 objects come in key order; local files in no particular order (the caller sorts what it loads).
-    Raises LoadError when the listing fails."""
+    S3 objects come in key order, each page retried on transient faults (sparkify.s3io); local files in no
+    particular order (the caller sorts what it loads). Raises LoadError when the listing fails, or names a
+    local file whose name is not UTF-8."""
     if is_s3(prefix):
         for src in list_s3(client_factory(), prefix):
             yield ListedObject(url=src.url, key=src.key, size=src.size or 0, version=src.etag or "",
@@ -150,7 +152,8 @@ def _list_local(prefix: str) -> Iterator[ListedObject]:
                         except FileNotFoundError:
                             continue  # deleted while listed: not there
                         mtime_ns = st.st_mtime_ns
-                        yield ListedObject(path, path[cut:], st.st_size, f"mtime:{mtime_ns}", None, mtime_ns)
+                        yield ListedObject(utf8_name(path), path[cut:], st.st_size, f"mtime:{mtime_ns}", None,
+                                           mtime_ns)
         except OSError as exc:
             raise LoadError(f"cannot list {directory}: {exc.strerror}") from None
         finally:
@@ -243,10 +246,9 @@ def manifest_document(objects: Sequence[ListedObject]) -> bytes:
 
 
 def write_manifest(client, url: str, document: bytes) -> None:
-    """Put the manifest on S3 (LoadError naming the location and the fix if that fails)."""
-    bucket, key = split_s3(url)
+    """Put the manifest on S3, retrying transient faults (LoadError naming the location and the fix if that fails)."""
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=document, ContentType="application/json")
-    except Exception as exc:  # noqa: BLE001 - botocore ClientError, no credentials, endpoint unreachable
+        s3io.put_bytes(client, url, document, "application/json")
+    except (LoadError, *s3io.aws_errors()) as exc:  # kept failing; ClientError, no credentials, endpoint unreachable
         raise LoadError(f"cannot write the COPY manifest {url}: {exc} (check [S3] MANIFEST_PREFIX: a location "
                         "your AWS credentials may write and the cluster's IAM role may read)") from None

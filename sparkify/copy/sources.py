@@ -6,14 +6,18 @@ paths follow the same rule on the full path string. Files are listed lazily in l
 their full path (the order S3 lists keys in), so a huge tree is never held in memory.
 
 S3: boto3 clients are made inside functions (default credential chain; `spec.endpoint_url` for
-S3-compatible stores; boto3 itself honours AWS_ENDPOINT_URL). Listing is paginated and done once.
-`read_all` reads ahead with a bounded thread pool (S3 objects one by one, small local files in
-batches) and hands the contents over in listing order.
+S3-compatible stores; boto3 itself honours AWS_ENDPOINT_URL); every S3 call goes through sparkify.s3io,
+which retries transient faults (a listing page, an object read whole or resumed where its body broke).
+Listing is paginated and done once. `read_all` reads ahead with a bounded thread pool (S3 objects one by
+one, small local files in batches) and hands the contents over in listing order.
+
+Hostile sources: a local file whose name is not UTF-8 fails the COPY with one line naming it, its bytes
+escaped (S3 keys, stl_load_errors and the load ledger are UTF-8: such a file must be renamed); a manifest
+read from S3 may name only s3:// objects, as Redshift's manifests do.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from collections import deque
@@ -24,7 +28,8 @@ from typing import BinaryIO
 
 import orjson
 
-from sparkify.awsnames import is_s3, split_s3  # noqa: F401 - is_s3 is part of this module's API
+from sparkify import s3io
+from sparkify.awsnames import is_s3, split_s3
 from sparkify.copy import native
 from sparkify.errors import LoadError
 
@@ -49,17 +54,8 @@ class SourceFile:
 
 
 def s3_client(endpoint_url: str | None = None, region: str | None = None):
-    """A boto3 S3 client (thread-safe once made); credentials from the default chain."""
-    import boto3
-
-    kwargs = {}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    if region:
-        kwargs["region_name"] = region
-    from botocore.config import Config as BotoConfig
-
-    return boto3.client("s3", config=BotoConfig(max_pool_connections=FETCH_WORKERS + 2), **kwargs)
+    """A boto3 S3 client for sparkify.s3io's calls (thread-safe once made), with a connection per reading thread."""
+    return s3io.s3_client(endpoint_url, region, pool=FETCH_WORKERS + 2)
 
 
 # --------------------------------------------------------------------------- listing
@@ -125,19 +121,29 @@ def list_local(prefix: str) -> Iterator[SourceFile]:
     walk_from = full.rstrip(os.sep) if full.endswith(os.sep) else parent
     cut = len(parent.rstrip(os.sep)) + 1
     for path in _walk(walk_from or os.sep, full):
-        yield SourceFile(url=path, key=path[cut:])
+        yield SourceFile(url=utf8_name(path), key=path[cut:])
+
+
+def utf8_name(path: str) -> str:
+    """`path` itself if its name is valid UTF-8; else LoadError naming it with its bytes escaped. (Undecodable
+    bytes of a file name come from the file system as lone surrogates, which no UTF-8 text can hold.)"""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise LoadError(f"{shown}: the file name is not valid UTF-8 (S3 keys, stl_load_errors and the load ledger "
+                        "are UTF-8): rename the file") from None
+    return path
 
 
 def list_s3(client, url: str) -> Iterator[SourceFile]:
-    """Every object whose key starts with the URI's key prefix (paginated; folder markers skipped)."""
+    """Every object whose key starts with the URI's key prefix (paginated, each page retried; folder markers
+    skipped)."""
     bucket, prefix = split_s3(url)
-    paginator = client.get_paginator("list_objects_v2")
     try:
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for page in s3io.list_pages(client, bucket, prefix):
             yield from _page_objects(bucket, page)
-    except LoadError:
-        raise
-    except Exception as exc:  # botocore: NoSuchBucket, AccessDenied, no credentials, endpoint unreachable
+    except s3io.aws_errors() as exc:  # NoSuchBucket, AccessDenied, no credentials, endpoint unreachable
         raise LoadError(f"cannot list {url}: {exc} (check the bucket name, the credentials of the default chain "
                         "and, for an S3-compatible store, [S3] ENDPOINT_URL)") from None
 
@@ -154,13 +160,14 @@ def _page_objects(bucket: str, page: dict) -> Iterator[SourceFile]:
 def read_location(location: str, *, client_factory=None, what: str = "file") -> bytes:
     """The whole content of a small file (JSONPaths, manifest): local path or s3:// URI."""
     if is_s3(location):
-        bucket, key = split_s3(location)
         client = client_factory() if client_factory else s3_client()
         try:
-            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return s3io.read_bytes(client, location)
         except client.exceptions.NoSuchKey:
             raise LoadError(f"{what} {location} does not exist") from None
-        except Exception as exc:  # botocore ClientError (403, no bucket, ...)
+        except LoadError as exc:  # kept failing (retried)
+            raise LoadError(f"{what}: {exc}") from None
+        except s3io.aws_errors() as exc:  # 403, no bucket, ...
             raise LoadError(f"cannot read {what} {location}: {exc}") from None
     try:
         with open(os.path.expanduser(location), "rb") as fh:
@@ -174,20 +181,19 @@ def read_location(location: str, *, client_factory=None, what: str = "file") -> 
 def _object_exists(client, url: str) -> int | None:
     """The size of the object or local file at `url`, or None if it does not exist."""
     if is_s3(url):
-        bucket, key = split_s3(url)
         try:
-            return client.head_object(Bucket=bucket, Key=key).get("ContentLength")
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
+            return s3io.head_size(client, url)
+        except LoadError as exc:  # kept failing (retried)
+            raise LoadError(f"manifest entry: {exc}") from None
+        except s3io.aws_errors() as exc:
             raise LoadError(f"cannot read manifest entry {url}: {exc}") from None
     return os.path.getsize(url) if os.path.isfile(url) else None
 
 
 def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile]:
     """The files a manifest names: {"entries": [{"url": "s3://...", "mandatory": true}, ...]}.
-    A missing mandatory file fails the COPY (naming it); a missing optional one is skipped."""
+    A missing mandatory file fails the COPY (naming it); a missing optional one is skipped. Whether each
+    exists is asked MANIFEST_BATCH entries at a time, by FETCH_WORKERS threads (one HEAD per S3 object)."""
     data = read_location(manifest_location, client_factory=client_factory, what="manifest")
     try:
         doc = orjson.loads(data)
@@ -196,59 +202,51 @@ def list_manifest(manifest_location: str, client_factory) -> Iterator[SourceFile
     entries = doc.get("entries") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise LoadError(f'manifest {manifest_location} must hold {{"entries": [{{"url": ..., "mandatory": ...}}]}}')
-    client = None
-    base = os.path.dirname(os.path.dirname(os.path.abspath(manifest_location))) if not is_s3(manifest_location) else ""
-    for i, entry in enumerate(entries):
-        url = entry.get("url") if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not url:
-            raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
-        if is_s3(url):
-            try:
-                split_s3(url)
-            except ValueError as exc:
-                raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
-        mandatory = bool(entry.get("mandatory", False))
-        if is_s3(url) and client is None:
-            client = client_factory()
-        local = not is_s3(url)
-        path = os.path.abspath(os.path.expanduser(url)) if local else url
-        size = _object_exists(client, path)
-        if size is None:
-            if mandatory:
-                raise LoadError(f"manifest {manifest_location}: mandatory file {url} does not exist "
-                                "(fix the manifest or set \"mandatory\": false)")
-            log.warning("manifest %s: optional file %s does not exist; skipped", manifest_location, url)
-            continue
-        if not local:
-            key = split_s3(url)[1]
-        else:
-            key = os.path.relpath(path, base) if path.startswith(base + os.sep) else path
-        yield SourceFile(url=path, key=key, size=size)
+    on_s3 = is_s3(manifest_location)
+    base = os.path.dirname(os.path.dirname(os.path.abspath(manifest_location))) if not on_s3 else ""
+    checked = [_manifest_entry(manifest_location, on_s3, i, entry) for i, entry in enumerate(entries)]
+    client = client_factory() if any(is_s3(path) for path, _, _ in checked) else None
+    with ThreadPoolExecutor(FETCH_WORKERS, thread_name_prefix="sparkify-manifest") as pool:
+        for start in range(0, len(checked), MANIFEST_BATCH):
+            batch = checked[start:start + MANIFEST_BATCH]
+            sizes = pool.map(lambda item: _object_exists(client, item[0]), batch)
+            for (path, url, mandatory), size in zip(batch, sizes):
+                if size is None:
+                    if mandatory:
+                        raise LoadError(f"manifest {manifest_location}: mandatory file {url} does not exist "
+                                        "(fix the manifest or set \"mandatory\": false)")
+                    log.warning("manifest %s: optional file %s does not exist; skipped", manifest_location, url)
+                    continue
+                if is_s3(path):
+                    key = split_s3(path)[1]
+                else:
+                    key = os.path.relpath(path, base) if path.startswith(base + os.sep) else path
+                yield SourceFile(url=utf8_name(path), key=key, size=size)
+
+
+MANIFEST_BATCH = 256
+
+
+def _manifest_entry(manifest_location: str, on_s3: bool, i: int, entry) -> tuple[str, str, bool]:
+    """(path or s3:// URL, the url as written, mandatory) of entry `i`, checked: a manifest on S3 may name S3
+    objects only (AWS, "Using a manifest to specify data files": "The URL in the manifest must specify the
+    bucket name and full object path for the file"; the emulator reads local manifests too, for local files)."""
+    url = entry.get("url") if isinstance(entry, dict) else None
+    if not isinstance(url, str) or not url:
+        raise LoadError(f"manifest {manifest_location}: entry {i} has no \"url\"")
+    if not is_s3(url):
+        if on_s3:
+            raise LoadError(f"manifest {manifest_location}: entry {i} {url!r} is not an s3:// URL (a manifest on S3 "
+                            "may name only S3 objects, as Redshift's may)")
+        return os.path.abspath(os.path.expanduser(url)), url, bool(entry.get("mandatory", False))
+    try:
+        split_s3(url)
+    except ValueError as exc:
+        raise LoadError(f"manifest {manifest_location}: entry {i}: {exc}") from None
+    return url, url, bool(entry.get("mandatory", False))
 
 
 # --------------------------------------------------------------------------- reading
-
-class _BodyRaw(io.RawIOBase):
-    """A raw stream over a botocore StreamingBody, so io.BufferedReader can split lines from it."""
-
-    def __init__(self, body):
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._body.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        return n
-
-    def close(self) -> None:
-        try:
-            self._body.close()
-        finally:
-            super().close()
-
 
 def open_local(source: SourceFile) -> BinaryIO:
     try:
@@ -268,13 +266,10 @@ def file_size(source: SourceFile) -> int:
 
 
 def _fetch(client, source: SourceFile) -> BinaryIO | bytes:
-    bucket, key = split_s3(source.url)
-    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    """An object's content: whole up to PREFETCH_LIMIT_BYTES, else a stream that resumes where it breaks."""
     if source.size is not None and source.size <= PREFETCH_LIMIT_BYTES:
-        data = body.read()
-        body.close()
-        return data
-    return io.BufferedReader(_BodyRaw(body), READ_BUFFER)
+        return s3io.read_bytes(client, source.url)
+    return s3io.open_stream(client, source.url, READ_BUFFER)
 
 
 def _read_small(path: str) -> bytes | None:
@@ -378,9 +373,7 @@ def read_all(sources: Iterator[SourceFile], client_factory, *,
             batch, fut = window.popleft()
             try:
                 result = fut.result()
-            except LoadError:
-                raise
-            except Exception as exc:
+            except (OSError, *s3io.aws_errors()) as exc:
                 raise LoadError(f"cannot read {batch[0].url}: {exc}") from None
             if is_s3(batch[0].url):
                 yield batch[0], result
