@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,13 +186,33 @@ def server_settings() -> dict[str, str]:
     1 GB max_wal_size forces checkpoints in the middle of a load. The buffers take an eighth of the
     machine's memory, between 128 MB and 2 GB (PostgreSQL's own advice is a quarter of a dedicated
     server's); memory is used as the buffers fill, not at start.
+
+    The server is the toolkit's own and nothing replicates or archives it, so it writes only the WAL crash
+    recovery needs (wal_level = minimal, which requires max_wal_senders = 0): a table emptied or created in a
+    transaction is then filled without WAL, its file synced at commit instead (what etl.py's first load does
+    with the star tables, sql_queries.first_load_truncate).
     """
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         ram = 4 << 30
     buffers_mb = max(128, min(2048, ram // 8 >> 20))
-    return {"shared_buffers": f"{buffers_mb}MB", "max_wal_size": "4GB"}
+    return {"shared_buffers": f"{buffers_mb}MB", "max_wal_size": "4GB", "wal_level": "minimal", "max_wal_senders": "0"}
+
+
+_SIZE = re.compile(r"(\d+)\s*(B|kB|MB|GB|TB)?", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}
+
+
+def same_setting(a: str | None, b: str) -> bool:
+    """Whether two values of a setting are the same: sizes compared in bytes (the server shows 2048MB as 2GB),
+    anything else as words, case aside."""
+    if a is None:
+        return False
+    sizes = [_SIZE.fullmatch(v.strip()) for v in (a, b)]
+    if all(sizes):
+        return len({int(m[1]) * _UNITS[(m[2] or "b").lower()] for m in sizes}) == 1
+    return a.strip().lower() == b.strip().lower()
 
 
 def _apply_settings(uri: str, data_dir: Path) -> bool:
@@ -199,23 +220,20 @@ def _apply_settings(uri: str, data_dir: Path) -> bool:
     runs with other values, so that a restart is needed for them. (A server initialised just now was started
     with them on its command line: they are persisted, and no restart is needed.)"""
     wanted = server_settings()
-    names, values = list(wanted), list(wanted.values())
     conn = psycopg2.connect(uri)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            # compared as sizes: the server shows 2048MB as 2GB
-            cur.execute("select w.name from unnest(%s::text[], %s::text[]) as w(name, value) "
+            cur.execute("select w.name, f.setting, current_setting(w.name) from unnest(%s::text[]) as w(name) "
                         "left join pg_file_settings f on f.name = w.name "
-                        "and f.sourcefile like '%%postgresql.auto.conf' "
-                        "where f.setting is null or pg_size_bytes(f.setting) <> pg_size_bytes(w.value)", (names, values))
-            for (name,) in cur.fetchall():
-                cur.execute(sql.SQL("alter system set {} = %s").format(sql.Identifier(name)), (wanted[name],))
-            cur.execute("select w.name from unnest(%s::text[], %s::text[]) as w(name, value) "
-                        "where pg_size_bytes(current_setting(w.name)) <> pg_size_bytes(w.value)", (names, values))
-            stale = [name for (name,) in cur.fetchall()]
+                        "and f.sourcefile like '%%postgresql.auto.conf'", (list(wanted),))
+            rows = cur.fetchall()
+            for name, persisted, _ in rows:
+                if not same_setting(persisted, wanted[name]):
+                    cur.execute(sql.SQL("alter system set {} = %s").format(sql.Identifier(name)), (wanted[name],))
     finally:
         conn.close()
+    stale = [name for name, _, running in rows if not same_setting(running, wanted[name])]
     if stale:
         log.info("embedded PostgreSQL in %s: %s (restarting once for them)", data_dir,
                  ", ".join(f"{n} = {wanted[n]}" for n in stale))
@@ -397,7 +415,12 @@ def stop_server(data_dir: Path) -> bool:
 # --------------------------------------------------------------------------- databases
 
 def ensure_database(server: LocalServer, dbname: str) -> str:
-    """Create `dbname` on the server if absent; return its DSN."""
+    """Create `dbname` on the server if absent; return its DSN.
+
+    A new database compares text byte by byte (LC_COLLATE "C"; the server's LC_CTYPE is kept): for UTF-8 that
+    is the order of code points, the order Redshift's ORDER BY, MIN and MAX give, and PostgreSQL sorts and
+    compares it without calling the C library's strcoll (the merge and the report sort and group text).
+    A database made before keeps its collation."""
     conn = psycopg2.connect(server.uri)
     try:
         conn.autocommit = True
@@ -406,7 +429,8 @@ def ensure_database(server: LocalServer, dbname: str) -> str:
             if cur.fetchone() is None:
                 log.info("creating database %s", dbname)
                 try:
-                    cur.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+                    cur.execute(sql.SQL("create database {} template template0 lc_collate 'C'").format(
+                        sql.Identifier(dbname)))
                 except psycopg2.errors.DuplicateDatabase:
                     pass  # created concurrently by another script
     finally:

@@ -5,7 +5,7 @@ when it runs; `sql_queries.<name>` is the statement called <name>. The jobs (sql
 ordered tuples each script walks and its --dry-run prints. Nothing here reads the configuration or
 imports sparkify: the COPY statements are templates that sparkify binds to the [S3] settings, the
 conditions are data that sparkify evaluates, and the few statements built by pure functions at import
-(the checks, the "ranks before" comparisons) can be read as text by the tests.
+(the checks, the total orders) can be read as text by the tests.
 
 The modules, in the order a warehouse meets them:
   statement     what a statement is: kinds, conditions (When), what is bound to it and kept of it
@@ -141,13 +141,19 @@ from sql_queries.merge_events import (
     analyze_staging_events,
     analyze_time,
     analyze_users,
+    batch_corrections_create,
+    batch_corrections_drop,
+    batch_plays_create,
+    batch_plays_drop,
     batch_stored_keys_create,
     batch_stored_keys_drop,
     batch_users_create,
     batch_users_drop,
     event_merge_queries,
     songplay_conflict_update,
+    songplay_first_insert,
     songplay_table_insert,
+    time_first_insert,
     time_orphans_delete,
     time_table_insert,
     user_table_delete,
@@ -162,6 +168,8 @@ from sql_queries.merge_songs import (
     artist_table_insert,
     batch_artists_create,
     batch_artists_drop,
+    batch_rematches_create,
+    batch_rematches_drop,
     batch_songs_create,
     batch_songs_drop,
     song_merge_queries,
@@ -171,7 +179,7 @@ from sql_queries.merge_songs import (
     songplay_rematch,
 )
 from sql_queries.record import ETL_RUN_COLUMNS, etl_run_checks_insert, etl_run_insert
-from sql_queries.rules import ARTIST_ORDER_SQL, SONG_ORDER, SONGPLAY_NATURAL_KEY, SONGPLAY_ORDER, USER_ORDER
+from sql_queries.rules import ARTIST_ORDER, MATCH_ORDER, SONG_ORDER, SONGPLAY_NATURAL_KEY, SONGPLAY_ORDER, USER_ORDER
 from sql_queries.run import (
     etl_lock,
     etl_lock_queries,
@@ -179,6 +187,7 @@ from sql_queries.run import (
     etl_lock_timeout_set,
     etl_run_next_id,
     etl_start_queries,
+    first_load_truncate,
     latest_etl_totals,
     lock_etl_runs,
     postgres_settings,
@@ -200,6 +209,7 @@ from sql_queries.statement import (
     Scope,
     Settings,
     Statement,
+    TruncateEmpty,
     Values,
     When,
 )
@@ -232,21 +242,23 @@ from sql_queries.versions import (
 
 # The public names: every statement under its own name, the jobs and lists, the kinds and their conditions.
 __all__ = (
-    "ALL_TABLES", "ARTIST_ORDER_SQL", "BASELINE", "BOOKKEEPING_TABLES", "CHECKS", "DESCRIPTIONS", "ETL_RUN_COLUMNS",
-    "JOBS", "KNOWN_TABLES", "LEDGER_ROWS_PER_INSERT", "MIGRATIONS", "RELEASE_TABLES", "ROW_COUNT", "RUN_CHECKS",
+    "ALL_TABLES", "ARTIST_ORDER", "BASELINE", "BOOKKEEPING_TABLES", "CHECKS", "DESCRIPTIONS", "ETL_RUN_COLUMNS",
+    "JOBS", "KNOWN_TABLES", "LEDGER_ROWS_PER_INSERT", "MATCH_ORDER", "MIGRATIONS", "RELEASE_TABLES", "ROW_COUNT", "RUN_CHECKS",
     "RUN_PLAYS_FIRST_LOAD", "SCHEMA_TABLES", "SCHEMA_VERSION", "SONGPLAY_NATURAL_KEY", "SONGPLAY_ORDER", "SONG_ORDER",
     "STAGING_TABLES", "STAR_TABLES", "USER_ORDER", "VERSION_TABLE", "Analyze", "Check", "CheckGroup", "CheckRun",
     "Copy", "Job", "Lock", "Migration", "Params", "Result", "RowCounts", "SchemaGate", "Scope", "Settings", "Statement",
-    "Values", "When", "analytics_job", "analytics_queries", "analytics_setup_queries", "analyze_artists",
+    "TruncateEmpty", "Values", "When", "analytics_job", "analytics_queries", "analytics_setup_queries", "analyze_artists",
     "analyze_song_records", "analyze_songplays", "analyze_songs", "analyze_staging_events", "analyze_staging_songs",
     "analyze_time", "analyze_users", "artist_table_create", "artist_table_delete", "artist_table_drop",
-    "artist_table_insert", "batch_artists_create", "batch_artists_drop", "batch_songs_create", "batch_songs_drop",
+    "artist_table_insert", "batch_artists_create", "batch_artists_drop", "batch_corrections_create", "batch_corrections_drop",
+    "batch_plays_create", "batch_plays_drop", "batch_rematches_create", "batch_rematches_drop", "batch_songs_create",
+    "batch_songs_drop",
     "batch_stored_keys_create", "batch_stored_keys_drop", "batch_users_create", "batch_users_drop", "catalog_match",
     "check_examples", "clear_staging_queries", "copy_rejected_count", "copy_table_queries", "create_table_queries",
     "create_tables_job", "drop_table_queries", "etl_job", "etl_lock", "etl_lock_queries", "etl_lock_timeout_reset",
     "etl_lock_timeout_set", "etl_run_checks_insert", "etl_run_checks_table_create", "etl_run_checks_table_drop",
     "etl_run_insert", "etl_run_next_id", "etl_runs_table_create", "etl_runs_table_drop", "etl_start_queries",
-    "event_merge_queries", "group_counter", "latest_etl_totals", "latest_run_checks", "level_changes_by_day",
+    "event_merge_queries", "first_load_truncate", "group_counter", "latest_etl_totals", "latest_run_checks", "level_changes_by_day",
     "level_summary", "listeners_by_browser", "listeners_by_os", "load_errors", "loaded_objects_copy",
     "loaded_objects_delete", "loaded_objects_insert", "loaded_objects_select", "loaded_objects_table_create",
     "loaded_objects_table_drop", "lock_etl_runs", "merge_queries", "most_active_users", "most_played_artists",
@@ -258,11 +270,11 @@ __all__ = (
     "schema_versions_table_drop", "server_version", "session_summary", "sessions_by_length", "sessions_by_plays",
     "song_merge_queries", "song_records_insert", "song_records_table_create", "song_records_table_drop",
     "song_table_create", "song_table_delete", "song_table_drop", "song_table_insert", "songplay_conflict_update",
-    "songplay_rematch", "songplay_table_create", "songplay_table_drop", "songplay_table_insert", "staged_row_count",
+    "songplay_first_insert", "songplay_rematch", "songplay_table_create", "songplay_table_drop", "songplay_table_insert", "staged_row_count",
     "staging_events_clear", "staging_events_copy", "staging_events_noload", "staging_events_table_create",
     "staging_events_table_drop", "staging_songs_clear", "staging_songs_copy", "staging_songs_noload",
     "staging_songs_table_create", "staging_songs_table_drop", "table_check_groups", "table_columns_select",
-    "table_row_counts", "time_orphans_delete", "time_table_create", "time_table_drop", "time_table_insert",
+    "table_row_counts", "time_first_insert", "time_orphans_delete", "time_table_create", "time_table_drop", "time_table_insert",
     "top_locations", "unique_check", "upgrade_job", "upgrade_job_of", "user_agent_browser", "user_agent_os",
     "user_table_create", "user_table_delete", "user_table_drop", "user_table_insert",
 )

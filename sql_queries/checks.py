@@ -22,8 +22,10 @@ class Check(NamedTuple):
     name: str
     description: str
     offenders: str  # a SELECT of the offending keys, over the group's CTEs
-    # A scalar expression over the group's CTEs that is exactly the number of offenders, when cheaper than
-    # count(*) of `offenders` (a cheap test that proves there are none, the exact count only otherwise).
+    # A SELECT of one row and one column over the group's CTEs that is exactly the number of offenders, when
+    # cheaper than count(*) of `offenders` (a cheap test that proves there are none, the exact count only
+    # otherwise). Its FROM clause names the tables it reads: a query whose FROM clause names none of the WITH
+    # clause's tables ignores that clause ("WITH clause" in the Redshift developer guide).
     count: str | None = None
 
 
@@ -31,26 +33,42 @@ class CheckGroup(NamedTuple):
     name: str
     checks: tuple[Check, ...]
     with_clause: str = ""  # "with ... " shared by the checks' SELECTs
-    # The counting statement, when cheaper than one count(*) per check; it returns exactly one row with
+    # The counting statement, when cheaper than one count per check; it returns exactly one row with
     # the number of offenders of each check, in order (see unique_check).
     counter: str | None = None
     when: tuple[When, ...] = ()  # the conditions under which the group runs (all must hold)
 
 
+def _count_of(check: Check) -> str:
+    return check.count.strip() if check.count else f"select count(*) from ({check.offenders.strip()}) as offenders"
+
+
 def group_counter(group: CheckGroup) -> str:
-    """The statement that counts every check's offenders of `group` (one row, one column per check)."""
+    """The statement that counts every check's offenders of `group` (one row, one column per check).
+
+    Each check's count is a table of the WITH clause (check_<i>, one row), and the query selects from all of
+    them: its FROM clause names the WITH clause's tables, the shape the Redshift developer guide documents (a
+    WITH clause whose tables the FROM clause does not name is ignored). A group of one check without CTEs is
+    its count alone."""
     if group.counter is not None:
         return group.counter.strip()
-    counts = ",\n    ".join(c.count.strip() if c.count else
-                           f"(select count(*) from ({c.offenders.strip()}) as offenders_{i})"
-                           for i, c in enumerate(group.checks))
-    return f"{group.with_clause.strip()}\nselect\n    {counts}".strip()
+    if not group.with_clause and len(group.checks) == 1:
+        return _count_of(group.checks[0])
+    ctes = [group.with_clause.strip().removeprefix("with").strip()] if group.with_clause else []
+    ctes += [f"check_{i} (offenders) as (\n    {_count_of(c)}\n)" for i, c in enumerate(group.checks)]
+    columns = ", ".join(f"check_{i}.offenders" for i in range(len(group.checks)))
+    tables = ", ".join(f"check_{i}" for i in range(len(group.checks)))
+    return "with " + ",\n\n".join(ctes) + f"\n\nselect {columns}\nfrom {tables}"
 
 
 def check_examples(group: CheckGroup, check: Check, limit: int) -> str:
-    """The statement that lists up to `limit` offending keys of one check of `group`, in order."""
-    return (f"{group.with_clause.strip()}\nselect * from ({check.offenders.strip()}) as offenders "
-            f"order by 1 limit {int(limit)}").strip()
+    """The statement that lists up to `limit` offending keys of one check of `group`, in order (the offenders
+    are a table of the WITH clause, named by the query's FROM clause, when the group has CTEs)."""
+    if not group.with_clause:
+        return f"select * from ({check.offenders.strip()}) as offenders order by 1 limit {int(limit)}"
+    ctes = group.with_clause.strip().removeprefix("with").strip()
+    return (f"with {ctes},\n\ncheck_offenders as (\n    {check.offenders.strip()}\n)\n\n"
+            f"select * from check_offenders order by 1 limit {int(limit)}")
 
 
 def unique_check(table: str, *key: str, key_expression: str | None = None) -> CheckGroup:

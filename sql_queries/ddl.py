@@ -40,6 +40,9 @@ etl_run_checks_table_drop = Statement("etl_run_checks_table_drop", "drop table i
 schema_versions_table_drop = Statement("schema_versions_table_drop", "drop table if exists schema_versions")
 
 # --------------------------------------------------------------------------- create staging
+# Staging holds only the latest run's objects, which every run replaces (the ledger and the star schema keep
+# what matters): BACKUP NO leaves it out of snapshots ("for tables, such as staging tables, that don't contain
+# critical data", CREATE TABLE in the Redshift developer guide); the PostgreSQL engines make it UNLOGGED.
 # Column order of staging_events is the order of the 18 paths in log_json_path.json: COPY maps
 # JSONPaths to columns by position. VARCHAR lengths are bytes on Redshift; TRUNCATECOLUMNS cuts
 # longer values (on a character boundary) instead of rejecting the record.
@@ -64,6 +67,7 @@ create table staging_events (
     user_agent      varchar(512),
     user_id         integer
 )
+backup no
 diststyle even
 """)
 
@@ -81,6 +85,7 @@ create table staging_songs (
     duration         double precision,
     year             smallint
 )
+backup no
 diststyle all
 """)
 

@@ -12,10 +12,17 @@ from sql_queries.checks import table_check_groups
 from sql_queries.ddl import create_table_queries, drop_table_queries, table_row_counts
 from sql_queries.ledger import loaded_objects_delete, loaded_objects_insert, loaded_objects_select
 from sql_queries.load import clear_staging_queries, copy_table_queries, noload_copies, server_version
-from sql_queries.merge_events import event_merge_queries, time_orphans_delete
+from sql_queries.merge_events import event_merge_queries
 from sql_queries.merge_songs import song_merge_queries
 from sql_queries.record import etl_run_checks_insert, etl_run_insert
-from sql_queries.run import etl_lock, etl_start_queries, postgres_settings, row_counts_before, run_row_counts
+from sql_queries.run import (
+    etl_lock,
+    etl_start_queries,
+    first_load_truncate,
+    postgres_settings,
+    row_counts_before,
+    run_row_counts,
+)
 from sql_queries.run_checks import run_check_groups
 from sql_queries.statement import Job
 from sql_queries.versions import (
@@ -55,9 +62,9 @@ upgrade_job = upgrade_job_of()
 merge_queries = (
     postgres_settings,
     row_counts_before,
+    first_load_truncate,
     *song_merge_queries,
     *event_merge_queries,
-    time_orphans_delete,
     run_row_counts,
     run_check_groups,
     etl_run_insert,

@@ -16,7 +16,18 @@ star tables on every column, for the analysts' queries too.
 
 from __future__ import annotations
 
-from sql_queries.rules import ARTIST_ORDER_SQL, CATALOG_MATCH_COLUMNS, MATCHABLE, SONG_ORDER, order_by, same_row
+from sql_queries.rules import (
+    ARTIST_COLUMNS,
+    ARTIST_ORDER,
+    MATCHABLE,
+    SONG_COLUMNS,
+    SONG_ORDER,
+    catalog_match_columns,
+    matches_play,
+    order_by,
+    same_text,
+    same_values,
+)
 from sql_queries.statement import Analyze, Statement, When
 
 _SONGS = (When.SONGS_STAGED,)
@@ -25,8 +36,14 @@ analyze_staging_songs = Analyze("analyze_staging_songs", "analyze staging_songs 
                                 "duration)", table="staging_songs", when=_SONGS,
                                 note="song records were staged: catalog, songs, artists, plays that now match")
 
-# New distinct records join the catalog (EXCEPT compares whole rows, NULLs equal, and de-duplicates).
-song_records_insert = Statement("song_records_insert", """
+# New distinct records join the catalog. EXCEPT compares whole rows (NULLs equal) and de-duplicates; the
+# lengths of the text columns go with them, so that two records that differ only in trailing spaces, which
+# Redshift compares as equal, are both kept, as PostgreSQL keeps them.
+_RECORD = ("num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,\n"
+           "        duration, year")
+_LENGTHS = ("octet_length(artist_id), octet_length(artist_location), octet_length(artist_name),\n"
+            "        octet_length(song_id), octet_length(title)")
+song_records_insert = Statement("song_records_insert", f"""
 insert into song_records (
     num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
     duration, year
@@ -34,12 +51,17 @@ insert into song_records (
 select
     num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
     duration, year
-from staging_songs
-except
-select
-    num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name, song_id, title,
-    duration, year
-from song_records
+from (
+    select
+        {_RECORD},
+        {_LENGTHS}
+    from staging_songs
+    except
+    select
+        {_RECORD},
+        {_LENGTHS}
+    from song_records
+) as new_records
 """, writes=("song_records",), when=_SONGS)
 analyze_song_records = Analyze("analyze_song_records", "analyze song_records", table="song_records", when=_SONGS)
 
@@ -83,7 +105,7 @@ delete from songs
 using batch_songs as b
 where songs.song_id = b.song_id
   and not (
-      {same_row("b", "songs", (("title", False), ("artist_id", False), ("year", True), ("duration", True)))}
+      {same_values("b", "songs", SONG_COLUMNS)}
   )
 """, writes=("songs",), when=_SONGS)
 
@@ -114,7 +136,7 @@ ranked_records as (
         r.artist_longitude,
         row_number() over (
             partition by r.artist_id
-            order by {ARTIST_ORDER_SQL.replace("artist_", "r.artist_").strip()}
+            order by {order_by(ARTIST_ORDER, "r")}
         ) as completeness_rank
     from song_records as r
     join touched_artists as t on t.artist_id = r.artist_id
@@ -135,7 +157,7 @@ delete from artists
 using batch_artists as b
 where artists.artist_id = b.artist_id
   and not (
-      {same_row("b", "artists", (("name", True), ("location", True), ("latitude", True), ("longitude", True)))}
+      {same_values("b", "artists", ARTIST_COLUMNS)}
   )
 """, writes=("artists",), when=_SONGS)
 
@@ -147,35 +169,54 @@ where not exists (select 1 from artists as a where a.artist_id = b.artist_id)
 """, writes=("artists",), tally="artists_merged", when=_SONGS)
 analyze_artists = Analyze("analyze_artists", "analyze artists", table="artists", when=_SONGS)
 
-# Late-arriving songs: plays already loaded whose title, artist name and length are those of a record
-# this run staged get the catalog's best match for them (only rows whose match changes are written).
-songplay_rematch = Statement("songplay_rematch", f"""
+# Late-arriving songs: plays already loaded whose title, artist name and length are those of a record this run
+# staged get the catalog's best match for them (only plays whose match changes), with the match they had, for
+# the report's tables. Then songplays is updated from it (UPDATE ... FROM a table joined on the key).
+_REMATCH = (When.SONGS_STAGED, When.SONGPLAYS_HAD_ROWS)
+batch_rematches_drop = Statement("batch_rematches_drop", "drop table if exists batch_rematches", when=_REMATCH)
+batch_rematches_create = Statement("batch_rematches_create", f"""
+create temp table batch_rematches as
 with new_song_keys as (
-    select distinct title, artist_name, duration
+    select title, artist_name, duration
     from staging_songs
+    group by title, octet_length(title), artist_name, octet_length(artist_name), duration
 ),
 
 best_matches as (
-    select{CATALOG_MATCH_COLUMNS}
+    select{catalog_match_columns("r")}
     from song_records as r
     join new_song_keys as k
-        on k.title = r.title
-        and k.artist_name = r.artist_name
+        on {same_text("k.title", "r.title")}
+        and {same_text("k.artist_name", "r.artist_name")}
         and k.duration = r.duration
     where {MATCHABLE}
 )
 
+select
+    p.session_id,
+    p.item_in_session,
+    p.start_time,
+    p.user_id,
+    p.level,
+    m.song_id,
+    m.artist_id,
+    p.song_id as old_song_id,
+    p.artist_id as old_artist_id
+from songplays as p
+join best_matches as m
+    on {matches_play("m", "p")}
+where m.match_rank = 1
+  and (p.song_id is null or p.song_id <> m.song_id or p.artist_id <> m.artist_id)
+""", when=_REMATCH)
+
+songplay_rematch = Statement("songplay_rematch", """
 update songplays
 set song_id = m.song_id,
     artist_id = m.artist_id
-from best_matches as m
-where m.match_rank = 1
-  and songplays.song_title = m.title
-  and songplays.artist_name = m.artist_name
-  and songplays.song_length = m.duration
-  and (songplays.song_id is null or songplays.song_id <> m.song_id or songplays.artist_id <> m.artist_id)
-""", writes=("songplays",), tally="songplays_changed",
-    when=(When.SONGS_STAGED, When.SONGPLAYS_HAD_ROWS))
+from batch_rematches as m
+where songplays.session_id = m.session_id
+  and songplays.item_in_session = m.item_in_session
+""", writes=("songplays",), tally="songplays_changed", when=_REMATCH)
 
 song_merge_queries = (
     analyze_staging_songs,
@@ -191,5 +232,7 @@ song_merge_queries = (
     artist_table_delete,
     artist_table_insert,
     analyze_artists,
+    batch_rematches_drop,
+    batch_rematches_create,
     songplay_rematch,
 )

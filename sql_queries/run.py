@@ -3,8 +3,8 @@ session settings, and the row counts taken before and after the merge."""
 
 from __future__ import annotations
 
-from sql_queries.statement import Lock, Result, RowCounts, Scope, Settings, Statement, When
-from sql_queries.tables import ROW_COUNT
+from sql_queries.statement import Lock, Result, RowCounts, Scope, Settings, Statement, TruncateEmpty, When
+from sql_queries.tables import ROW_COUNT, STAR_TABLES
 
 # --------------------------------------------------------------------------- the lock
 # Every run starts with the lock, under statement_timeout (both Redshift and PostgreSQL honour it;
@@ -52,3 +52,10 @@ postgres_settings = Settings("postgres_settings", "set local {name} = '{value}'"
 # after it); after it, the tables the run changed or loaded (the others keep the previous run's totals).
 row_counts_before = RowCounts("row_counts_before", ROW_COUNT, scope=Scope.BEFORE_MERGE)
 run_row_counts = RowCounts("run_row_counts", ROW_COUNT, scope=Scope.AFTER_RUN)
+
+# On the PostgreSQL engines, right after those counts: the tables the merge fills that are still empty (at a first
+# load: all of them) are emptied once more in the run's transaction, so that PostgreSQL writes their rows without
+# WAL (sparkify.localdb runs the embedded server with wal_level = minimal). Redshift is sent nothing: its TRUNCATE
+# would commit the transaction.
+first_load_truncate = TruncateEmpty("first_load_truncate", "truncate {tables}",
+                                    tables=(*STAR_TABLES, "song_records"), when=(When.POSTGRES,))

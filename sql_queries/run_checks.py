@@ -8,11 +8,15 @@ gives s rows per play): if every key is in songplays, the rows equal the staged 
 has exactly one play, so the counts prove "exactly once" without de-duplicating the staged keys first. The
 run's users, songs and artists must be in their tables exactly once.
 A play of the run has its event's time, so it lies in the run's time range (run_range), unless it was
-loaded before (batch_stored_keys, see songplay_conflict_update) and kept its own: run_plays reads those
+loaded before (batch_stored_keys, see batch_corrections_create) and kept its own: run_plays reads those
 two slices of songplays, and matches neither against all of it.
 "Exactly once" is first proved by counting (the keys' rows, distinct keys, and the run's distinct keys all
 equal), which costs a sort of the keys; only when that fails is the exact number of offending keys
-counted. At a first load the run touches every key, so these are whole-table checks at that moment.
+counted. At a first load the run touches every key, so these are whole-table checks at that moment, and
+their first-load form reads each table once.
+
+Each count is a SELECT whose FROM clause names the one-row tables of the group's WITH clause it compares
+(sql_queries.checks.group_counter).
 """
 
 from __future__ import annotations
@@ -22,15 +26,23 @@ from sql_queries.rules import SONGPLAY_NATURAL_KEY, time_columns_differ
 from sql_queries.statement import CheckRun, When
 
 
-def _exactly_once(rows: str, key_expression: str, wanted: str, offenders: str) -> str:
-    """The count of a "run keys in `rows` exactly once" check: 0 when rows, distinct keys and the `wanted`
-    number of distinct run keys are equal (then no key is missing or repeated), else the exact count."""
-    return f"""case
-        when (select count(*) from {rows}) = {wanted}
-         and (select count(distinct {key_expression}) from {rows}) = {wanted}
-            then 0
-        else (select count(*) from ({offenders}) as offenders)
-    end"""
+def _exactly_once(stats: str, offenders: str) -> str:
+    """The count of a "run keys in the table exactly once" check: 0 when the CTE `stats` (rows, keys: the
+    table's rows and distinct keys among the run's) and `wanted` (the run's distinct keys) agree, else the
+    exact count of `offenders`."""
+    return f"""select
+        case
+            when s.rows = s.wanted and s.keys = s.wanted then 0
+            else (select count(*) from ({offenders}) as offenders)
+        end
+    from {stats} as s"""
+
+
+def _copies(run: str, rows: str, key: str) -> str:
+    """The run's keys (`run`) that `rows` does not hold exactly once."""
+    return (f"select r.{key} from {run} as r "
+            f"left join (select {key}, count(*) as copies from {rows} group by {key}) as c "
+            f"on c.{key} = r.{key} where c.copies is null or c.copies <> 1")
 
 
 _RUN_PLAYS_ONCE = """select k.session_id, k.item_in_session
@@ -54,12 +66,7 @@ left join (
 ) as c on c.start_time = r.start_time
 where c.copies is null or c.copies <> 1 or c.wrong = 1"""
 
-RUN_CHECKS: tuple[CheckGroup, ...] = (
-    CheckGroup(
-        "run plays",
-        when=(When.EVENTS_STAGED, When.SONGPLAYS_HAD_ROWS),
-        with_clause="""
-with run_keys as (
+_RUN_KEYS = """run_keys as (
     select session_id, item_in_session, ts
     from staging_events
     where page = 'NextSong'
@@ -67,7 +74,14 @@ with run_keys as (
       and session_id is not null
       and item_in_session is not null
       and ts is not null
-),
+)"""
+
+RUN_CHECKS: tuple[CheckGroup, ...] = (
+    CheckGroup(
+        "run plays",
+        when=(When.EVENTS_STAGED, When.SONGPLAYS_HAD_ROWS),
+        with_clause=f"""
+with {_RUN_KEYS},
 
 run_range as (
     select min(ts) as first_ts, max(ts) as last_ts
@@ -93,6 +107,15 @@ run_plays as (
         and k.item_in_session = p.item_in_session
 ),
 
+run_play_stats as (
+    select
+        (select count(*) from run_keys) as keys,
+        (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys) as distinct_keys,
+        count(*) as plays,
+        count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_plays
+    from run_plays
+),
+
 run_times as (
     select distinct start_time
     from run_plays
@@ -102,19 +125,27 @@ run_time_rows as (
     select t.start_time, t.hour, t.day, t.week, t.month, t.year, t.weekday
     from time as t
     join run_times as r on r.start_time = t.start_time
+),
+
+run_time_stats as (
+    select
+        (select count(*) from run_times) as times,
+        count(*) as rows,
+        count(distinct start_time) as distinct_times,
+        count(case when {time_columns_differ()} then 1 end) as wrong
+    from run_time_rows
 )
 """,
         checks=(
             Check("songplays.run_plays_once",
                   "NextSong events of this run not in songplays exactly once (missing or duplicated)",
                   _RUN_PLAYS_ONCE,
-                  f"""case
-        when (select count(*) from run_plays) = (select count(*) from run_keys)
-         and (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_plays)
-             = (select count(distinct {SONGPLAY_NATURAL_KEY}) from run_keys)
-            then 0
-        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
-    end"""),
+                  f"""select
+        case
+            when s.plays = s.keys and s.distinct_plays = s.distinct_keys then 0
+            else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+        end
+    from run_play_stats as s"""),
             Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
                   "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
             Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
@@ -126,13 +157,12 @@ run_time_rows as (
             Check("time.run_start_time_once", "start times of this run's plays not in time exactly once, or with "
                   "hour/day/week/month/year/weekday that differ from start_time",
                   _RUN_TIMES_ONCE,
-                  f"""case
-        when (select count(*) from run_time_rows) = (select count(*) from run_times)
-         and (select count(distinct start_time) from run_time_rows) = (select count(*) from run_times)
-         and not exists (select 1 from run_time_rows where {time_columns_differ()})
-            then 0
-        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
-    end"""),
+                  f"""select
+        case
+            when s.rows = s.times and s.distinct_times = s.times and s.wrong = 0 then 0
+            else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+        end
+    from run_time_stats as s"""),
         ),
     ),
     CheckGroup(
@@ -151,17 +181,17 @@ user_rows as (
     select u.user_id
     from users as u
     where u.user_id in (select user_id from run_users)
+),
+
+user_stats as (
+    select (select count(*) from run_users) as wanted, count(*) as rows, count(distinct user_id) as keys
+    from user_rows
 )
 """,
         checks=(
             Check("users.run_user_id_once", "users of this run not in users exactly once",
-                  "select r.user_id from run_users as r "
-                  "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
-                  "on c.user_id = r.user_id where c.copies is null or c.copies <> 1",
-                  _exactly_once("user_rows", "user_id", "(select count(*) from run_users)",
-                                "select r.user_id from run_users as r "
-                                "left join (select user_id, count(*) as copies from user_rows group by user_id) as c "
-                                "on c.user_id = r.user_id where c.copies is null or c.copies <> 1")),
+                  _copies("run_users", "user_rows", "user_id"),
+                  _exactly_once("user_stats", _copies("run_users", "user_rows", "user_id"))),
         ),
     ),
     CheckGroup(
@@ -182,6 +212,11 @@ song_rows as (
     where s.song_id in (select song_id from run_songs)
 ),
 
+song_stats as (
+    select (select count(*) from run_songs) as wanted, count(*) as rows, count(distinct song_id) as keys
+    from song_rows
+),
+
 run_artists as (
     select distinct artist_id
     from staging_songs
@@ -192,40 +227,62 @@ artist_rows as (
     select a.artist_id
     from artists as a
     where a.artist_id in (select artist_id from run_artists)
+),
+
+artist_stats as (
+    select (select count(*) from run_artists) as wanted, count(*) as rows, count(distinct artist_id) as keys
+    from artist_rows
 )
 """,
         checks=(
             Check("songs.run_song_id_once", "songs of this run not in songs exactly once",
-                  "select r.song_id from run_songs as r "
-                  "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
-                  "on c.song_id = r.song_id where c.copies is null or c.copies <> 1",
-                  _exactly_once("song_rows", "song_id", "(select count(*) from run_songs)",
-                                "select r.song_id from run_songs as r "
-                                "left join (select song_id, count(*) as copies from song_rows group by song_id) as c "
-                                "on c.song_id = r.song_id where c.copies is null or c.copies <> 1")),
+                  _copies("run_songs", "song_rows", "song_id"),
+                  _exactly_once("song_stats", _copies("run_songs", "song_rows", "song_id"))),
             Check("artists.run_artist_id_once", "artists of this run not in artists exactly once",
-                  "select r.artist_id from run_artists as r "
-                  "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) as c "
-                  "on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1",
-                  _exactly_once("artist_rows", "artist_id", "(select count(*) from run_artists)",
-                                "select r.artist_id from run_artists as r "
-                                "left join (select artist_id, count(*) as copies from artist_rows group by artist_id) "
-                                "as c on c.artist_id = r.artist_id where c.copies is null or c.copies <> 1")),
+                  _copies("run_artists", "artist_rows", "artist_id"),
+                  _exactly_once("artist_stats", _copies("run_artists", "artist_rows", "artist_id"))),
         ),
     ),
 )
 
 # The same checks of the run's plays when songplays was empty before the run (a first load, or the first
 # after create_tables.py): every play is then one of the run's, so nothing needs matching with the staged
-# keys, and one pass over each table gives what proves the checks: as many plays as staged keys (when those
-# are distinct; else the exact count runs), all distinct, with the same sum of natural keys (a play with a
-# key that is not the run's would have to be offset exactly by another); as many time rows as distinct play
-# start times, all distinct, no play start time missing, and their parts right.
+# keys, and one pass over each of staging, songplays and time gives what proves the checks: as many plays as
+# staged keys (when those are distinct; else the exact count runs), all distinct, with the same sum of natural
+# keys (a play with a key that is not the run's would have to be offset exactly by another); every play's user,
+# song and artist found; as many time rows as distinct play start times, all distinct, no play start time
+# missing, and their parts right.
 _KEY_SUM = f"sum(cast({SONGPLAY_NATURAL_KEY} as numeric(38, 0)))"
+_FIRST_LOAD_PLAYS_ONCE = f"""select
+        case
+            when s.keys = s.distinct_keys and p.plays = s.keys and p.distinct_keys = p.plays
+             and p.key_sum = s.key_sum then 0
+            else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
+        end
+    from play_stats as p, staged_stats as s"""
+_FIRST_LOAD_TIMES_ONCE = f"""select
+        case
+            when t.time_rows = t.start_times and t.time_rows = p.start_times and p.missing_times = 0
+             and t.wrong = 0 then 0
+            else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
+        end
+    from time_stats as t, play_stats as p"""
 RUN_PLAYS_FIRST_LOAD = CheckGroup(
     "run plays (first load)",
     when=(When.EVENTS_STAGED, When.SONGPLAYS_WAS_EMPTY),
-    with_clause=RUN_CHECKS[0].with_clause.rstrip() + f""",
+    with_clause=f"""
+with {_RUN_KEYS},
+
+run_times as (
+    select distinct start_time
+    from songplays
+),
+
+run_time_rows as (
+    select t.start_time, t.hour, t.day, t.week, t.month, t.year, t.weekday
+    from time as t
+    join run_times as r on r.start_time = t.start_time
+),
 
 staged_stats as (
     select count(*) as keys, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
@@ -238,33 +295,33 @@ staged_stats as (
 ),
 
 play_stats as (
-    select count(*) as plays, count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys, {_KEY_SUM} as key_sum
+    select
+        count(*) as plays,
+        count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys,
+        {_KEY_SUM} as key_sum,
+        count(distinct case when user_id not in (select user_id from users) then user_id end) as missing_users,
+        count(distinct case when song_id not in (select song_id from songs) then song_id end) as missing_songs,
+        count(distinct case when artist_id not in (select artist_id from artists) then artist_id end)
+            as missing_artists,
+        count(distinct start_time) as start_times,
+        count(case when start_time not in (select start_time from time) then 1 end) as missing_times
     from songplays
 ),
 
 time_stats as (
-    select count(*) as time_rows, count(distinct start_time) as start_times
+    select
+        count(*) as time_rows,
+        count(distinct start_time) as start_times,
+        count(case when {time_columns_differ()} then 1 end) as wrong
     from time
 )
 """,
     checks=(
-        RUN_CHECKS[0].checks[0]._replace(count=f"""case
-        when (select keys = distinct_keys from staged_stats)
-         and (select p.plays = s.keys and p.distinct_keys = p.plays and p.key_sum = s.key_sum
-              from play_stats as p, staged_stats as s)
-            then 0
-        else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
-    end"""),
-        *(c._replace(offenders=c.offenders.replace("from run_plays", "from songplays"))
-          for c in RUN_CHECKS[0].checks[1:4]),
-        RUN_CHECKS[0].checks[4]._replace(count=f"""case
-        when (select time_rows = start_times from time_stats)
-         and (select time_rows from time_stats) = (select count(distinct start_time) from songplays)
-         and not exists (select 1 from songplays where start_time not in (select start_time from time))
-         and not exists (select 1 from time where {time_columns_differ()})
-            then 0
-        else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
-    end"""),
+        RUN_CHECKS[0].checks[0]._replace(count=_FIRST_LOAD_PLAYS_ONCE),
+        *(check._replace(offenders=check.offenders.replace("from run_plays", "from songplays"),
+                         count=f"select {missing} from play_stats")
+          for check, missing in zip(RUN_CHECKS[0].checks[1:4], ("missing_users", "missing_songs", "missing_artists"))),
+        RUN_CHECKS[0].checks[4]._replace(count=_FIRST_LOAD_TIMES_ONCE),
     ),
 )
 

@@ -140,6 +140,17 @@ class Settings(Statement):
 
 
 @dataclass(frozen=True, eq=False)
+class TruncateEmpty(Statement):
+    """`sql` ('truncate {tables}') with the `tables` that hold no rows at this point of the run's transaction
+    (each asked with `probe`, '{table}' filled in). PostgreSQL only (When.POSTGRES): Redshift's TRUNCATE commits
+    the transaction. Emptying an empty table changes no row; it gives the table a new file in the transaction, which
+    PostgreSQL (wal_level = minimal) then fills without writing WAL, syncing the file at commit instead."""
+
+    tables: tuple[str, ...] = ()
+    probe: str = "select 1 from {table} limit 1"
+
+
+@dataclass(frozen=True, eq=False)
 class Analyze(Statement):
     """ANALYZE of `table`, right after the statements that changed it. Redshift skips a table that changed by
     less than analyze_threshold_percent; the PostgreSQL engines apply the same rule (sparkify.warehouse)."""

@@ -20,6 +20,7 @@ from sparkify.pipeline.steps import (
     SettingsStep,
     StatementStep,
     Step,
+    TruncateEmptyStep,
     ValuesStep,
 )
 from sparkify.pipeline.upgrade import MigrationStep, SchemaGateStep, SchemaTablesStep, VersionRowsStep
@@ -35,6 +36,7 @@ from sql_queries import (
     SchemaGate,
     Settings,
     Statement,
+    TruncateEmpty,
     Values,
 )
 
@@ -51,6 +53,8 @@ def step_for(statement: Statement, timing: str | None = None) -> Step:
         return SettingsStep(statement, timing)
     if isinstance(statement, Analyze):
         return AnalyzeStep(statement, timing)
+    if isinstance(statement, TruncateEmpty):
+        return TruncateEmptyStep(statement, timing)
     if isinstance(statement, CheckRun):
         return ChecksStep(statement, timing)
     if isinstance(statement, Values):
@@ -82,7 +86,7 @@ def etl_timing(statement: Statement) -> str | None:
         return "counts"
     if isinstance(statement, CheckRun):
         return "checks"
-    if isinstance(statement, Settings) or any(c in STAGED for c in statement.when):
+    if isinstance(statement, (Settings, TruncateEmpty)) or any(c in STAGED for c in statement.when):
         return "transform"  # the merge of what was staged
     return None
 

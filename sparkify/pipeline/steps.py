@@ -21,7 +21,7 @@ from sparkify.config import Config
 from sparkify.pipeline.state import RunState
 from sparkify.warehouse import ANALYZE_THRESHOLD, Session, Warehouse, lock_statements, render_params, retry_timeout_ms
 from sparkify.warehouse import summarize as summarize_sql
-from sql_queries import CheckRun, Lock, Params, Result, RowCounts, Scope, Settings, Statement
+from sql_queries import CheckRun, Lock, Params, Result, RowCounts, Scope, Settings, Statement, TruncateEmpty
 
 log = logging.getLogger("sparkify.pipeline")
 
@@ -229,6 +229,27 @@ class SettingsStep(Step):
         if not self.applies(state):
             return []
         return [Send(s, s.name, s.sql.format(name=name, value=value)) for name, value in s.settings]
+
+
+@dataclass(frozen=True)
+class TruncateEmptyStep(Step):
+    """sql_queries.TruncateEmpty, PostgreSQL only: TRUNCATE of those of its tables that hold no rows at this point of
+    the run's transaction (each probed first). Redshift is sent nothing, so the dry run shows nothing."""
+
+    statement: TruncateEmpty
+
+    def sends(self, state: RunState) -> list[Send]:
+        return []
+
+    def run(self, ctx: RunContext) -> None:
+        s = self.statement
+        if ctx.wh.is_redshift or not self.applies(ctx.state):
+            return
+        empty = [table for table in s.tables
+                 if ctx.session.execute(s.probe.format(table=sql_queries.quote_ident(table))).fetchone() is None]
+        if empty:
+            ctx.session.execute(s.sql.format(tables=", ".join(sql_queries.quote_ident(t) for t in empty)))
+            log.debug("%s: %s", s.name, ", ".join(empty))
 
 
 @dataclass(frozen=True)

@@ -218,22 +218,27 @@ def _replace_merge_statement(monkeypatch, old: Statement, new_sql: str | None) -
 
 
 ANTI_JOIN = """where not exists (
-        select 1
-        from batch_stored_keys as s
-        where s.session_id = e.session_id
-          and s.item_in_session = e.item_in_session
-    )"""
+    select 1
+    from batch_stored_keys as s
+    where s.session_id = b.session_id
+      and s.item_in_session = b.item_in_session
+)"""
+FIRST_LOAD_PLAYS = "where e.duplicate_rank = 1"
 
 
-def test_the_gate_catches_a_play_the_run_failed_to_insert(make_event, load_batch, pg_conn, monkeypatch):
-    assert ANTI_JOIN in sql_queries.songplay_table_insert.sql
-    skipping_item_2 = sql_queries.songplay_table_insert.sql.replace(ANTI_JOIN,
-                                                                    ANTI_JOIN + " and e.item_in_session <> 2")
-    _replace_merge_statement(monkeypatch, sql_queries.songplay_table_insert, skipping_item_2)
+@pytest.mark.parametrize("first_load", [True, False], ids=["first load", "later run"])
+def test_the_gate_catches_a_play_the_run_failed_to_insert(make_event, load_batch, pg_conn, monkeypatch, first_load):
+    if first_load:  # songplays empty before the run: the plays go straight from staging
+        insert, text = sql_queries.songplay_first_insert, FIRST_LOAD_PLAYS
+    else:
+        load_batch(events=[make_event(item=0, ts=T0 - timedelta(days=1))])
+        insert, text = sql_queries.songplay_table_insert, ANTI_JOIN
+    assert text in insert.sql
+    _replace_merge_statement(monkeypatch, insert, insert.sql.replace(text, text + " and item_in_session <> 2"))
     with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 1 offending rows.*"
                                          r"e\.g\. \(1, 2\)"):
         load_batch(events=[make_event(item=1), make_event(item=2, ts=T0 + timedelta(seconds=1))])
-    assert rows(pg_conn, "select count(*) from songplays") == [(0,)]
+    assert rows(pg_conn, "select count(*) from songplays") == [(0 if first_load else 1,)]
 
 
 def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_batch, pg_conn, monkeypatch):
@@ -246,6 +251,15 @@ def test_the_gate_catches_duplicate_plays_created_by_the_run(make_event, load_ba
                                          r"e\.g\. \(1, [12]\), \(1, [12]\)"):  # samples sort on their first column
         load_batch(events=events)
     assert rows(pg_conn, "select count(*) from songplays") == [(2,)]
+
+
+def test_the_first_load_gate_catches_duplicate_plays(make_event, load_batch, pg_conn, monkeypatch):
+    # a first load that forgets to keep one event per natural key: the key staged twice gives two plays
+    _replace_merge_statement(monkeypatch, sql_queries.songplay_first_insert,
+                             sql_queries.songplay_first_insert.sql.replace(FIRST_LOAD_PLAYS, "where true"))
+    with pytest.raises(CheckError, match=r"songplays\.run_plays_once failed: 1 offending rows.*e\.g\. \(1, 1\)"):
+        load_batch(events=[make_event(item=1), make_event(item=1, level="paid")])
+    assert rows(pg_conn, "select count(*) from songplays") == [(0,)]
 
 
 def test_the_gate_catches_an_orphan_created_by_the_run(make_event, load_batch, pg_conn, monkeypatch):

@@ -10,6 +10,7 @@ after it, so a failure names the statement. The negative tests prove the grammar
 from __future__ import annotations
 
 import configparser
+import re
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,8 @@ EXPECTED_TYPES = {
     "drop": {"drop_table_statement"}, "delete": {"delete_statement"}, "insert": {"insert_statement"},
     "create": {"create_table_statement", "create_table_as_statement"},
     "select": {"select_statement"}, "with": {"with_compound_statement"}, "analyze": {"analyze_statement"},
+    "update": {"update_statement"},
 }
-# Statements whose kind sqlfluff must see inside a WITH (the CTEs come first): the UPDATEs of the merge.
-WITH_BODIES = {"songplay_rematch": "update_statement", "songplay_conflict_update": "update_statement"}
 
 
 @pytest.mark.parametrize("sql", [c[1] for c in CASES], ids=[c[0] for c in CASES])
@@ -129,16 +129,46 @@ def test_the_cases_cover_every_kind_of_statement():
     assert sum(" manifest " in c and "'s3://sparkify-ops/manifests/run-000042/" in c for c in copies) == 2
     ids = {name.split()[-1] for name, _ in CASES}
     assert {"loaded_objects_delete", "loaded_objects_insert", "songplay_rematch", "songplay_conflict_update",
-            "time_orphans_delete", "etl_run_next_id", "latest_etl_totals"} <= ids
+            "time_orphans_delete", "etl_run_next_id", "latest_etl_totals", "batch_corrections_create"} <= ids
     assert sum("diststyle" in sql for _, sql in CASES) >= 6  # the DDL is Redshift's, untranslated
 
 
-@pytest.mark.parametrize("name", list(WITH_BODIES))
-def test_the_merge_updates_parse_as_updates(name, parse_redshift):
-    import sql_queries
+# The merges' UPDATEs read a table joined on the target's key ("Examples of UPDATE statements" in the Redshift
+# developer guide), never a WITH clause, which the WITH clause page documents for an UPDATE only inside a WHERE
+# clause's subquery.
+@pytest.mark.parametrize("name", ["songplay_rematch", "songplay_conflict_update"])
+def test_the_merge_updates_are_updates_from_a_table(name):
+    sql = getattr(sql_queries, name).sql.strip()
+    assert sql.startswith("update songplays\nset ") and "\nfrom batch_" in sql and " with " not in f" {sql} "
+    tree = redshift_tree(sql)
+    assert any(True for _ in tree.recursive_crawl("update_statement"))
 
-    parsed = redshift_tree(getattr(sql_queries, name).sql)
-    assert any(True for _ in parsed.recursive_crawl(WITH_BODIES[name])), f"{name}: no {WITH_BODIES[name]} found"
+
+def _main_query_names(tree) -> tuple[set[str], set[str]]:
+    """(the CTE names of a statement's top-level WITH clause, the tables its main query's FROM clause names)."""
+    with_compound = next(tree.recursive_crawl("with_compound_statement"), None)
+    if with_compound is None:
+        return set(), set()
+    ctes = {seg.raw.lower() for cte in with_compound.recursive_crawl("common_table_expression")
+            for seg in cte.segments if seg.is_type("identifier", "naked_identifier")}
+    main = [seg for seg in with_compound.segments if seg.is_type("select_statement", "set_expression")][-1]
+    selects = [main] if main.is_type("select_statement") else [
+        seg for seg in main.segments if seg.is_type("select_statement")]
+    tables = {ref.raw.lower() for select in selects for clause in select.segments if clause.is_type("from_clause")
+              for ref in clause.recursive_crawl("table_reference")}
+    return ctes, tables
+
+
+# A WITH clause whose tables the query's FROM clause does not name "is ignored" ("WITH clause", usage notes):
+# every statement with one names at least one of its tables in the main query's FROM clause.
+WITH_CASES = [(name, sql) for name, sql in CASES if re.search(r"^with \w+", sql, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("sql", [sql for _, sql in WITH_CASES], ids=[name for name, _ in WITH_CASES])
+def test_a_with_clause_is_read_by_the_main_query(sql):
+    ctes, tables = _main_query_names(redshift_tree(sql))
+    assert ctes, "a WITH clause sqlfluff did not find"
+    assert ctes & tables, f"the main query reads {sorted(tables)}, none of the WITH clause's {sorted(ctes)}"
 
 
 def redshift_tree(sql: str):

@@ -27,6 +27,10 @@ from sparkify.warehouse import translate_for_postgres
         ("create table t (a int, b int, primary key (a, b))", "create table t (a int, b int)"),
         ("select sortkey_col, distkey_x from t", "select sortkey_col, distkey_x from t"),
         ("select a from t where b = 'x'", "select a from t where b = 'x'"),
+        ("create table staging (a int)\nbackup no\ndiststyle even", "create unlogged table staging (a int)"),
+        ("\ncreate table staging (a int) backup no diststyle all", "\ncreate unlogged table staging (a int)"),
+        ("create table t (a int) backup yes", "create table t (a int)"),
+        ("select backup_no from t", "select backup_no from t"),
     ],
 )
 def test_translation(redshift, postgres):
@@ -37,7 +41,7 @@ def test_translation(redshift, postgres):
                          ids=[q.name for q in sql_queries.create_table_queries])
 def test_translated_ddl_has_no_redshift_words(statement):
     out = translate_for_postgres(statement).lower()
-    for word in ("diststyle", "distkey", "sortkey", "encode ", "identity(", "primary key", "varchar(max)"):
+    for word in ("diststyle", "distkey", "sortkey", "encode ", "identity(", "primary key", "varchar(max)", "backup"):
         assert word not in out
     # every column survives (a table-level primary key, which is not a column, goes)
     columns = r"^\s+(?!primary key)\w+\s+\w"
@@ -67,3 +71,12 @@ def test_etl_settings_are_postgresql_only():
         statements = sent(engine)
         assert statements == [f"set local {name} = '{value}'" for name, value in settings.settings]
         assert "set local work_mem = '256MB'" in statements
+
+
+def test_only_the_staging_tables_are_unlogged_on_postgresql():
+    """The staging tables, whose rows each run replaces, are BACKUP NO on Redshift and UNLOGGED on PostgreSQL;
+    every other table keeps its rows through a crash (and a snapshot)."""
+    unlogged = {q.name for q in sql_queries.create_table_queries
+                if translate_for_postgres(q.sql).lstrip().startswith("create unlogged table ")}
+    backup_no = {q.name for q in sql_queries.create_table_queries if "\nbackup no\n" in q.sql}
+    assert unlogged == backup_no == {"staging_events_table_create", "staging_songs_table_create"}
