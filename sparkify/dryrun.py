@@ -225,8 +225,8 @@ def analytics_dry_run(config: Config, *, with_checks: bool = False) -> DryRun:
     statements = plans.render(plans.analytics_plan(), RunState(config, checks_asked=with_checks,
                                                                 schema=current_schema()))
     return DryRun("analytics.py", _transaction(sql_queries.analytics_job, statements),
-                  summary=f"{len(sql_queries.analytics_setup_queries)} temporary tables, "
-                          f"{len(sql_queries.analytics_queries)} queries" + (", checks" if with_checks else ""))
+                  summary=f"{len(sql_queries.analytics_queries)} queries of the report's tables"
+                          + (", checks" if with_checks else ""))
 
 
 def conditional_statements(config: Config) -> list[Send]:

@@ -1,8 +1,8 @@
 """The analysts' report: row counts, the analysts' queries of sql_queries and the quality checks.
 
-build_report runs sql_queries.analytics_job (the temporary tables of analytics_setup_queries, then the
-queries: every aggregate is computed by the warehouse, only small results are fetched, and the transaction
-is rolled back at the end) and returns an AnalystsReport; format_report renders it as text tables,
+build_report runs sql_queries.analytics_job (the queries of the report's tables, which etl.py keeps up to
+date: every aggregate is computed by the warehouse, only small results are fetched, and the transaction is
+rolled back at the end) and returns an AnalystsReport; format_report renders it as text tables,
 AnalystsReport.as_json as one JSON object, and sparkify.report_html as the self-contained HTML page of
 `analytics.py --html`. The text tables show the data's control characters escaped (sparkify.text), so a title
 or a location can never drive the terminal.

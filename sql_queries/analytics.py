@@ -2,11 +2,10 @@
 aggregate computed here; only small results are fetched, never a table's rows. Days and hours are UTC, like
 start_time.
 
-The analytics first condense songplays into four temporary tables (analytics_setup_queries), then
-every query below reads those: three passes over songplays in all (one more, for level changes, reads
-only the plays of users who changed level), where one query per chart would scan every play about
-fifteen times. The temporary tables live in the analytics' own transaction, which is rolled back:
-nothing of the warehouse changes.
+The queries read the report's tables, which etl.py keeps up to date from songplays in its own transaction
+(sql_queries.report_tables): a few thousand rows per table (per day and user, per listener, per catalog song,
+per user; the sessions' one grows with the sessions), never every play, so the report's cost does not follow the
+size of the warehouse. analytics.py --check compares each of those tables with songplays.
 """
 
 from __future__ import annotations
@@ -16,55 +15,6 @@ from sql_queries.tables import ALL_TABLES, ROW_COUNT
 
 # The seven tables' row counts first.
 report_row_counts = RowCounts("report_row_counts", ROW_COUNT, tables=ALL_TABLES)
-
-# One row per user, session, level and UTC hour with plays: the grain of every count by day, hour, level,
-# user and session. (A session rarely spans more than a few hours, so this is a few rows per session.)
-report_plays_create = Statement("report_plays_create", """
-create temp table report_plays as
-select
-    user_id,
-    session_id,
-    level,
-    date_trunc('hour', start_time) as hour_start,
-    count(*) as plays,
-    count(song_id) as matched_plays,
-    min(start_time) as first_play,
-    max(start_time) as last_play
-from songplays
-group by user_id, session_id, level, date_trunc('hour', start_time)
-""", note="the temporary tables the analysts' queries read (gone with the rollback)")
-
-# A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
-# length runs from its first play to the start of its last one: plays carry no duration (most match no
-# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
-# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
-report_sessions_create = Statement("report_sessions_create", """
-create temp table report_sessions as
-select
-    user_id,
-    session_id,
-    sum(plays) as plays,
-    floor(extract(epoch from max(last_play))) - floor(extract(epoch from min(first_play))) as seconds
-from report_plays
-group by user_id, session_id
-""")
-
-# Where and on what each user listened: the location and user agent the app logged with each play.
-report_listeners_create = Statement("report_listeners_create", """
-create temp table report_listeners as
-select user_id, location, user_agent, count(*) as plays
-from songplays
-group by user_id, location, user_agent
-""")
-
-# Plays of catalog songs (song_id and artist_id come from the same catalog match, NULL together).
-report_song_plays_create = Statement("report_song_plays_create", """
-create temp table report_song_plays as
-select song_id, artist_id, count(*) as plays
-from songplays
-where song_id is not null or artist_id is not null
-group by song_id, artist_id
-""")
 
 # The most played catalog songs (plays that matched no song are not counted).
 most_played_songs = Statement("most_played_songs", """
@@ -100,28 +50,22 @@ limit 10
 
 # The hour of start_time (UTC), as time.hour holds it.
 plays_by_hour = Statement("plays_by_hour", """
-select cast(date_part('hour', hour_start) as integer) as hour, cast(sum(plays) as bigint) as plays
-from report_plays
-group by cast(date_part('hour', hour_start) as integer)
+select cast(hour as integer) as hour, cast(sum(plays) as bigint) as plays
+from report_hours
+group by cast(hour as integer)
 order by hour
 """, result=Result.REPORT_TABLE)
 
 plays_by_level = Statement("plays_by_level", """
 select level, cast(sum(plays) as bigint) as plays
-from report_plays
+from report_user_days
 group by level
 order by plays desc, level
 """, result=Result.REPORT_TABLE)
 
 most_active_users = Statement("most_active_users", """
-with user_plays as (
-    select user_id, cast(sum(plays) as bigint) as plays
-    from report_plays
-    group by user_id
-)
-
 select p.user_id, u.first_name, u.last_name, u.level, p.plays
-from user_plays as p
+from report_users as p
 left join users as u on u.user_id = p.user_id
 order by p.plays desc, p.user_id
 limit 10
@@ -131,9 +75,9 @@ limit 10
 # Users are counted from one row per (day, level, user) rather than with count(distinct), which sorts.
 plays_by_day = Statement("plays_by_day", """
 with user_days as (
-    select cast(hour_start as date) as day, level, user_id, sum(plays) as plays
-    from report_plays
-    group by cast(hour_start as date), level, user_id
+    select day, level, user_id, sum(plays) as plays
+    from report_user_days
+    group by day, level, user_id
 )
 
 select day, level, cast(sum(plays) as bigint) as plays, count(*) as listeners
@@ -147,7 +91,7 @@ order by day, level
 level_summary = Statement("level_summary", """
 with play_levels as (
     select level, user_id, sum(plays) as plays
-    from report_plays
+    from report_user_days
     group by level, user_id
 ),
 
@@ -173,41 +117,34 @@ full outer join current_levels as c on c.level = l.level
 order by level
 """, result=Result.REPORT_TABLE)
 
-# Upgrades and downgrades: a play whose level differs from the same user's previous play. songplays
-# holds every play ever loaded (staging only the latest batch), so this sees every change between
-# plays; a change and its reversal between two plays are invisible. Only the plays of users with plays
-# at two levels are ordered (the others cannot change). Ties on start_time cannot occur for one user
-# ((user_id, start_time) is unique among plays); the natural key orders them anyway.
+# Upgrades and downgrades: a play whose level differs from the same user's previous play (report_level_changes
+# holds exactly those). songplays holds every play ever loaded (staging only the latest batch), so this sees every
+# change between plays; a change and its reversal between two plays are invisible.
 level_changes_by_day = Statement("level_changes_by_day", """
-with changed_users as (
-    select user_id
-    from report_plays
-    group by user_id
-    having min(level) <> max(level)
-),
-
-ordered_plays as (
-    select
-        p.start_time,
-        p.level,
-        lag(p.level) over (
-            partition by p.user_id order by p.start_time, p.session_id, p.item_in_session
-        ) as previous_level
-    from songplays as p
-    join changed_users as c on c.user_id = p.user_id
-)
-
 select
     cast(start_time as date) as day,
     count(case when previous_level = 'free' and level = 'paid' then 1 end) as upgrades,
     count(case when previous_level = 'paid' and level = 'free' then 1 end) as downgrades
-from ordered_plays
-where previous_level <> level
+from report_level_changes
 group by cast(start_time as date)
 order by day
 """, result=Result.REPORT_TABLE)
 
-session_summary = Statement("session_summary", """
+# A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
+# length runs from its first play to the start of its last one: plays carry no duration (most match no
+# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
+# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
+_SESSIONS = """with sessions as (
+    select
+        user_id,
+        plays,
+        floor(extract(epoch from last_play)) - floor(extract(epoch from first_play)) as seconds
+    from report_sessions
+)"""
+
+session_summary = Statement("session_summary", f"""
+{_SESSIONS}
+
 select
     count(*) as sessions,
     count(distinct user_id) as listeners,
@@ -215,13 +152,15 @@ select
     cast(max(plays) as bigint) as most_plays,
     avg(cast(seconds as double precision)) / 60 as average_minutes,
     cast(max(seconds) as double precision) / 60 as longest_minutes
-from report_sessions
+from sessions
 """, result=Result.REPORT_TABLE)
 
 # The distribution of plays per session, in fixed buckets (plays_from..plays_to; plays_to is NULL for
 # the open last bucket). Only buckets with sessions are returned.
-sessions_by_plays = Statement("sessions_by_plays", """
-with bucketed as (
+sessions_by_plays = Statement("sessions_by_plays", f"""
+{_SESSIONS},
+
+bucketed as (
     select
         case
             when plays = 1 then 1
@@ -232,7 +171,7 @@ with bucketed as (
             when plays <= 100 then 51
             else 101
         end as plays_from
-    from report_sessions
+    from sessions
 )
 
 select
@@ -247,8 +186,10 @@ order by plays_from
 """, result=Result.REPORT_TABLE)
 
 # The distribution of session lengths, in fixed buckets of minutes (minutes_to NULL: open bucket).
-sessions_by_length = Statement("sessions_by_length", """
-with bucketed as (
+sessions_by_length = Statement("sessions_by_length", f"""
+{_SESSIONS},
+
+bucketed as (
     select
         case
             when seconds < 10 * 60 then 0
@@ -259,7 +200,7 @@ with bucketed as (
             when seconds < 480 * 60 then 240
             else 480
         end as minutes_from
-    from report_sessions
+    from sessions
 )
 
 select
@@ -355,15 +296,8 @@ select
     cast(sum(plays) as bigint) as plays,
     cast(sum(matched_plays) as bigint) as matched_plays,
     cast(sum(plays) - sum(matched_plays) as bigint) as unmatched_plays
-from report_plays
+from report_user_days
 """, result=Result.REPORT_TABLE)
-
-analytics_setup_queries = (
-    report_plays_create,
-    report_sessions_create,
-    report_listeners_create,
-    report_song_plays_create,
-)
 
 # The report's tables, by name, in the order of the text report (the first five, then the analysts' report).
 analytics_queries = {q.name: q for q in (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from sql_queries.report_tables import REPORT_FROM_SONGPLAYS, REPORT_TABLE_COLUMNS, REPORT_TEXT_COLUMNS
 from sql_queries.rules import SONGPLAY_NATURAL_KEY, time_columns_differ
 from sql_queries.statement import CheckRun, When
 
@@ -126,6 +127,49 @@ def _in(table: str, key: str, parent: str, parent_key: str | None = None) -> Che
     )
 
 
+def report_check(table: str) -> CheckGroup:
+    """Offenders: the rows of a report table that are not those computed from songplays (sql_queries.report_tables
+    .REPORT_FROM_SONGPLAYS), and the computed rows it does not hold, each once; a row the table holds twice is one
+    (its copies are compared too). Text columns go with their lengths, which Redshift's comparison ignores."""
+    columns = REPORT_TABLE_COLUMNS[table]
+    listed = ", ".join(columns)
+    text = [c for c in columns if c in REPORT_TEXT_COLUMNS]
+    defined = ", ".join([*columns, *(f"octet_length({c}) as {c}_length" for c in text)])
+    grouped = ", ".join([*columns, *(f"octet_length({c})" for c in text)])
+    compared = ", ".join([*columns, *(f"{c}_length" for c in text)])
+    with_clause = f"""
+with stored_rows as (
+    select {defined}, count(*) as copies
+    from {table}
+    group by {grouped}
+),
+
+computed_rows as (
+    select {defined}, 1 as copies
+    from ({REPORT_FROM_SONGPLAYS[table].strip()}) as computed
+)
+"""
+    offenders = f"""select {listed}
+from (
+    select {compared}, copies from stored_rows
+    except
+    select {compared}, copies from computed_rows
+) as not_computed
+union all
+select {listed}
+from (
+    select {compared}, copies from computed_rows
+    except
+    select {compared}, copies from stored_rows
+) as not_stored"""
+    name = f"{table}.matches_songplays"
+    return CheckGroup(name, (Check(name, f"{table}: rows that differ from those computed from songplays", offenders),),
+                      with_clause=with_clause)
+
+
+# The report's tables against songplays (analytics.py --check; etl.py keeps them up to date).
+REPORT_CHECKS = tuple(report_check(table) for table in REPORT_TABLE_COLUMNS)
+
 CHECKS: tuple[CheckGroup, ...] = (
     unique_check("songplays", "songplay_id"),
     _not_null("songplays", "songplay_id", "session_id"),
@@ -150,6 +194,7 @@ CHECKS: tuple[CheckGroup, ...] = (
             "where not exists (select 1 from songplays as p where p.start_time = t.start_time)"),
     unique_check("loaded_objects", "table_name", "object_url",
             key_expression="table_name || ' ' || object_url"),
+    *REPORT_CHECKS,
 )
 
 # analytics.py --check: every check of whole tables.

@@ -22,7 +22,7 @@ and for whole tables with analytics.py --check).
 from __future__ import annotations
 
 from sql_queries.statement import RowCounts, Statement
-from sql_queries.tables import ALL_TABLES, BOOKKEEPING_TABLES, ROW_COUNT
+from sql_queries.tables import ALL_TABLES, BOOKKEEPING_TABLES, REPORT_TABLES, ROW_COUNT
 
 # --------------------------------------------------------------------------- drop
 # One statement per table; the order does not matter (no foreign keys are declared).
@@ -264,6 +264,106 @@ create table schema_versions (
 diststyle all
 """)
 
+# --------------------------------------------------------------------------- create the report's tables
+# What the analysts' report reads instead of songplays: each table a function of songplays (and nothing else),
+# kept up to date by every etl.py run in its transaction (sql_queries.report_tables), so the report reads a few
+# thousand rows (tens of thousands for the per-session one) whatever the size of the warehouse. NULLs are kept
+# as songplays has them (a play's level or location may be unknown). DISTSTYLE ALL like the other small tables;
+# report_sessions, which grows with the sessions, is distributed on user_id like the sessions' plays are read.
+#
+# Plays and catalog matches per UTC day, level and user: plays by day, level and listeners; level summary.
+report_user_days_table_create = Statement("report_user_days_table_create", """
+create table report_user_days (
+    day           date not null sortkey,
+    level         varchar(16),
+    user_id       integer not null,
+    plays         bigint not null,
+    matched_plays bigint not null
+)
+diststyle all
+""")
+
+# Plays per UTC hour of the day (0-23), as time.hour holds it.
+report_hours_table_create = Statement("report_hours_table_create", """
+create table report_hours (
+    hour  smallint not null sortkey,
+    plays bigint not null
+)
+diststyle all
+""")
+
+# Plays per user, location and user agent: listeners by location, browser and operating system.
+report_listeners_table_create = Statement("report_listeners_table_create", """
+create table report_listeners (
+    user_id    integer not null sortkey,
+    location   varchar(512),
+    user_agent varchar(512),
+    plays      bigint not null
+)
+diststyle all
+""")
+
+# Plays per catalog song (song_id and artist_id come from the same catalog match): most played songs and artists.
+report_song_plays_table_create = Statement("report_song_plays_table_create", """
+create table report_song_plays (
+    song_id   varchar(32),
+    artist_id varchar(32),
+    plays     bigint not null
+)
+diststyle all
+sortkey (song_id)
+""")
+
+# One row per session (a user's session_id): its plays, its first and last play's start time.
+report_sessions_table_create = Statement("report_sessions_table_create", """
+create table report_sessions (
+    user_id    integer not null distkey,
+    session_id integer not null,
+    plays      bigint not null,
+    first_play timestamp not null,
+    last_play  timestamp not null
+)
+sortkey (user_id, session_id)
+""")
+
+# One row per user with plays: their plays, and the start time and level of their latest play (in the order
+# of start time, session, position in the session), from which the next plays' level changes follow.
+report_users_table_create = Statement("report_users_table_create", """
+create table report_users (
+    user_id    integer not null sortkey,
+    plays      bigint not null,
+    last_play  timestamp not null,
+    last_level varchar(16)
+)
+diststyle all
+""")
+
+# One row per play whose level differs from the level of the same user's previous play: upgrades and downgrades.
+report_level_changes_table_create = Statement("report_level_changes_table_create", """
+create table report_level_changes (
+    user_id         integer not null,
+    start_time      timestamp not null sortkey,
+    session_id      integer not null,
+    item_in_session integer not null,
+    level           varchar(16) not null,
+    previous_level  varchar(16) not null
+)
+diststyle all
+""")
+
+report_table_queries = (
+    report_user_days_table_create,
+    report_hours_table_create,
+    report_listeners_table_create,
+    report_song_plays_table_create,
+    report_sessions_table_create,
+    report_users_table_create,
+    report_level_changes_table_create,
+)
+report_table_drops = tuple(Statement(f"{t}_table_drop", f"drop table if exists {t}") for t in REPORT_TABLES)
+(report_user_days_table_drop, report_hours_table_drop, report_listeners_table_drop, report_song_plays_table_drop,
+ report_sessions_table_drop, report_users_table_drop, report_level_changes_table_drop) = report_table_drops
+
 drop_table_queries = (
     staging_events_table_drop,
     staging_songs_table_drop,
@@ -277,6 +377,7 @@ drop_table_queries = (
     etl_runs_table_drop,
     etl_run_checks_table_drop,
     schema_versions_table_drop,
+    *report_table_drops,
 )
 
 create_table_queries = (
@@ -292,6 +393,7 @@ create_table_queries = (
     etl_runs_table_create,
     etl_run_checks_table_create,
     schema_versions_table_create,
+    *report_table_queries,
 )
 
 # Then every table's row count: the proof of life create_tables.py prints.

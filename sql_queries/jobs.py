@@ -7,7 +7,7 @@ statements. The statements sent only on failure paths are each statement's `on_f
 
 from __future__ import annotations
 
-from sql_queries.analytics import analytics_queries, analytics_setup_queries, latest_run_checks, report_row_counts
+from sql_queries.analytics import analytics_queries, latest_run_checks, report_row_counts
 from sql_queries.checks import table_check_groups
 from sql_queries.ddl import create_table_queries, drop_table_queries, table_row_counts
 from sql_queries.ledger import loaded_objects_delete, loaded_objects_insert, loaded_objects_select
@@ -15,6 +15,15 @@ from sql_queries.load import clear_staging_queries, copy_table_queries, noload_c
 from sql_queries.merge_events import event_merge_queries
 from sql_queries.merge_songs import song_merge_queries
 from sql_queries.record import etl_run_checks_insert, etl_run_insert
+from sql_queries.report_tables import (
+    batch_play_changes_create,
+    batch_play_changes_drop,
+    play_changes_added,
+    play_changes_corrected,
+    play_changes_rematched,
+    report_rebuild_queries,
+    report_upkeep_queries,
+)
 from sql_queries.run import (
     etl_lock,
     etl_start_queries,
@@ -57,14 +66,21 @@ def upgrade_job_of(migrations=MIGRATIONS) -> Job:
 # create_tables.py --upgrade
 upgrade_job = upgrade_job_of()
 
-# The merge of what was staged, the run's gate and its record: the end of etl.py's transaction (also run alone
-# on hand-staged batches, after etl_start_queries, by the tests of the merge).
+# The merge of what was staged, the report's tables, the run's gate and its record: the end of etl.py's transaction
+# (also run alone on hand-staged batches, after etl_start_queries, by the tests of the merge).
 merge_queries = (
     postgres_settings,
     row_counts_before,
     first_load_truncate,
+    batch_play_changes_drop,
+    batch_play_changes_create,
     *song_merge_queries,
+    play_changes_rematched,
     *event_merge_queries,
+    play_changes_corrected,
+    play_changes_added,
+    *report_rebuild_queries,
+    *report_upkeep_queries,
     run_row_counts,
     run_check_groups,
     etl_run_insert,
@@ -98,7 +114,6 @@ analytics_job = Job(
         schema_current,
         postgres_settings,
         report_row_counts,
-        *analytics_setup_queries,
         *analytics_queries.values(),
         table_check_groups,
         latest_run_checks,

@@ -4,7 +4,7 @@ session settings, and the row counts taken before and after the merge."""
 from __future__ import annotations
 
 from sql_queries.statement import Lock, Result, RowCounts, Scope, Settings, Statement, TruncateEmpty, When
-from sql_queries.tables import ROW_COUNT, STAR_TABLES
+from sql_queries.tables import REPORT_TABLES, ROW_COUNT, STAR_TABLES
 
 # --------------------------------------------------------------------------- the lock
 # Every run starts with the lock, under statement_timeout (both Redshift and PostgreSQL honour it;
@@ -58,4 +58,5 @@ run_row_counts = RowCounts("run_row_counts", ROW_COUNT, scope=Scope.AFTER_RUN)
 # WAL (sparkify.localdb runs the embedded server with wal_level = minimal). Redshift is sent nothing: its TRUNCATE
 # would commit the transaction.
 first_load_truncate = TruncateEmpty("first_load_truncate", "truncate {tables}",
-                                    tables=(*STAR_TABLES, "song_records"), when=(When.POSTGRES,))
+                                    tables=(*STAR_TABLES, "song_records", *REPORT_TABLES),
+                                    when=(When.POSTGRES,))

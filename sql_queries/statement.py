@@ -18,11 +18,13 @@ class When(Enum):
 
     SONGS_STAGED = "song records were staged"
     EVENTS_STAGED = "events were staged"
+    ANY_STAGED = "events or song records were staged"
     SONGPLAYS_HAD_ROWS = "songplays had rows before the run"
     SONGPLAYS_WAS_EMPTY = "songplays had no rows before the run"
     # Proven while the run goes: a statement declaring `proves=` wrote at least one row.
     PLAYS_SEEN_AGAIN = "batch_stored_keys found stored plays"
-    PLAYS_CORRECTED = "the conflict update changed a play"
+    PLAYS_CORRECTED = "batch_corrections found plays to correct"
+    PLAYS_CHANGED = "the run added, corrected or re-matched plays (batch_play_changes has rows)"
     OBJECTS_TO_LOAD = "its staging table has new or changed objects"
     POSTGRES = "PostgreSQL engines only"
     REDSHIFT = "ENGINE = redshift only"

@@ -17,12 +17,14 @@ page of the Redshift developer guide): CREATE TABLE; ALTER TABLE ... ADD COLUMN,
 a DISTKEY, SORTKEY, PRIMARY KEY, UNIQUE or IDENTITY column, NOT NULL only with a DEFAULT; ALTER TABLE ... RENAME
 (TO, COLUMN); INSERT and UPDATE to fill what they add. Never ALTER COLUMN ... TYPE ("You can't alter columns
 within a transaction block"), nor TRUNCATE or ALTER TABLE APPEND (each commits the transaction), nor VACUUM.
-tests/unit/test_schema_versions.py holds every migration to that.
+tests/unit/test_schema_versions.py holds every migration to that. A step declared When.POSTGRES is sent to the
+PostgreSQL engines only (Redshift, and the dry run, never see it).
 """
 
 from __future__ import annotations
 
-from sql_queries.ddl import schema_versions_table_create
+from sql_queries.ddl import report_table_queries, schema_versions_table_create
+from sql_queries.report_tables import report_migration_fills
 from sql_queries.statement import Migration, Params, Result, SchemaGate, Statement, Values, When
 from sql_queries.tables import SCHEMA_TABLES
 
@@ -61,7 +63,20 @@ schema_v2 = Migration(
     steps=(schema_versions_table_create,),
     note="schema version 2: {description}")
 
-MIGRATIONS = (schema_v2,)
+# Version 3: the report's tables, filled from songplays (sql_queries.report_tables); on the PostgreSQL engines the
+# staging tables become UNLOGGED, as create_tables.py now makes them (BACKUP NO on Redshift, which cannot change
+# it on an existing table: an upgraded Redshift warehouse keeps its staging tables in its snapshots).
+staging_events_unlogged = Statement("staging_events_unlogged", "alter table staging_events set unlogged",
+                                    when=(When.POSTGRES,))
+staging_songs_unlogged = Statement("staging_songs_unlogged", "alter table staging_songs set unlogged",
+                                   when=(When.POSTGRES,))
+schema_v3 = Migration(
+    "schema_v3", "", version=3,
+    description="the report's tables, kept up to date by etl.py; staging unlogged on PostgreSQL",
+    steps=(*report_table_queries, *report_migration_fills, staging_events_unlogged, staging_songs_unlogged),
+    note="schema version 3: {description}")
+
+MIGRATIONS = (schema_v2, schema_v3)
 SCHEMA_VERSION = MIGRATIONS[-1].version  # the current version: what create_tables.py makes
 DESCRIPTIONS = {**BASELINE, **{m.version: m.description for m in MIGRATIONS}}
 

@@ -86,6 +86,8 @@ def etl_timing(statement: Statement) -> str | None:
         return "counts"
     if isinstance(statement, CheckRun):
         return "checks"
+    if statement in sql_queries.report_statements:
+        return "report"  # the report's tables (sql_queries.report_tables)
     if isinstance(statement, (Settings, TruncateEmpty)) or any(c in STAGED for c in statement.when):
         return "transform"  # the merge of what was staged
     return None

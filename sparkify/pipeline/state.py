@@ -67,11 +67,13 @@ class RunState:
         """Whether `condition` holds now, for `statement` (OBJECTS_TO_LOAD is about its table)."""
         if condition in STAGED:
             return STAGED[condition] in self.loaded
+        if condition is When.ANY_STAGED:
+            return bool(self.loaded)
         if condition is When.SONGPLAYS_HAD_ROWS:
             return not self.was_empty("songplays")
         if condition is When.SONGPLAYS_WAS_EMPTY:
             return self.was_empty("songplays")
-        if condition in (When.PLAYS_SEEN_AGAIN, When.PLAYS_CORRECTED):
+        if condition in (When.PLAYS_SEEN_AGAIN, When.PLAYS_CORRECTED, When.PLAYS_CHANGED):
             return condition in self.proven
         if condition is When.OBJECTS_TO_LOAD:
             plan = self.tables.get(statement.table)

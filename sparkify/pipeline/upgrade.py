@@ -68,8 +68,9 @@ class MigrationStep(Step):
         if not self.applies(state):
             return []
         note = m.note.format(description=m.description)
+        steps = [step for step in m.steps if state.applies(step)]  # (a When.POSTGRES step: not to Redshift)
         return [Send(step, f"{m.name} {step.name}", step.sql, note=note if i == 0 else "")
-                for i, step in enumerate(m.steps)]
+                for i, step in enumerate(steps)]
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,20 @@ def star(conn) -> dict:
                                  "location, user_agent, song_title, artist_name, song_length from songplays "
                                  "order by session_id, item_in_session"),
         **{t: query(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
+        # the report's tables, which every run keeps up to date
+        **{t: query(conn, f"select * from {t} order by {', '.join(str(i + 1) for i in range(len(columns)))}")
+           for t, columns in sql_queries.REPORT_TABLE_COLUMNS.items()},
     }
+
+
+def report_tables_disagree(conn) -> list[str]:
+    """The report's tables that are not what songplays gives (sql_queries.REPORT_CHECKS)."""
+    from sparkify.checks import run_checks
+
+    with conn.cursor() as cur:
+        failed = [r.name for r in run_checks(cur, sql_queries.REPORT_CHECKS) if not r.passed]
+    conn.rollback()
+    return failed
 
 
 def contract(conn) -> dict:
@@ -122,6 +135,7 @@ def test_any_order_and_batch_size_gives_the_full_load(cfg, pg_conn, full_load, b
     assert contract(pg_conn) == CONTRACT
     ids = query(pg_conn, "select count(distinct songplay_id) from songplays")
     assert ids == [(6820,)]
+    assert report_tables_disagree(pg_conn) == []
     got = star(pg_conn)
     assert got == full_load()
 

@@ -141,9 +141,20 @@ def test_the_previous_release_is_refused_until_upgraded_then_loads_like_one_full
     assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("upgraded the warehouse from schema version 1 (") and out.rstrip().endswith(
-        f"to schema version {sql_queries.SCHEMA_VERSION} (1 migration); every row and the load ledger kept")
+        f"to schema version {sql_queries.SCHEMA_VERSION} ({len(sql_queries.MIGRATIONS)} migrations); every row and "
+        "the load ledger kept")
     after = everything(pg_conn)
-    assert {t: rows for t, rows in after.items() if t != "schema_versions"} == before
+    added = {"schema_versions", *sql_queries.REPORT_TABLES}
+    assert {t: rows for t, rows in after.items() if t not in added} == before
+    # the report's tables are made and filled from songplays; staging is unlogged, as create_tables.py makes it
+    assert after["report_sessions"] and after["report_user_days"]
+    from sparkify.checks import run_checks
+
+    with pg_conn.cursor() as cur:
+        assert [r.name for r in run_checks(cur, sql_queries.REPORT_CHECKS) if not r.passed] == []
+    assert query(pg_conn, "select relname from pg_class where relpersistence = 'u' and relkind = 'r' "
+                          "and relnamespace = current_schema()::regnamespace order by 1") == [
+        ("staging_events",), ("staging_songs",)]
     assert versions(pg_conn) == [(1, sql_queries.DESCRIPTIONS[1], "recognised"),
                                  *((m.version, m.description, "upgraded") for m in sql_queries.MIGRATIONS)]
 
