@@ -72,7 +72,7 @@ staging_songs_unlogged = Statement("staging_songs_unlogged", "alter table stagin
                                    when=(When.POSTGRES,))
 schema_v3 = Migration(
     "schema_v3", "", version=3,
-    description="the report's tables, kept up to date by etl.py; staging unlogged on PostgreSQL",
+    description="the tables the analysts report reads, kept by etl.py; staging unlogged on PostgreSQL",
     steps=(*report_table_queries, *report_migration_fills, staging_events_unlogged, staging_songs_unlogged),
     note="schema version 3: {description}")
 
