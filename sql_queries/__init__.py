@@ -194,6 +194,8 @@ from sql_queries.record import ETL_RUN_COLUMNS, etl_run_checks_insert, etl_run_i
 from sql_queries.report_tables import (
     REPORT_FROM_SONGPLAYS,
     REPORT_TABLE_COLUMNS,
+    analyze_batch_level_users,
+    analyze_batch_play_changes,
     batch_level_history_create,
     batch_level_history_drop,
     batch_level_sequence_create,
@@ -376,6 +378,8 @@ __all__ = (
     "analytics_job",
     "analytics_queries",
     "analyze_artists",
+    "analyze_batch_level_users",
+    "analyze_batch_play_changes",
     "analyze_song_records",
     "analyze_songplays",
     "analyze_songs",

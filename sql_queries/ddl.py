@@ -303,11 +303,12 @@ create table report_listeners (
 diststyle all
 """)
 
-# Plays per catalog song (song_id and artist_id come from the same catalog match): most played songs and artists.
+# Plays per catalog song (song_id and artist_id come from the same catalog match, so neither is NULL when the other
+# is not): most played songs and artists.
 report_song_plays_table_create = Statement("report_song_plays_table_create", """
 create table report_song_plays (
-    song_id   varchar(32),
-    artist_id varchar(32),
+    song_id   varchar(32) not null,
+    artist_id varchar(32) not null,
     plays     bigint not null
 )
 diststyle all
