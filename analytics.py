@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sparkify import cli, dryrun
+from sparkify import cli
 from sparkify.config import load_config
 from sparkify.errors import CheckError
 from sparkify.reports import build_report, format_report
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         with_checks = bool(args.check)
         if args.dry_run:
+            from sparkify import dryrun  # (only here: it costs a report a third of a second to import)
+
             print(dryrun.dry_run_text(PROG, config, with_checks=with_checks), end="")
             return 0
         if args.html:

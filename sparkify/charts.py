@@ -241,11 +241,16 @@ def vegalite_version() -> str:
     return f"{major}.{minor}"
 
 
+# Whether to_svg checks each chart's spec against Vega-Lite's JSON schema first (a third of a second for the
+# report's 14 charts: the tests do it, tests/unit/test_report_html.py; a report run need not).
+VALIDATE = False
+
+
 def to_svg(chart) -> str:
     """The chart as a standalone <svg> element (no external references: vl-convert may fetch nothing)."""
     import vl_convert
 
-    spec = safe_text(chart.to_dict())
+    spec = safe_text(chart.to_dict(validate=VALIDATE))
     spec.pop("$schema", None)
     return vl_convert.vegalite_to_svg(spec, vl_version=vegalite_version(), config=CONFIG, allowed_base_urls=[])
 

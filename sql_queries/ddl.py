@@ -21,7 +21,7 @@ and for whole tables with analytics.py --check).
 
 from __future__ import annotations
 
-from sql_queries.statement import RowCounts, Statement
+from sql_queries.statement import RowCounts, Statement, When
 from sql_queries.tables import ALL_TABLES, BOOKKEEPING_TABLES, REPORT_TABLES, ROW_COUNT
 
 # --------------------------------------------------------------------------- drop
@@ -364,6 +364,19 @@ report_table_queries = (
 report_table_drops = tuple(Statement(f"{t}_table_drop", f"drop table if exists {t}") for t in REPORT_TABLES)
 (report_user_days_table_drop, report_hours_table_drop, report_listeners_table_drop, report_song_plays_table_drop,
  report_sessions_table_drop, report_users_table_drop, report_level_changes_table_drop) = report_table_drops
+
+# --------------------------------------------------------------------------- PostgreSQL's access paths
+# On the PostgreSQL engines only (Redshift has no indexes: a scan reads only the blocks of the sort key's range,
+# and the checks' and the merge's joins hash): the natural key of the plays, which a later run looks its plays up
+# by (the plays it sees again, the run's checks, the sessions it counts again), and the start times of time, which
+# its new plays' times are looked up in. Without them every daily run reads all of songplays and time. Not
+# unique: like Redshift, PostgreSQL is not asked to enforce keys (the merge keeps them, the checks prove it).
+songplays_key_index = Statement("songplays_key_index",
+                                "create index songplays_natural_key on songplays (session_id, item_in_session)",
+                                when=(When.POSTGRES,))
+time_start_time_index = Statement("time_start_time_index", "create index time_start_time on time (start_time)",
+                                  when=(When.POSTGRES,))
+postgres_index_queries = (songplays_key_index, time_start_time_index)
 
 drop_table_queries = (
     staging_events_table_drop,

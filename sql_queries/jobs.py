@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sql_queries.analytics import analytics_queries, latest_run_checks, report_row_counts
 from sql_queries.checks import table_check_groups
-from sql_queries.ddl import create_table_queries, drop_table_queries, table_row_counts
+from sql_queries.ddl import create_table_queries, drop_table_queries, postgres_index_queries, table_row_counts
 from sql_queries.ledger import loaded_objects_delete, loaded_objects_insert, loaded_objects_select
 from sql_queries.load import clear_staging_queries, copy_table_queries, noload_copies, server_version
 from sql_queries.merge_events import event_merge_queries
@@ -27,6 +27,8 @@ from sql_queries.report_tables import (
 from sql_queries.run import (
     etl_lock,
     etl_start_queries,
+    first_load_indexes_create,
+    first_load_indexes_drop,
     first_load_truncate,
     postgres_settings,
     row_counts_before,
@@ -46,7 +48,7 @@ from sql_queries.versions import (
 # then counted.
 create_tables_job = Job(
     "create_tables_job",
-    (*drop_table_queries, *create_table_queries, schema_versions_insert, table_row_counts),
+    (*drop_table_queries, *create_table_queries, *postgres_index_queries, schema_versions_insert, table_row_counts),
     note="one transaction: every table is dropped and created again (all data is lost)",
 )
 
@@ -72,11 +74,13 @@ merge_queries = (
     postgres_settings,
     row_counts_before,
     first_load_truncate,
+    first_load_indexes_drop,
     batch_play_changes_drop,
     batch_play_changes_create,
     *song_merge_queries,
     play_changes_rematched,
     *event_merge_queries,
+    *first_load_indexes_create,
     play_changes_corrected,
     play_changes_added,
     *report_rebuild_queries,

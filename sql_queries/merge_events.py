@@ -135,7 +135,19 @@ def _listed(columns, prefix: str = "", indent: int = 4, suffix: str = "") -> str
     return (",\n" + " " * indent).join(f"{prefix}{c}{suffix.format(c=c)}" for c in columns)
 # The staging_events columns the play's are taken from (the window ranks on them, in the SELECT that renames them).
 _STAGED_NAMES = {"start_time": "ts", "song_title": "song", "artist_name": "artist", "song_length": "length"}
-_PLAYS = f"""next_song_events as (
+def _plays(songs_played_only: bool) -> str:
+    """The CTEs that give `plays`. `songs_played_only`: rank only the catalog records of the titles, artists and
+    lengths the run's events name (a day's few thousand, rather than the whole catalog; every record of such a key
+    is kept, so the best one is the same)."""
+    played = f"""
+    join (
+        select song_title, artist_name, song_length
+        from next_song_events
+        group by song_title, octet_length(song_title), artist_name, octet_length(artist_name), song_length
+    ) as k
+        on {matches_play("r", "k")}""" \
+        if songs_played_only else ""
+    return f"""next_song_events as (
     select
         ts as start_time,
         user_id,
@@ -161,7 +173,7 @@ _PLAYS = f"""next_song_events as (
 
 catalog_matches as (
     select{catalog_match_columns("r")}
-    from song_records as r
+    from song_records as r{played}
     where r.song_id is not null
       and r.artist_id is not null
       and r.title is not null
@@ -190,13 +202,14 @@ plays as (
     where e.duplicate_rank = 1
 )"""
 
+
 # A first load (songplays had no rows): every play of the batch is new, so it goes straight from staging
 # into songplays, written once.
 songplay_first_insert = Statement("songplay_first_insert", f"""
 insert into songplays (
     {", ".join(_PLAY_COLUMNS)}
 )
-with {_PLAYS}
+with {_plays(songs_played_only=False)}
 
 select
     {_COLUMNS}
@@ -208,7 +221,7 @@ from plays
 batch_plays_drop = Statement("batch_plays_drop", "drop table if exists batch_plays", when=_LATER)
 batch_plays_create = Statement("batch_plays_create", f"""
 create temp table batch_plays as
-with {_PLAYS}
+with {_plays(songs_played_only=True)}
 
 select
     {_COLUMNS}

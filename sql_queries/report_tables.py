@@ -90,7 +90,8 @@ where not exists (
 
 # The planners need its size and its values' spread (a temporary table has no statistics until analyzed: both take
 # it for a few rows and join it with nested loops; at a day's 40,000 changes that is minutes).
-analyze_batch_play_changes = Analyze("analyze_batch_play_changes", "analyze batch_play_changes",
+analyze_batch_play_changes = Analyze("analyze_batch_play_changes",
+                                     "analyze batch_play_changes (change, kind, user_id, session_id, start_time)",
                                      table="batch_play_changes", when=_UPKEEP)
 
 # --------------------------------------------------------------------------- counted tables

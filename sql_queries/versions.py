@@ -23,7 +23,7 @@ PostgreSQL engines only (Redshift, and the dry run, never see it).
 
 from __future__ import annotations
 
-from sql_queries.ddl import report_table_queries, schema_versions_table_create
+from sql_queries.ddl import postgres_index_queries, report_table_queries, schema_versions_table_create
 from sql_queries.report_tables import report_migration_fills
 from sql_queries.statement import Migration, Params, Result, SchemaGate, Statement, Values, When
 from sql_queries.tables import SCHEMA_TABLES
@@ -65,7 +65,8 @@ schema_v2 = Migration(
 
 # Version 3: the report's tables, filled from songplays (sql_queries.report_tables); on the PostgreSQL engines the
 # staging tables become UNLOGGED, as create_tables.py now makes them (BACKUP NO on Redshift, which cannot change
-# it on an existing table: an upgraded Redshift warehouse keeps its staging tables in its snapshots).
+# it on an existing table: an upgraded Redshift warehouse keeps its staging tables in its snapshots), and the plays
+# and times get their indexes (sql_queries.ddl.postgres_index_queries).
 staging_events_unlogged = Statement("staging_events_unlogged", "alter table staging_events set unlogged",
                                     when=(When.POSTGRES,))
 staging_songs_unlogged = Statement("staging_songs_unlogged", "alter table staging_songs set unlogged",
@@ -73,7 +74,8 @@ staging_songs_unlogged = Statement("staging_songs_unlogged", "alter table stagin
 schema_v3 = Migration(
     "schema_v3", "", version=3,
     description="the tables the analysts report reads, kept by etl.py; staging unlogged on PostgreSQL",
-    steps=(*report_table_queries, *report_migration_fills, staging_events_unlogged, staging_songs_unlogged),
+    steps=(*report_table_queries, *report_migration_fills, staging_events_unlogged, staging_songs_unlogged,
+           *postgres_index_queries),
     note="schema version 3: {description}")
 
 MIGRATIONS = (schema_v2, schema_v3)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
+
 import sql_queries
 from sparkify import report_html
 from sparkify.reports import AnalystsReport
@@ -46,3 +48,21 @@ def test_a_sparse_report_renders_every_chart():
     assert charts["chart-catalog-match"].count('aria-roledescription="bar"') == 1
     assert "<td>(unknown)</td><td class=\"num\">2</td><td class=\"num\">100.0%</td>" in charts["chart-level-summary"]
     assert "2018-11-05 to 2018-11-05 (UTC)" in page and "postgres warehouse, database test" in page
+
+
+def test_every_chart_is_valid_vega_lite(monkeypatch):
+    """The report renders its charts without validating them (charts.VALIDATE is off: a third of a second a
+    report): here each is checked against Vega-Lite's JSON schema, which refuses an invalid one."""
+    import altair as alt
+
+    from sparkify import charts
+
+    monkeypatch.setattr(charts, "VALIDATE", True)
+    rendered = []
+    to_svg = charts.to_svg
+    monkeypatch.setattr(charts, "to_svg", lambda chart: rendered.append(chart) or to_svg(chart))
+    _, count = report_html.render_html(sparse_report())
+    assert len(rendered) == count == 14
+    invalid = alt.Chart(alt.Data(values=[{"a": 1}])).mark_bar().encode(x=alt.X("a:Q", bin="yes"))
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        to_svg(invalid)
