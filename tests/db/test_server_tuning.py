@@ -77,3 +77,26 @@ def test_a_first_load_fills_the_star_tables_without_wal(make_event, load_batch, 
     assert one(pg_conn, "select count(*) from time") == 2 * n
     assert later_wal > n * 200  # at least a songplays row and a time row per play
     assert first_wal * 4 < later_wal, (first_wal, later_wal)
+
+
+def _indexes(conn) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute("select tablename, indexname from pg_indexes where schemaname = current_schema() order by 1, 2")
+        found = cur.fetchall()
+    conn.rollback()
+    return found
+
+
+def test_the_plays_and_times_are_indexed_on_postgresql_only(warehouse, make_event, load_batch, pg_conn):
+    """The natural key of songplays and the start times of time, which a later run looks its plays up by; a first
+    load drops them before its bulk insert and builds them after (in its transaction)."""
+    expected = [("songplays", "songplays_natural_key"), ("time", "time_start_time")]
+    assert _indexes(pg_conn) == expected  # create_tables.py made them
+    load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(5)])  # a first load
+    assert _indexes(pg_conn) == expected
+    load_batch(events=[make_event(item=9, ts=T0 + timedelta(days=1))])  # a later run
+    assert _indexes(pg_conn) == expected
+    with pg_conn.cursor() as cur:  # not unique: as on Redshift, keys are the merge's to keep, the checks' to prove
+        cur.execute("select count(*) from pg_index where indisunique and indrelid in "
+                    "('songplays'::regclass, 'time'::regclass)")
+        assert cur.fetchone()[0] == 0
