@@ -34,7 +34,14 @@ what Redshift receives):
 - the load ledger's rows go in with COPY FROM STDIN (sql_queries.loaded_objects_copy), where Redshift, which
   has no COPY FROM STDIN, gets multi-row INSERTs (sql_queries.loaded_objects_insert);
 - ANALYZE of a table that the run changed by less than ANALYZE_THRESHOLD of its rows is skipped: Redshift
-  skips it by itself (analyze_threshold_percent, 10 % by default), PostgreSQL's ANALYZE always samples.
+  skips it by itself (analyze_threshold_percent, 10 % by default), PostgreSQL's ANALYZE always samples;
+- two indexes, which Redshift has no use for (its sort keys and hash joins do their work): songplays' natural
+  key and time's start times (sql_queries.postgres_index_queries, made by create_tables.py and the upgrade);
+  a first load drops them before its bulk insert and builds them after (first_load_indexes_drop, _create);
+- a first load empties the tables it fills that are still empty (sql_queries.first_load_truncate, TRUNCATE
+  inside the run's transaction; Redshift's TRUNCATE would commit it), so that a server with wal_level =
+  minimal (the embedded one, sparkify.localdb) writes their rows without WAL;
+- the upgrade's steps declared When.POSTGRES (the staging tables set UNLOGGED, the indexes).
 """
 
 from __future__ import annotations
