@@ -129,8 +129,9 @@ def _in(table: str, key: str, parent: str, parent_key: str | None = None) -> Che
 
 def report_check(table: str) -> CheckGroup:
     """Offenders: the rows of a report table that are not those computed from songplays (sql_queries.report_tables
-    .REPORT_FROM_SONGPLAYS), and the computed rows it does not hold, each once; a row the table holds twice is one
-    (its copies are compared too). Text columns go with their lengths, which Redshift's comparison ignores."""
+    .REPORT_FROM_SONGPLAYS), and the computed rows it does not hold; the copies of each row are compared too (a row
+    held twice is one offender, the computed row it does not hold once is another). Text columns go with their
+    lengths, which Redshift's comparison ignores."""
     columns = REPORT_TABLE_COLUMNS[table]
     listed = ", ".join(columns)
     text = [c for c in columns if c in REPORT_TEXT_COLUMNS]

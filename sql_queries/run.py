@@ -64,7 +64,7 @@ run_row_counts = RowCounts("run_row_counts", ROW_COUNT, scope=Scope.AFTER_RUN)
 # would commit the transaction.
 first_load_truncate = TruncateEmpty("first_load_truncate", "truncate {tables}",
                                     tables=(*STAR_TABLES, "song_records", *REPORT_TABLES),
-                                    when=(When.POSTGRES,))
+                                    when=(When.POSTGRES, When.ANY_STAGED))
 
 # On the PostgreSQL engines, a first load drops the indexes of songplays and time (sql_queries.ddl.
 # postgres_index_queries) before it fills them and builds them after, in one sort each: keeping them up to date row

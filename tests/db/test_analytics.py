@@ -82,6 +82,28 @@ def test_check_fails_on_a_corrupted_table(loaded, capsys, pg_conn):
     assert "e.g. 9" in err[-1]
 
 
+@pytest.mark.parametrize("corruption, check, offenders", [
+    ("update report_hours set plays = plays + 1 where hour = 13", "report_hours.matches_songplays", 2),
+    ("insert into report_users select * from report_users where user_id = 9", "report_users.matches_songplays", 2),
+    ("delete from report_level_changes", "report_level_changes.matches_songplays", 1),
+    ("update report_sessions set last_play = first_play where plays > 1", "report_sessions.matches_songplays", 2),
+    ("update report_user_days set level = 'paid ' where level = 'paid'", "report_user_days.matches_songplays", 2),
+], ids=["a count", "a row twice", "a missing row", "a session's end", "trailing space"])
+def test_check_compares_the_report_tables_with_songplays(loaded, capsys, pg_conn, corruption, check, offenders):
+    """The report reads tables etl.py keeps; --check computes each from songplays again: a row that differs is
+    counted on both sides (the stored one, the computed one), as is a row held twice (its copies are compared),
+    a missing row once."""
+    assert analytics.main(["--config", str(loaded), "--check", "--json"]) == 0
+    assert all(c["passed"] for c in json.loads(capsys.readouterr().out)["checks"] if c["name"] == check)
+    with pg_conn.cursor() as cur:
+        cur.execute(corruption)
+        assert cur.rowcount >= 1
+    pg_conn.commit()
+    assert analytics.main(["--config", str(loaded), "--check", "--json"]) == 1
+    failed = {c["name"]: c["count"] for c in json.loads(capsys.readouterr().out)["checks"] if not c["passed"]}
+    assert failed == {check: offenders}
+
+
 def test_missing_tables_is_one_line(config_file, capsys):
     assert analytics.main(["--config", str(config_file())]) == 1
     err = capsys.readouterr().err.strip().splitlines()
