@@ -578,7 +578,11 @@ def summarize(args, sample_summary, info: dict, toolkit: list[dict], baseline: l
             tb: round(median([t["timings"].get(f"copy {tb}", 0.0) for t in toolkit])
                       / median([b["baseline_tables_s"][tb] for b in baseline]), 2) for tb in STAGING},
         "transform_sql_s": round(median([t["timings"].get("transform", 0.0) for t in toolkit]), 3),
+        "report_tables_s": round(median([t["timings"].get("report", 0.0) for t in toolkit]), 3),
         "checks_s": round(median([t["timings"].get("checks", 0.0) for t in toolkit]), 3),
+        # every part etl.py times (sparkify.pipeline.plans.etl_timing), median seconds
+        "timings_s": {k: round(median([t["timings"].get(k, 0.0) for t in toolkit]), 3)
+                      for k in dict.fromkeys(k for t in toolkit for k in t["timings"])},
         "transform_error": next((t["transform_error"] for t in toolkit if t["transform_error"]), None),
         "before_merge": list(args.before_merge),
         "commit_s": round(median([t["commit_s"] for t in toolkit]), 3),
@@ -636,6 +640,7 @@ def format_table(r: dict) -> str:
             r["staging_tables_s"]["staging_songs"] / r["baseline_tables_s"]["staging_songs"]),
         row("transform: merge_staging" + (" (NOT FINISHED)" if r["transform_s"] is None else ""), r["transform_s"]),
         row("  merges + ANALYZE ('transform' timing)", r["transform_sql_s"]),
+        row("  the report's tables ('report' timing)", r["report_tables_s"]),
         row("  data-quality checks", r["checks_s"]),
         row("  commit", r["commit_s"]),
         row("ceiling and its commit", r["baseline_with_commit_s"], None, 1.0),
