@@ -23,9 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -124,68 +122,42 @@ def list_objects(prefix: str, client_factory=None) -> Iterator[ListedObject]:
     yield from _list_local(prefix)
 
 
-# Threads that stat the listed files (a stat releases the GIL): while one thread walks the directories, the stat
-# calls of those already walked run beside it; 100,000 one-song files take a fraction of a second.
-LISTING_THREADS = 4
-
-
-def _stat_files(files: list[tuple[str, os.DirEntry]]) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of each file that is still there."""
-    out = []
-    for path, entry in files:
-        try:
-            st = entry.stat()
-        except FileNotFoundError:
-            continue  # deleted while listed: not there
-        out.append((path, st.st_size, st.st_mtime_ns))
-    return out
-
-
 def _list_local(prefix: str) -> Iterator[ListedObject]:
     """The regular files whose absolute path starts with `prefix` (the key-prefix rule of the COPY emulation,
-    sparkify.copy.sources.list_local), with one stat each, the stat calls in LISTING_THREADS threads while the
-    directories are walked. Symbolic links are followed, as the COPY does. Files come in no particular order (the
-    caller sorts what it loads)."""
+    sparkify.copy.sources.list_local), with one stat each, made relative to the open directory: 100,000
+    one-song files take a fraction of a second. Symbolic links are followed, as the COPY does."""
     full = local_prefix(prefix)
     parent = os.path.dirname(full.rstrip(os.sep)) if full.endswith(os.sep) else os.path.dirname(full)
     start = full.rstrip(os.sep) if full.endswith(os.sep) else parent
     cut = len(parent.rstrip(os.sep)) + 1
-
-    def listed(future) -> Iterator[ListedObject]:
-        for path, size, mtime_ns in future.result():
-            yield ListedObject(utf8_name(path), path[cut:], size, f"mtime:{mtime_ns}", None, mtime_ns)
-
     stack = [start or os.sep]
-    with ThreadPoolExecutor(max_workers=LISTING_THREADS, thread_name_prefix="sparkify-listing") as pool:
-        stats: deque = deque()
+    while stack:
+        directory = stack.pop()
+        base = directory if directory.endswith(os.sep) else directory + os.sep
         try:
-            while stack:
-                directory = stack.pop()
-                base = directory if directory.endswith(os.sep) else directory + os.sep
-                files = []
-                try:
-                    with os.scandir(directory) as entries:
-                        for entry in entries:
-                            path = base + entry.name
-                            if entry.is_dir():
-                                as_dir = path + os.sep
-                                if as_dir.startswith(full) or full.startswith(as_dir):
-                                    stack.append(path)
-                            elif path.startswith(full) and entry.is_file():
-                                files.append((path, entry))
-                except (FileNotFoundError, NotADirectoryError, PermissionError):
-                    continue
-                except OSError as exc:
-                    raise LoadError(f"cannot list {directory}: {exc.strerror}") from None
-                if files:
-                    stats.append(pool.submit(_stat_files, files))
-                while stats and stats[0].done():
-                    yield from listed(stats.popleft())
-            while stats:
-                yield from listed(stats.popleft())
+            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        try:
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    path = base + entry.name
+                    if entry.is_dir():
+                        as_dir = path + os.sep
+                        if as_dir.startswith(full) or full.startswith(as_dir):
+                            stack.append(path)
+                    elif path.startswith(full) and entry.is_file():
+                        try:
+                            st = entry.stat()
+                        except FileNotFoundError:
+                            continue  # deleted while listed: not there
+                        mtime_ns = st.st_mtime_ns
+                        yield ListedObject(utf8_name(path), path[cut:], st.st_size, f"mtime:{mtime_ns}", None,
+                                           mtime_ns)
+        except OSError as exc:
+            raise LoadError(f"cannot list {directory}: {exc.strerror}") from None
         finally:
-            for future in stats:
-                future.cancel()
+            os.close(fd)
 
 
 def _under(url: str, prefix: str) -> bool:
