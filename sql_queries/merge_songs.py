@@ -9,9 +9,8 @@ that the next statement reading it is planned right. COPY runs with STATUPDATE O
 autovacuum cannot see inside our transaction: without statistics, both planners take the just-loaded
 tables for tiny ones and pick nested-loop joins; at a million events the anti-joins of the merge and
 the checks then take minutes instead of seconds. ANALYZE is allowed inside a transaction on both
-engines. Staging is analyzed on the columns the merge's plans filter, join, group or rank on (plus the
-two wide text columns the plays carry through their sort, so that row widths are estimated right); the
-star tables on every column, for the analysts' queries too.
+engines. Staging is analyzed on the columns the merge's plans filter, join, group or rank on; the star
+tables on every column.
 """
 
 from __future__ import annotations
