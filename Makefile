@@ -14,7 +14,7 @@ help:
 	@echo "make demo     - run the whole pipeline on the embedded local warehouse with generated sample data"
 	@echo "make report   - make demo, then write the analysts' HTML report to $(REPORT)"
 	@echo "make test     - run the test suite (real embedded PostgreSQL, moto for AWS), then make sanitize"
-	@echo "make bench    - run the load benchmark (bench/load.py)"
+	@echo "make bench    - run the benchmarks: the load (bench/load.py), then the report (bench/report.py)"
 	@echo "make build    - build the optional C converter (sparkify/copy/_native.so); without a compiler: pure Python"
 	@echo "make sanitize - the C-vs-Python tests against an AddressSanitizer + UBSan build of the C converter"
 	@echo "make fuzz     - fuzz the C converter against the Python reference (FUZZ_MINUTES=30), keeping the corpus"
@@ -59,6 +59,7 @@ fuzz: $(VENV)/.dev build
 
 bench: $(VENV)/.dev build
 	$(PY) bench/load.py
+	$(PY) bench/report.py
 
 stop: $(VENV)/.runtime
 	$(PY) stop_local.py
