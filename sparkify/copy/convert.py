@@ -27,6 +27,7 @@ Load error reference, Multibyte character load errors):
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable
@@ -424,8 +425,13 @@ def date_text(days: int) -> str:
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
-_HMS = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400)]
 _MS = [f"{ms:03d}" for ms in range(1000)]
+
+
+@functools.cache
+def _hms() -> list[str]:
+    """'HH:MM:SS.' of each second of a day: built on first use (a tenth of a second: not at every script's import)."""
+    return [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400)]
 
 
 class EpochFormatter:
@@ -433,6 +439,7 @@ class EpochFormatter:
 
     def __init__(self) -> None:
         self._days: dict[int, tuple[str, str]] = {}  # day -> (date part, BC suffix)
+        self._hms = _hms()
 
     def __call__(self, ms: int) -> str:
         days, rem = divmod(ms, 86_400_000)
@@ -446,7 +453,7 @@ class EpochFormatter:
                 self._days.clear()
             self._days[days] = parts
         secs, milli = divmod(rem, 1000)
-        return f"{parts[0]} {_HMS[secs]}{_MS[milli]}{parts[1]}"
+        return f"{parts[0]} {self._hms[secs]}{_MS[milli]}{parts[1]}"
 
 
 _TS_RE = re.compile(
