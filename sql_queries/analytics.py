@@ -131,20 +131,10 @@ order by day
 """, result=Result.REPORT_TABLE)
 
 # A session is one user's session_id (the app numbers sessions; a session belongs to one user). Its
-# length runs from its first play to the start of its last one: plays carry no duration (most match no
-# catalog song), so a one-play session lasts 0 seconds. Whole seconds: Redshift's extract(epoch from a
-# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree. The listeners
-# are the users with plays (report_users), so the sessions need no count(distinct), which sorts.
-_SESSIONS = """with sessions as (
-    select
-        plays,
-        floor(extract(epoch from last_play)) - floor(extract(epoch from first_play)) as seconds
-    from report_sessions
-)"""
-
-session_summary = Statement("session_summary", f"""
-{_SESSIONS}
-
+# length runs from its first play to the start of its last one, in whole seconds (report_sessions.seconds):
+# plays carry no duration (most match no catalog song), so a one-play session lasts 0 seconds. The listeners are
+# the users with plays (report_users), so the sessions need no count(distinct), which sorts.
+session_summary = Statement("session_summary", """
 select
     count(*) as sessions,
     (select count(*) from report_users) as listeners,
@@ -152,15 +142,13 @@ select
     cast(max(plays) as bigint) as most_plays,
     avg(cast(seconds as double precision)) / 60 as average_minutes,
     cast(max(seconds) as double precision) / 60 as longest_minutes
-from sessions
+from report_sessions
 """, result=Result.REPORT_TABLE)
 
 # The distribution of plays per session, in fixed buckets (plays_from..plays_to; plays_to is NULL for
 # the open last bucket). Only buckets with sessions are returned.
-sessions_by_plays = Statement("sessions_by_plays", f"""
-{_SESSIONS},
-
-bucketed as (
+sessions_by_plays = Statement("sessions_by_plays", """
+with bucketed as (
     select
         case
             when plays = 1 then 1
@@ -171,7 +159,7 @@ bucketed as (
             when plays <= 100 then 51
             else 101
         end as plays_from
-    from sessions
+    from report_sessions
 )
 
 select
@@ -186,10 +174,8 @@ order by plays_from
 """, result=Result.REPORT_TABLE)
 
 # The distribution of session lengths, in fixed buckets of minutes (minutes_to NULL: open bucket).
-sessions_by_length = Statement("sessions_by_length", f"""
-{_SESSIONS},
-
-bucketed as (
+sessions_by_length = Statement("sessions_by_length", """
+with bucketed as (
     select
         case
             when seconds < 10 * 60 then 0
@@ -200,7 +186,7 @@ bucketed as (
             when seconds < 480 * 60 then 240
             else 480
         end as minutes_from
-    from sessions
+    from report_sessions
 )
 
 select

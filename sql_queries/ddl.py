@@ -315,14 +315,16 @@ diststyle all
 sortkey (song_id)
 """)
 
-# One row per session (a user's session_id): its plays, its first and last play's start time.
+# One row per session (a user's session_id): its plays, its first and last play's start time, and its length from
+# the one to the other in whole seconds.
 report_sessions_table_create = Statement("report_sessions_table_create", """
 create table report_sessions (
     user_id    integer not null distkey,
     session_id integer not null,
     plays      bigint not null,
     first_play timestamp not null,
-    last_play  timestamp not null
+    last_play  timestamp not null,
+    seconds    bigint not null
 )
 sortkey (user_id, session_id)
 """)

@@ -28,6 +28,12 @@ _FIRST = (When.ANY_STAGED, When.SONGPLAYS_WAS_EMPTY)
 _LATER = (When.ANY_STAGED, When.SONGPLAYS_HAD_ROWS)
 _UPKEEP = (When.ANY_STAGED, When.SONGPLAYS_HAD_ROWS, When.PLAYS_CHANGED)
 
+# A session's length in whole seconds, from its first play to the start of its last: Redshift's extract(epoch from a
+# timestamp) is an integer, PostgreSQL's keeps the milliseconds, so both are floored to agree.
+def session_seconds(first: str, last: str) -> str:
+    return f"cast(floor(extract(epoch from {last})) - floor(extract(epoch from {first})) as bigint)"
+
+
 # The order of a user's plays that level changes follow (as analytics' level_changes_by_day reads them).
 PLAY_SEQUENCE = "partition by user_id order by start_time, session_id nulls first, item_in_session nulls first"
 
@@ -171,7 +177,7 @@ batch_report_hours_drop, batch_report_hours_create, report_hours_delete, report_
 # took a play from is counted again from songplays (it may have lost its last play, or all of them).
 batch_report_sessions_drop = Statement("batch_report_sessions_drop", "drop table if exists batch_report_sessions",
                                        when=_UPKEEP)
-batch_report_sessions_create = Statement("batch_report_sessions_create", """
+batch_report_sessions_create = Statement("batch_report_sessions_create", f"""
 create temp table batch_report_sessions as
 with touched_sessions as (
     select user_id, session_id, min(change) as least_change
@@ -200,25 +206,30 @@ added as (
     where c.kind = 'play'
       and t.least_change > 0
     group by c.user_id, c.session_id
+),
+
+sessions as (
+    select t.user_id, t.session_id, coalesce(r.plays, 0) as plays, r.first_play, r.last_play
+    from touched_sessions as t
+    left join recounted as r
+        on r.user_id = t.user_id
+        and r.session_id = t.session_id
+    where t.least_change < 0
+    union all
+    select
+        a.user_id,
+        a.session_id,
+        a.plays + coalesce(s.plays, 0) as plays,
+        case when s.first_play < a.first_play then s.first_play else a.first_play end as first_play,
+        case when s.last_play > a.last_play then s.last_play else a.last_play end as last_play
+    from added as a
+    left join report_sessions as s
+        on s.user_id = a.user_id
+        and s.session_id = a.session_id
 )
 
-select t.user_id, t.session_id, coalesce(r.plays, 0) as plays, r.first_play, r.last_play
-from touched_sessions as t
-left join recounted as r
-    on r.user_id = t.user_id
-    and r.session_id = t.session_id
-where t.least_change < 0
-union all
-select
-    a.user_id,
-    a.session_id,
-    a.plays + coalesce(s.plays, 0) as plays,
-    case when s.first_play < a.first_play then s.first_play else a.first_play end as first_play,
-    case when s.last_play > a.last_play then s.last_play else a.last_play end as last_play
-from added as a
-left join report_sessions as s
-    on s.user_id = a.user_id
-    and s.session_id = a.session_id
+select user_id, session_id, plays, first_play, last_play, {session_seconds("first_play", "last_play")} as seconds
+from sessions
 """, when=_UPKEEP)
 report_sessions_delete = Statement("report_sessions_delete", """
 delete from report_sessions
@@ -227,8 +238,8 @@ where report_sessions.user_id = b.user_id
   and report_sessions.session_id = b.session_id
 """, writes=("report_sessions",), when=_UPKEEP)
 report_sessions_insert = Statement("report_sessions_insert", """
-insert into report_sessions (user_id, session_id, plays, first_play, last_play)
-select user_id, session_id, plays, first_play, last_play
+insert into report_sessions (user_id, session_id, plays, first_play, last_play, seconds)
+select user_id, session_id, plays, first_play, last_play, seconds
 from batch_report_sessions
 where plays <> 0
 """, writes=("report_sessions",), when=_UPKEEP)
@@ -357,7 +368,7 @@ REPORT_TABLE_COLUMNS = {
     "report_hours": ("hour", "plays"),
     "report_listeners": ("user_id", "location", "user_agent", "plays"),
     "report_song_plays": ("song_id", "artist_id", "plays"),
-    "report_sessions": ("user_id", "session_id", "plays", "first_play", "last_play"),
+    "report_sessions": ("user_id", "session_id", "plays", "first_play", "last_play", "seconds"),
     "report_users": ("user_id", "plays", "last_play", "last_level"),
     "report_level_changes": ("user_id", "start_time", "session_id", "item_in_session", "level", "previous_level"),
 }
@@ -384,8 +395,14 @@ from songplays
 where song_id is not null
   and artist_id is not null
 group by {_grouped((Column("song_id", text=True), Column("artist_id", text=True)))}""",
-    "report_sessions": """
-select user_id, session_id, count(*) as plays, min(start_time) as first_play, max(start_time) as last_play
+    "report_sessions": f"""
+select
+    user_id,
+    session_id,
+    count(*) as plays,
+    min(start_time) as first_play,
+    max(start_time) as last_play,
+    {session_seconds("min(start_time)", "max(start_time)")} as seconds
 from songplays
 group by user_id, session_id""",
     "report_users": """
@@ -460,9 +477,15 @@ select user_id, location, user_agent, sum(plays)
 from batch_report_plays
 group by user_id, {_grouped((Column("location", text=True), Column("user_agent", text=True)))}
 """, writes=("report_listeners",), when=_FIRST)
-report_sessions_fill = Statement("report_sessions_fill", """
-insert into report_sessions (user_id, session_id, plays, first_play, last_play)
-select user_id, session_id, sum(plays), min(first_play), max(last_play)
+report_sessions_fill = Statement("report_sessions_fill", f"""
+insert into report_sessions (user_id, session_id, plays, first_play, last_play, seconds)
+select
+    user_id,
+    session_id,
+    sum(plays),
+    min(first_play),
+    max(last_play),
+    {session_seconds("min(first_play)", "max(last_play)")}
 from batch_report_plays
 group by user_id, session_id
 """, writes=("report_sessions",), when=_FIRST)
