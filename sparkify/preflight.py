@@ -10,6 +10,8 @@ What is checked, and how:
   from IAM with AUTH = iam, sparkify.dbauth). psycopg2's error is explained:
   wrong host (does not resolve), no answer (security group not open to this machine's IP, or the
   cluster is not publicly accessible / paused), wrong port, wrong password or user, wrong database.
+  With TRANSPORT = data-api, the tables query below over the Data API instead (no connection is opened):
+  its first request proves the AWS credentials, the warehouse, the database and the user.
 * tables: information_schema.columns of the current schema (the same query on Redshift and
   PostgreSQL) against the columns sql_queries' CREATE statements declare, in order; a missing table
   or a different column list is fatal ("run create_tables.py").
@@ -99,9 +101,9 @@ def fatal(check: str, message: str) -> Finding:
 
 
 _CREATE_RE = re.compile(r"^\s*create\s+(?:temp(?:orary)?\s+)?table\s+(?:if\s+not\s+exists\s+)?([\w.\"]+)\s*\(",
-                        re.I)
+                        re.IGNORECASE)
 _CONSTRAINT_RE = re.compile(r"^(?:constraint|primary\s+key|foreign\s+key|unique|check|distkey|sortkey|"
-                            r"compound\s+sortkey|interleaved\s+sortkey)\b", re.I)
+                            r"compound\s+sortkey|interleaved\s+sortkey)\b", re.IGNORECASE)
 
 
 def ddl_columns(ddl: str) -> tuple[str, list[str]]:
@@ -287,6 +289,8 @@ def check_database(config: Config) -> list[Finding]:
     from sparkify.errors import ConfigError, WarehouseError
 
     c = config.cluster
+    if c is not None and c.data_api:
+        return check_data_api(config)
     where = (f"{c.db_name} at {c.host}:{c.db_port} as {c.db_user}" if c is not None
              else f"the embedded PostgreSQL ({config.data_dir})")
     try:
@@ -312,11 +316,46 @@ def check_database(config: Config) -> list[Finding]:
     finally:
         conn.rollback()
         conn.close()
+    return findings + tables_findings(actual)
+
+
+def tables_findings(actual: Mapping[str, list[str]]) -> list[Finding]:
+    """The tables found (table -> its columns) against sql_queries' DDL."""
     expected = expected_tables()
     problems = [f for t, cols in expected.items() if (f := compare_columns(t, actual.get(t), cols))]
     if problems:
-        return findings + problems
-    return findings + [ok("tables", f"the {len(expected)} tables exist with the expected columns")]
+        return problems
+    return [ok("tables", f"the {len(expected)} tables exist with the expected columns")]
+
+
+def check_data_api(config: Config) -> list[Finding]:
+    """cluster.login and tables over the Data API ([CLUSTER] TRANSPORT = data-api): the tables query is the first
+    statement, so it proves the credentials, the warehouse and the database; no connection is opened."""
+    import psycopg2
+
+    from sparkify.dataapi.connection import target_of
+    from sparkify.errors import WarehouseError
+    from sparkify.warehouse import Warehouse
+
+    target = target_of(config)
+    conn = Warehouse(config).connect()
+    actual: dict[str, list[str]] = {}
+    try:
+        with conn.cursor() as cur:
+            cur.execute(TABLES_QUERY, tables_query_params(), name="preflight tables")
+            for table, column in cur.fetchall():
+                actual.setdefault(table, []).append(column)
+    except WarehouseError as exc:
+        return [fatal("cluster.login", f"cannot run statements on the {target.describe()}: {exc}")]
+    except psycopg2.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return [ok("cluster.login", f"statements run on the {target.describe()}"),
+                warn("tables", f"cannot read information_schema.columns: {first}")]
+    finally:
+        conn.rollback()
+        conn.close()
+    return [ok("cluster.login", f"statements run on the {target.describe()} (no connection to its port)"),
+            *tables_findings(actual)]
 
 
 # --------------------------------------------------------------------------------------------------

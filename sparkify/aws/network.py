@@ -25,7 +25,7 @@ def detect_public_ip(url: str = CHECKIP_URL, timeout: float = 5.0) -> str:
     fix = ("set [DWH] DWH_ALLOWED_CIDR to the address range allowed to reach the warehouse "
            "(for example your public address as 203.0.113.7/32)")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https URL (or a test's)
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # a fixed https URL (or a test's)
             body = resp.read(100).decode("ascii", "replace").strip()
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
@@ -67,7 +67,7 @@ def _vpc_id(ec2, settings: DwhSettings) -> str:
     return vpcs[0]["VpcId"]
 
 
-def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool, list[dict]]:
+def _split_permissions(perms: list[Mapping], port: int, cidr: str | None) -> tuple[bool, list[dict]]:
     """(whether the wanted rule is present, the other ingress permissions to revoke)."""
     present = False
     revoke: list[dict] = []
@@ -96,8 +96,9 @@ def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool
     return present, revoke
 
 
-def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, Step]:
-    """The dedicated security group; its only ingress rule is TCP port from `cidr`. Returns (group id, step)."""
+def ensure_security_group(ec2, settings: DwhSettings, cidr: str | None) -> tuple[str, Step]:
+    """The dedicated security group; its only ingress rule is TCP port from `cidr` (None: no ingress rule at all,
+    [CLUSTER] TRANSPORT = data-api). Returns (group id, step)."""
     name = settings.security_group_name
     resource = f"security group '{name}'"
     region = settings.region
@@ -139,7 +140,7 @@ def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, S
         present = False
         outcome = "created"
         log.info("%s (%s) created in %s", resource, group_id, vpc_id)
-    if not present:
+    if not present and cidr is not None:
         with aws_call("adding the ingress rule to", resource, region):
             try:
                 ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{
@@ -151,7 +152,8 @@ def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, S
                     raise
         if outcome == "reused":
             outcome = "updated"
-    return group_id, Step("security group", name, outcome, f"{group_id}, ingress tcp/{settings.port} from {cidr} only")
+    ingress = f"ingress tcp/{settings.port} from {cidr} only" if cidr is not None else "no ingress rule"
+    return group_id, Step("security group", name, outcome, f"{group_id}, {ingress}")
 
 
 def find_security_groups(ec2, settings: DwhSettings) -> list[dict]:
