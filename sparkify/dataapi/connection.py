@@ -38,7 +38,7 @@ from typing import Self
 
 from sparkify.config import Config
 from sparkify.dataapi.errors import SessionEnded, StatementTooLarge, first_line, statement_error
-from sparkify.dataapi.params import MAX_STATEMENT_BYTES, statement_bytes, to_named
+from sparkify.dataapi.params import MAX_STATEMENT_BYTES, to_named
 from sparkify.dataapi.results import column_name, field_value
 from sparkify.errors import WarehouseError
 
@@ -172,11 +172,11 @@ class DataApiConnection:
     # ------------------------------------------------------------------ one statement
 
     def _send(self, sql: str, params, label: str) -> Result:
-        size = statement_bytes(sql, params)
+        text, parameters = to_named(sql, params)
+        size = len(text.encode()) + sum(len(p["value"].encode()) for p in parameters)  # (params.statement_bytes)
         if size > MAX_STATEMENT_BYTES:
             raise StatementTooLarge(f"{label}: the statement is {size:,} bytes with its parameters, over the Data "
                                     f"API's limit of {MAX_STATEMENT_BYTES:,}: it cannot be sent")
-        text, parameters = to_named(sql, params)
         request = {"Sql": text, "StatementName": f"sparkify {label}"[:2048]}
         if parameters:
             request["Parameters"] = parameters

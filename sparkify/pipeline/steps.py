@@ -72,33 +72,43 @@ def chunks(items: Sequence, size: int) -> list:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def statement_chunks(state: RunState, items: Sequence, size: int, statement: Callable[[Sequence], tuple]) -> list:
+def statement_chunks(state: RunState, items: Sequence, size: int, statement: Callable[[Sequence], tuple],
+                     item_values: Callable[[object], Sequence] = lambda item: item) -> list:
     """`items` cut into the consecutive chunks a statement each: at most `size` items, and over the Data API
-    also within its size limit (`statement(chunk)` is the (sql, params) a chunk becomes)."""
+    also within its size limit (`statement(chunk)` is the (sql, params) a chunk becomes; `item_values(item)` the
+    parameter values one item adds)."""
     if not state.data_api:
         return chunks(items, size)
-    from sparkify.dataapi.params import MAX_STATEMENT_BYTES, statement_bytes
+    from sparkify.dataapi.params import MAX_STATEMENT_BYTES, statement_bytes, values_bytes
 
-    return chunks_within(items, size, lambda chunk: statement_bytes(*statement(chunk)), MAX_STATEMENT_BYTES)
+    name_length = 16 + len(str(size * 64))  # longer than any name the Data API parameters of a chunk get
+    return chunks_within(items, size, lambda chunk: statement_bytes(*statement(chunk)), MAX_STATEMENT_BYTES,
+                         estimate=lambda item: values_bytes(item_values(item), name_length))
 
 
-def chunks_within(items: Sequence, size: int, weight: Callable[[Sequence], int], limit: int) -> list:
-    """Consecutive chunks of at most `size` items, each as long as can be with weight(chunk) at most `limit`
-    (found by bisection). ValueError if one item alone is over the limit."""
+def chunks_within(items: Sequence, size: int, weight: Callable[[Sequence], int], limit: int,
+                  estimate: Callable[[object], int] | None = None) -> list:
+    """Consecutive chunks of at most `size` items, each with weight(chunk) at most `limit`. With `estimate` (at
+    least what one more item adds to a chunk's weight), a chunk is its first item's weight plus the estimates of
+    the next ones, filled in one pass (a little shorter than could be); else each chunk is as long as can be,
+    found by bisection. ValueError if one item alone is over the limit."""
     out: list = []
     start = 0
     while start < len(items):
         top = min(size, len(items) - start)
-        if weight(items[start:start + top]) <= limit:
-            n = top
-        else:
-            fits, over = 0, top  # the longest chunk that fits lies in [fits, over)
-            while over - fits > 1:
-                mid = (fits + over) // 2
-                fits, over = (mid, over) if weight(items[start:start + mid]) <= limit else (fits, mid)
-            if fits == 0:
-                raise ValueError(f"one item weighs {weight(items[start:start + 1]):,}, over the limit of {limit:,}")
-            n = fits
+        n = 0
+        if estimate is not None and (total := weight(items[start:start + 1])) <= limit:
+            n = 1
+            while n < top and total + (cost := estimate(items[start + n])) <= limit:
+                total, n = total + cost, n + 1
+        if not n:
+            low, high = 0, top + 1  # the longest chunk that fits is in [low, high)
+            while high - low > 1:
+                mid = (low + high) // 2
+                low, high = (mid, high) if weight(items[start:start + mid]) <= limit else (low, mid)
+            n = low
+        if n == 0:
+            raise ValueError(f"one item weighs {weight(items[start:start + 1]):,}, over the limit of {limit:,}")
         out.append(items[start:start + n])
         start += n
     return out
@@ -209,7 +219,8 @@ def bindings(s: Statement, state: RunState) -> list[tuple[str, dict | None, str]
                 for table, plan in state.tables.items() if plan.to_load
                 for chunk in statement_chunks(state, sorted(o.url for o in plan.reloaded),
                                               sql_queries.LEDGER_ROWS_PER_INSERT,
-                                              lambda urls, table=table: (s.sql, params(table, urls)))]
+                                              lambda urls, table=table: (s.sql, params(table, urls)),
+                                              item_values=lambda url: (url,))]
     if s.params is Params.RUN_ROW:
         return [(s.name, state.run_row(), s.note)]
     raise ValueError(f"{s.name}: its parameters ({s.params}) are bound by its own kind of step")

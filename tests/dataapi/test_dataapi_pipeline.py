@@ -51,7 +51,7 @@ def reference_config(dsn: str) -> Config:
 
 
 def test_the_whole_toolkit_runs_over_the_data_api(s3_standin, real_s3, reference_db, tmp_path, monkeypatch):
-    moto_url, s3 = real_s3
+    moto_url, _ = real_s3
     cfg = write_data_api_cfg(tmp_path / "dwh.cfg", extra="DWH_DB = dev\nDWH_DB_USER = awsuser\n")
 
     # create_cluster.py: not publicly accessible, no ingress rule (TRANSPORT = data-api)

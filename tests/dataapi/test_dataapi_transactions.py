@@ -113,7 +113,7 @@ def test_ctrl_c_cancels_the_running_statement_and_rolls_back(small_cfg, s3_stand
         assert pause.reached.wait(120)
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -135,7 +135,7 @@ def test_two_runs_serialize_on_the_lock_in_their_sessions(small_cfg, s3_standin)
     try:
         assert pause.reached.wait(120)
         second = start_script("etl.py", small_cfg, "--skip-preflight")
-        locks = lambda: [s for s in s3_standin.statements.values()  # noqa: E731
+        locks = lambda: [s for s in s3_standin.statements.values()
                          if s.sql == "lock etl_runs" and s.session is not pause.statement.session]
         wait_for(lambda: any(s.status == "FAILED" for s in locks()), what="the second run's first lock attempt")
         failed = next(s for s in locks() if s.status == "FAILED")
@@ -144,7 +144,7 @@ def test_two_runs_serialize_on_the_lock_in_their_sessions(small_cfg, s3_standin)
         time.sleep(0.5)
         assert locks()[1].status == "STARTED"  # waiting on the first run's lock
         pause.release()
-        out1, err1 = first.communicate(timeout=120)
+        _, err1 = first.communicate(timeout=120)
         out2, err2 = second.communicate(timeout=120)
     finally:
         pause.release()
