@@ -73,8 +73,9 @@ class Refused(list):
 
 
 @pytest.fixture
-def no_psycopg2_connect(monkeypatch) -> Refused:
-    """psycopg2.connect refuses, and records, every call made in this process (the stand-in keeps its own)."""
+def no_psycopg2_connect(pg_dsn):
+    """psycopg2.connect refuses, and records, every call made in this process during the test (the stand-in keeps
+    its own; the test database is made before and dropped after)."""
     import psycopg2
 
     refused = Refused()
@@ -83,8 +84,9 @@ def no_psycopg2_connect(monkeypatch) -> Refused:
         refused.append((args, {k: v for k, v in kwargs.items() if k != "password"}))
         raise AssertionError("TRANSPORT = data-api must not connect to the warehouse with psycopg2")
 
-    monkeypatch.setattr(psycopg2, "connect", refuse)
-    return refused
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(psycopg2, "connect", refuse)
+        yield refused
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ target, and the stand-in's reading of the toolkit's text (named parameters, the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import itertools
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg2.errors
@@ -100,7 +101,7 @@ def test_the_stand_in_reads_back_the_named_parameters_the_toolkit_sends():
     ({"stringValue": "2018-11-01 21:01:46.796"}, "timestamp", datetime(2018, 11, 1, 21, 1, 46, 796000)),
     ({"stringValue": "2018-11-30 23:59:59.123456"}, "timestamp", T),
     ({"stringValue": "2018-11-01 21:01:46.796+00"}, "timestamptz",
-     datetime(2018, 11, 1, 21, 1, 46, 796000, tzinfo=timezone.utc)),
+     datetime(2018, 11, 1, 21, 1, 46, 796000, tzinfo=UTC)),
     ({"stringValue": "2018-11-30"}, "date", date(2018, 11, 30)),
     ({"stringValue": "Mozilla"}, "varchar", "Mozilla"),
     ({"stringValue": "12.50"}, "varchar", "12.50"),
@@ -143,7 +144,7 @@ def test_chunks_are_as_long_as_fit_and_keep_every_item_in_order(weights, size, l
     out = chunks_within(weights, size, sum, limit)
     assert [w for chunk in out for w in chunk] == weights
     assert all(len(c) <= size and sum(c) <= limit for c in out)
-    for chunk, following in zip(out, out[1:]):  # greedy: the next item would not have fit
+    for chunk, following in itertools.pairwise(out):  # greedy: the next item would not have fit
         assert len(chunk) == size or sum(chunk) + following[0] > limit
     assert chunks_within(weights, size, sum, limit, estimate=lambda w: w) == out  # (an exact estimate: the same)
     over = chunks_within(weights, size, sum, limit, estimate=lambda w: w + 1)  # (a generous one: shorter chunks)
@@ -229,8 +230,8 @@ def test_a_secret_replaces_temporary_credentials(tmp_path):
     (("ENGINE = redshift", "ENGINE = postgres"), "[CLUSTER] TRANSPORT = data-api needs ENGINE = redshift"),
     (("ENGINE = redshift", "ENGINE = local"), "[CLUSTER] TRANSPORT = data-api needs ENGINE = redshift"),
     (("TRANSPORT = data-api", "TRANSPORT = data-api\nAUTH = password"), "[CLUSTER] AUTH = password cannot be used"),
-    (("TRANSPORT = data-api", "TRANSPORT = psycopg2\nSECRET_ARN = arn:aws:secretsmanager:us-west-2:123456789012:"
-                              "secret:s-AbCdEf"), "[CLUSTER] SECRET_ARN is used by the Data API only"),
+    (("TRANSPORT = data-api", ("TRANSPORT = psycopg2\nSECRET_ARN = arn:aws:secretsmanager:us-west-2:123456789012:"
+                              "secret:s-AbCdEf")), "[CLUSTER] SECRET_ARN is used by the Data API only"),
     (("DB_USER = awsuser", ""), "[CLUSTER] DB_USER is required for TRANSPORT = data-api on a cluster"),
     (("TRANSPORT = data-api", "TRANSPORT = dataapi"), "[CLUSTER] TRANSPORT must be psycopg2 or data-api"),
     (("TRANSPORT = data-api", "TRANSPORT = data-api\nSECRET_ARN = my-secret"),
