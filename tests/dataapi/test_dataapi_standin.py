@@ -47,14 +47,19 @@ def test_an_unknown_session_is_refused(client):
 
 
 def test_an_expired_session_is_refused_and_its_open_transaction_rolled_back(client, standin):
+    standin.query("create table t (a int)")
+    held = "select count(*) from pg_locks where relation = 't'::regclass and mode = 'AccessExclusiveLock'"
     sid = session(client, keepalive=30)
-    wait(client, client.execute_statement(Sql="create table t (a int)", SessionId=sid)["Id"])
-    assert standin.query("select count(*) from pg_tables where tablename = 't'") == [(0,)]  # not committed
+    wait(client, client.execute_statement(Sql="insert into t values (1)", SessionId=sid)["Id"])
+    wait(client, client.execute_statement(Sql="lock t", SessionId=sid)["Id"])
     standin.advance(29)
     assert wait(client, client.execute_statement(Sql="select 1", SessionId=sid)["Id"])["Status"] == "FINISHED"
+    assert standin.query(held) == [(1,)] and standin.query("select count(*) from pg_locks where granted "
+                                                          "and locktype = 'transactionid'")  # still open
     standin.advance(31)  # idle for longer than its keep-alive
     refused(lambda: client.execute_statement(Sql="commit", SessionId=sid), "ValidationException", "expired")
-    assert standin.query("select count(*) from pg_tables where tablename = 't'") == [(0,)]  # rolled back
+    assert standin.query(held) == [(0,)]  # its transaction ended: rolled back, its lock released
+    assert standin.query("select count(*) from t") == [(0,)]
 
 
 def test_a_session_runs_one_statement_at_a_time(client, standin):
