@@ -56,7 +56,7 @@ def noload_statements(config: Config) -> list[str]:
 
 def server_is_redshift(session: Session) -> tuple[bool, str]:
     """(whether the server is Redshift, its version text): sql_queries.server_version, then rollback."""
-    version = str(session.execute(sql_queries.server_version.sql).fetchone()[0])
+    version = str(session.execute(sql_queries.server_version.sql, name=sql_queries.server_version.name).fetchone()[0])
     session.rollback()
     return "redshift" in version.lower(), version
 
@@ -70,9 +70,9 @@ def run_redshift(session: Session, copy: Copy, spec: CopySpec) -> NoloadResult:
 
     rejected = 0
     try:
-        session.execute(render_copy(spec))
+        session.execute(render_copy(spec), name=copy.name)
         for then in copy.then:
-            value = session.execute(then.sql).fetchone()[0]
+            value = session.execute(then.sql, name=then.name).fetchone()[0]
             if then.result is Result.REJECTED:
                 rejected = int(value or 0)
     except psycopg2.Error as exc:
@@ -81,7 +81,7 @@ def run_redshift(session: Session, copy: Copy, spec: CopySpec) -> NoloadResult:
         rows: list[dict] = []
         try:
             for failure in copy.on_failure:
-                session.execute(failure.sql)
+                session.execute(failure.sql, name=failure.name)
                 if failure.result is Result.LOAD_ERRORS:
                     cols = [d[0] for d in session.description]
                     rows = [dict(zip(cols, r)) for r in session.fetchall()]

@@ -3,10 +3,12 @@
 Engines:
 - `local`: the embedded PostgreSQL (sparkify.localdb), started on demand and reused;
 - `postgres`: an existing PostgreSQL server given by [CLUSTER];
-- `redshift`: the Redshift cluster given by [CLUSTER].
+- `redshift`: the Redshift cluster given by [CLUSTER]: a psycopg2 connection to its port, or, with [CLUSTER]
+  TRANSPORT = data-api, the Redshift Data API (sparkify.dataapi), which needs no network path to the warehouse.
 
 A `Session` is the one place the toolkit's statements reach the database: execute(sql, params), then fetch,
-on one connection (one transaction) per job. `render_params` shows a statement as psycopg2 sends it.
+on one connection (one transaction) per job; each statement carries its name in sql_queries, which a failure
+over the Data API reports. `render_params` shows a statement as psycopg2 sends it.
 
 The SQL in sql_queries is Redshift's. On the PostgreSQL engines `translate_for_postgres` makes
 exactly these changes, and no others:
@@ -100,10 +102,19 @@ class Warehouse:
     def is_redshift(self) -> bool:
         return self.config.engine == "redshift"
 
+    @property
+    def data_api(self) -> bool:
+        """[CLUSTER] TRANSPORT = data-api: statements go through the Redshift Data API, no connection is opened."""
+        return self.config.cluster is not None and self.config.cluster.data_api
+
     def describe(self) -> str:
         """Where we are connecting, for log lines (never the password)."""
         if self.engine == "local":
             return f"embedded PostgreSQL at {self.config.data_dir} (database {self.config.local_db_name})"
+        if self.data_api:
+            from sparkify.dataapi.connection import target_of
+
+            return target_of(self.config).describe()
         c = self.config.cluster
         return f"{self.engine} at {c.host}:{c.db_port}/{c.db_name} as {c.db_user}"
 
@@ -111,7 +122,14 @@ class Warehouse:
         return statement if self.is_redshift else translate_for_postgres(statement)
 
     def connect(self, *, autocommit: bool = False):
-        """A new psycopg2 connection. WarehouseError names the target and the likely fix."""
+        """A new psycopg2 connection (over the Data API: a DataApiConnection, which opens none). WarehouseError
+        names the target and the likely fix."""
+        if self.data_api:
+            from sparkify.dataapi.connection import DataApiConnection
+
+            conn = DataApiConnection(self.config)
+            conn.autocommit = autocommit
+            return conn
         try:
             if self.engine == "local":
                 if self._local_dsn is None:
@@ -179,9 +197,10 @@ class Warehouse:
 
         def attempt(ms: int) -> bool:
             set_timeout, lock, reset = lock_statements(ms)
-            session.execute(set_timeout)
+            names = [statement.name for statement in etl_lock.attempt]
+            session.execute(set_timeout, name=names[0])
             try:
-                session.execute(lock)
+                session.execute(lock, name=names[1])
             except psycopg2.errors.QueryCanceled:
                 session.rollback()
                 return False
@@ -190,7 +209,7 @@ class Warehouse:
                 raise WarehouseError(
                     f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
                 ) from None
-            session.execute(reset)
+            session.execute(reset, name=names[2])
             return True
 
         if attempt(etl_lock.first_wait_ms):
@@ -200,10 +219,18 @@ class Warehouse:
             raise LockTimeout("another etl.py run holds the lock on etl_runs; retry when it has finished")
         log.warning("another etl.py run is loading this warehouse; waiting up to %d s for it to finish", timeout_s)
         if not attempt(retry_timeout_ms(timeout_s)):
+            killed = (" (a killed run's Data API session keeps it until Redshift ends the session, at most "
+                      f"{_session_keepalive_s()} s after its last statement)" if self.data_api else "")
             raise LockTimeout(
-                f"another etl.py run still held the lock on etl_runs after {timeout_s} s; retry later "
+                f"another etl.py run still held the lock on etl_runs after {timeout_s} s{killed}; retry later "
                 "or raise [ETL] LOCK_TIMEOUT"
             )
+
+
+def _session_keepalive_s() -> int:
+    from sparkify.dataapi.connection import SESSION_KEEPALIVE_S
+
+    return SESSION_KEEPALIVE_S
 
 
 def lock_statements(timeout_ms: int | None = None) -> list[str]:
@@ -252,19 +279,28 @@ def fetch_counts(cur, tables: Sequence[str]) -> dict[str, int]:
 class Session:
     """The statements of one job on one connection: the one place they reach the database.
 
-    execute(sql, params) sends one statement (translated for PostgreSQL when `translate`), with psycopg2's
-    parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's. copy_in sends
-    text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works on `conn` itself."""
+    execute(sql, params, name=...) sends one statement (translated for PostgreSQL when `translate`), with
+    psycopg2's parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's.
+    `name` is the statement's name in sql_queries (default: `step`, the statement of sql_queries whose step is
+    running, which the executor sets): a connection that `names_statements` (the Data API's) reports it when
+    the statement fails. copy_in sends text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works
+    on `conn` itself."""
 
     def __init__(self, conn, *, translate: bool = False):
         self.conn = conn
         self.translate = translate
+        self.step: str | None = None
         self._cursor = None
+        self._names = getattr(conn, "names_statements", False)
 
-    def execute(self, sql: str, params=None) -> Session:
+    def execute(self, sql: str, params=None, *, name: str | None = None) -> Session:
         if self._cursor is None:
             self._cursor = self.conn.cursor()
-        self._cursor.execute(translate_for_postgres(sql) if self.translate else sql, params)
+        text = translate_for_postgres(sql) if self.translate else sql
+        if self._names:
+            self._cursor.execute(text, params, name=name or self.step)
+        else:
+            self._cursor.execute(text, params)
         return self
 
     def fetchone(self):

@@ -17,7 +17,7 @@ from sparkify import ledger
 from sparkify.copy.spec import CopySpec, bind
 from sparkify.errors import LoadError
 from sparkify.pipeline.state import RunState
-from sparkify.pipeline.steps import RunContext, Send, StatementStep, Step, chunks, values_insert
+from sparkify.pipeline.steps import RunContext, Send, StatementStep, Step, statement_chunks, values_insert
 from sparkify.warehouse import Session
 from sql_queries import Copy, Result, RowCounts, Values
 
@@ -63,7 +63,7 @@ def ledger_reader(session: Session) -> Callable[[str], list]:
     select = sql_queries.loaded_objects_select
 
     def fetch(table: str) -> list:
-        return session.execute(select.sql, {"table_name": table}).fetchall()
+        return session.execute(select.sql, {"table_name": table}, name=f"{select.name} {table}").fetchall()
 
     return fetch
 
@@ -167,14 +167,14 @@ class CopyStep(Step):
         session = ctx.session
         log.info("%s: COPY from %s", spec.table, spec.source)
         try:
-            session.execute(copy.sql)
+            session.execute(copy.sql, name=copy.label)
         except psycopg2.Error as exc:
             session.rollback()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             rows: list[dict] = []
             for failure in self.statement.on_failure:
                 try:
-                    session.execute(failure.sql)
+                    session.execute(failure.sql, name=failure.name)
                     if failure.result is Result.LOAD_ERRORS:
                         cols = [d[0] for d in session.description]
                         rows = [dict(zip(cols, r)) for r in session.fetchall()]
@@ -187,7 +187,7 @@ class CopyStep(Step):
             ) from None
         loaded = rejected = 0
         for send in then:
-            value = session.execute(send.sql).fetchone()[0]
+            value = session.execute(send.sql, name=send.label).fetchone()[0]
             if send.statement.result is Result.REJECTED:
                 rejected = value
             elif isinstance(send.statement, RowCounts):
@@ -233,8 +233,8 @@ class LedgerInsertStep(Step):
         s = self.statement
         return [Send(s, s.name, *values_insert(s.sql, chunk), note=s.note)
                 for plan in state.tables.values() if plan.to_load
-                for chunk in chunks(ledger.ledger_rows(plan, state.run_id or 0, state.ledger_time()),
-                                    s.rows_per_statement)]
+                for chunk in statement_chunks(state, ledger.ledger_rows(plan, state.run_id or 0, state.ledger_time()),
+                                              s.rows_per_statement, lambda rows: values_insert(s.sql, rows))]
 
     def run(self, ctx: RunContext) -> None:
         s, state = self.statement, ctx.state
