@@ -100,7 +100,7 @@ def _no_password(config: Config, alternative: str) -> ConfigError:
 def _has_aws_credentials(config: Config, session) -> bool:
     try:
         return (session or make_session(config)).get_credentials() is not None
-    except Exception:  # noqa: BLE001 - a broken profile means: no usable credentials
+    except Exception:  # a broken profile means: no usable credentials
         log.debug("no AWS credentials", exc_info=True)
         return False
 

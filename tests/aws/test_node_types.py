@@ -52,12 +52,12 @@ def test_choose_node_type(kw, offered, expected, why):
 
 @pytest.mark.parametrize("kw, offered, message", [
     ({"node_type": "dc2.large"}, NO_DC2,
-     "DWH_NODE_TYPE = dc2.large is not orderable in us-west-2; orderable there: ra3.large, ra3.xlplus, ra3.4xlarge, "
-     "ra3.16xlarge: set DWH_NODE_TYPE to one of them, or leave it unset to let create_cluster.py choose "
-     "(nothing was created)"),
+     ("DWH_NODE_TYPE = dc2.large is not orderable in us-west-2; orderable there: ra3.large, ra3.xlplus, ra3.4xlarge, "
+      "ra3.16xlarge: set DWH_NODE_TYPE to one of them, or leave it unset to let create_cluster.py choose "
+      "(nothing was created)")),
     ({"node_type": "ra3.4xlarge"}, NO_DC2,
-     "DWH_NODE_TYPE = ra3.4xlarge cannot be ordered as a single-node cluster in us-west-2; single-node types "
-     "there: ra3.large, ra3.xlplus"),
+     ("DWH_NODE_TYPE = ra3.4xlarge cannot be ordered as a single-node cluster in us-west-2; single-node types "
+      "there: ra3.large, ra3.xlplus")),
     ({"cluster_type": "multi-node", "num_nodes": 2}, [("ra3.large", "single-node")],
      "no node type can be ordered as a multi-node cluster in us-west-2 (orderable: ra3.large)"),
     ({}, [], "AWS lists no orderable Redshift node type in us-west-2"),

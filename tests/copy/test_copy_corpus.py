@@ -91,9 +91,10 @@ def test_maxerror_boundary_and_atomicity(t_table):
 
 def test_failed_copy_inside_a_transaction_keeps_earlier_work(t_table):
     """The SAVEPOINT lets the caller keep its transaction after a failed COPY."""
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     conn = t_table.conn
     with conn.cursor() as cur:
@@ -118,10 +119,10 @@ def test_invalid_utf8(t_table, acceptinvchars, loaded, names):
     assert ids(t_table, "name") == names
     if acceptinvchars is None:
         assert errors(t_table, "line_number", "colname", "err_code", "err_reason") == [
-            (2, "name", 1220, "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
-                              "e9 (error 2)"),
-            (3, "name", 1220, "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
-                              "ff (error 3)"),
+            (2, "name", 1220, ("String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
+                               "e9 (error 2)")),
+            (3, "name", 1220, ("String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
+                               "ff (error 3)")),
         ]
 
 
@@ -285,8 +286,8 @@ def test_several_objects_per_line(t_table):
 
 
 @pytest.mark.parametrize("options, names, id4", [
-    (dict(), [None, None, " x ", "a"], None),
-    (dict(emptyasnull=False, blanksasnull=False), ["", "   ", " x ", "a"], None),  # "  " -> NULL for INT anyway
+    ({}, [None, None, " x ", "a"], None),
+    ({"emptyasnull": False, "blanksasnull": False}, ["", "   ", " x ", "a"], None),  # "  " -> NULL for INT anyway
 ])
 def test_blank_and_empty_strings(t_table, options, names, id4):
     t_table.copy(source=BAD / "blank_and_empty_strings.json", **options)
@@ -342,9 +343,10 @@ def test_manifest_local(t_table, tmp_path):
 
 
 def test_progress_reports(t_table):
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     seen = []
     emulate_copy(t_table.conn, CopySpec(table="t", source=str(BAD / "prefix_collision/")),
@@ -360,9 +362,10 @@ def test_missing_table(db):
 
 
 def test_autocommit_connection_needs_no_savepoint(t_table):
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     conn = psycopg2.connect(t_table.dsn)
     conn.autocommit = True

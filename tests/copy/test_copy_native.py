@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,8 @@ from sparkify.copy.sources import SourceFile
 from sparkify.errors import LoadError
 
 from .conftest import EVENTS_DDL, SONGS_DDL
-from .native_diff import COLUMNS, MISSING as _MISSING, OPTION_SETS, builders, counting, line, run
+from .native_diff import COLUMNS, OPTION_SETS, builders, counting, line, run
+from .native_diff import MISSING as _MISSING
 
 # Skipped only where the library cannot exist (no C compiler, or SPARKIFY_NATIVE=0); a compiler without a
 # usable library fails (tests/conftest.py, native_library).
@@ -252,7 +254,7 @@ def test_native_listing_matches_scandir(tree, prefix, monkeypatch):
 def test_read_all_gives_every_file_in_order(tree):
     got = [(src.key, data if type(data) is bytes else data.read()) for src, data in
            sources.read_all(sources.list_local(str(tree) + "/"), None)]
-    expected = [(s.key, open(s.url, "rb").read()) for s in sources.list_local(str(tree) + "/")]
+    expected = [(s.key, Path(s.url).read_bytes()) for s in sources.list_local(str(tree) + "/")]
     assert got == expected
     assert [key for key, _ in got] == ["data/A-sibling/x.json", "data/A/B/TRA.json", "data/A/C/TRA.json",
                                        "data/A/TRB.json", "data/A/big.json", "data/A/empty.json",

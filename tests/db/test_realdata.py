@@ -123,8 +123,8 @@ def test_incremental_loads_in_any_order(real_data, real_config, pg_conn):
         assert query(pg_conn, "select count(*) from songs") == [(exp["songs"],)]
         assert query(pg_conn, "select count(*) from artists") == [(exp["artists"],)]
         # a play keeps its songplay_id forever
-        ids = dict(((s, i), pid) for pid, s, i in
-                   query(pg_conn, "select songplay_id, session_id, item_in_session from songplays"))
+        ids = {(s, i): pid for pid, s, i in
+               query(pg_conn, "select songplay_id, session_id, item_in_session from songplays")}
         assert {k: ids[k] for k in previous_ids} == previous_ids
         previous_ids = ids
     levels_after_days_1_9 = expected_state(days_1_9, songs)["levels"]

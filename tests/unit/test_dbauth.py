@@ -78,7 +78,7 @@ def redshift_stub(fake_aws):
 
 def _issued(expires_in_s=900):
     return {"DbUser": "IAM:awsuser", "DbPassword": TOKEN,
-            "Expiration": dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in_s)}
+            "Expiration": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in_s)}
 
 
 REQUEST = {"DbUser": "awsuser", "DbName": "dev", "ClusterIdentifier": "sparkify-dwh", "DurationSeconds": 900,
