@@ -76,7 +76,7 @@ def _page(pairs, marker=None):
     return page
 
 
-def test_orderable_options_reads_every_page(aws_env):
+def test_orderable_options_reads_every_page():
     client = boto3.client("redshift", region_name=REGION)
     with Stubber(client) as stub:  # Stubber checks each request and response against the service model
         stub.add_response("describe_orderable_cluster_options", _page(NO_DC2[:3], marker="page-2"), {})
@@ -85,7 +85,7 @@ def test_orderable_options_reads_every_page(aws_env):
         stub.assert_no_pending_responses()
 
 
-def test_orderable_options_of_an_endpoint_without_the_call(aws_env):
+def test_orderable_options_of_an_endpoint_without_the_call():
     client = boto3.client("redshift", region_name=REGION)
     with Stubber(client) as stub:
         stub.add_client_error("describe_orderable_cluster_options", "InvalidAction", "not implemented",

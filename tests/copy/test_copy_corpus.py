@@ -8,8 +8,7 @@ import logging
 import pytest
 
 from sparkify.errors import LoadError
-
-from .conftest import BAD
+from tests.helpers.corpus import BAD
 
 NULL = None
 

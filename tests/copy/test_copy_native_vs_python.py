@@ -11,8 +11,7 @@ import pytest
 
 from sparkify.copy import native
 from sparkify.errors import LoadError
-
-from .conftest import BAD, T_DDL
+from tests.helpers.corpus import BAD, T_DDL
 
 pytestmark = pytest.mark.usefixtures("native_library")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sparkify.errors import LoadError
-
-from .conftest import BAD
+from tests.helpers.corpus import BAD
+from tests.helpers.schema import postgres_ddl
 
 
 def rows(db, table="t"):
@@ -41,9 +41,7 @@ def test_noload_fails_as_a_load_would_beyond_maxerror(t_table):
 
 
 def test_noload_of_the_real_events_with_their_jsonpaths(db, real_data):
-    from .conftest import EVENTS_DDL
-
-    db.execute(EVENTS_DDL)
+    db.execute(postgres_ddl("staging_events"))
     result = db.copy("staging_events", real_data / "log_data", json=real_data / "log_json_path.json",
                      timeformat="epochmillisecs", noload=True)
     assert (result.files, result.loaded, result.rejected) == (30, 8056, 0)

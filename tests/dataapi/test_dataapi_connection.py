@@ -21,7 +21,7 @@ from sparkify.dataapi import connection as dataapi
 from sparkify.dataapi.connection import DataApiConnection
 from sparkify.dataapi.errors import SessionEnded, StatementTooLarge
 from sparkify.errors import WarehouseError
-from tests.dataapi.conftest import write_data_api_cfg
+from tests.helpers.dwhcfg import DwhCfg
 
 
 @pytest.fixture
@@ -119,7 +119,8 @@ def test_nothing_connects_to_host_and_port(tmp_path, standin, data_api_env, no_p
     trap.bind(("127.0.0.1", 0))
     trap.listen()
     trap.settimeout(0.5)
-    cfg = write_data_api_cfg(tmp_path / "dwh.cfg", host="127.0.0.1", port=trap.getsockname()[1], manifest_prefix=None)
+    cfg = DwhCfg.data_api(host="127.0.0.1", port=trap.getsockname()[1], manifest_prefix=None)
+    cfg = cfg.write(tmp_path / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
     assert analytics.main(["--config", str(cfg), "--quiet", "--check"]) == 0
     with pytest.raises(TimeoutError):
@@ -133,10 +134,10 @@ def test_the_dry_run_is_what_the_run_sends_over_the_data_api(tmp_path, s3_standi
     from sparkify.dataapi.params import quote
     from sparkify.pipeline import state
     from sparkify.reports import build_report
-    from tests.dataapi.sqltext import named_parameters
+    from tests.helpers.dataapi.sqltext import named_parameters
 
     monkeypatch.setattr(state, "utcnow", lambda: datetime(2018, 11, 30, 23, 59, 59, 123456))
-    cfg = write_data_api_cfg(tmp_path / "dwh.cfg", log_prefix="small/log_data", song_prefix="small/song_data")
+    cfg = DwhCfg.data_api(log_prefix="small/log_data", song_prefix="small/song_data").write(tmp_path / "dwh.cfg")
     config = load_config(cfg, environ={})
     pipeline.create_tables(config)
 
@@ -169,12 +170,12 @@ def test_the_dry_run_is_what_the_run_sends_over_the_data_api(tmp_path, s3_standi
 
 def test_a_workgroup_is_named_without_a_database_user(tmp_path, pg_dsn, monkeypatch, no_psycopg2_connect):
     """Redshift Serverless: WorkgroupName and Database (the user is the caller's IAM identity)."""
-    from tests.dataapi.standin import DataApiStandIn
+    from tests.helpers.dataapi.standin import DataApiStandIn
 
     server = DataApiStandIn(pg_dsn, database="dev", cluster=None, workgroup="test-dwh")
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL_REDSHIFT_DATA", server.url)
-        cfg = write_data_api_cfg(tmp_path / "dwh.cfg", manifest_prefix=None, extra="DWH_MODE = serverless\n")
+        cfg = DwhCfg.data_api(manifest_prefix=None).set("DWH", DWH_MODE="serverless").write(tmp_path / "dwh.cfg")
         cfg.write_text(cfg.read_text().replace("DB_USER = awsuser", ""))
         assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
         first, *rest = server.calls("ExecuteStatement")

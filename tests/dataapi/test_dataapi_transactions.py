@@ -14,11 +14,11 @@ import create_tables
 import etl
 import sql_queries
 from sparkify.dataapi.connection import SESSION_KEEPALIVE_S
-from tests.dataapi.conftest import script, start_script, write_data_api_cfg
+from tests.helpers.dwhcfg import DwhCfg
+from tests.helpers.scripts import run_guarded, start_guarded
 
 SMALL = {"log_prefix": "small/log_data", "song_prefix": "small/song_data"}
-COUNTED = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "song_records",
-           "loaded_objects", "etl_runs", "etl_run_checks")
+COUNTED = (*sql_queries.ALL_TABLES, *sql_queries.BOOKKEEPING_TABLES)  # every table but schema_versions
 
 
 def counts(standin) -> dict[str, int]:
@@ -31,7 +31,7 @@ EMPTY = dict.fromkeys(COUNTED, 0)
 @pytest.fixture
 def small_cfg(tmp_path, s3_standin, no_psycopg2_connect):
     """A created warehouse (the stand-in's) and a dwh.cfg for the small part of the real data."""
-    cfg = write_data_api_cfg(tmp_path / "dwh.cfg", **SMALL)
+    cfg = DwhCfg.data_api(**SMALL).write(tmp_path / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
     return cfg
 
@@ -46,7 +46,7 @@ def wait_for(condition, timeout: float = 60, what: str = "the condition") -> Non
 
 def test_a_killed_run_leaves_nothing_once_its_session_ends(small_cfg, s3_standin, tmp_path, no_psycopg2_connect):
     pause = s3_standin.pause_on("insert into loaded_objects")  # after both COPYs, before the merge
-    proc = start_script("etl.py", small_cfg, "--skip-preflight")
+    proc = start_guarded("etl.py", small_cfg, "--skip-preflight")
     try:
         assert pause.reached.wait(120), proc.stderr.read() if proc.poll() is not None else "no ledger insert"
         proc.kill()
@@ -59,7 +59,7 @@ def test_a_killed_run_leaves_nothing_once_its_session_ends(small_cfg, s3_standin
     # (its transaction holds `lock etl_runs`, which blocks readers too, on Redshift as here)
     assert s3_standin.query("select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
                             "where c.relname = 'etl_runs' and l.mode = 'AccessExclusiveLock' and l.granted") == [(1,)]
-    held = write_data_api_cfg(tmp_path / "held.cfg", lock_timeout=3, **SMALL)
+    held = DwhCfg.data_api(lock_timeout=3, **SMALL).write(tmp_path / "held.cfg")
     assert etl.main(["--config", str(held), "--quiet", "--skip-preflight"]) == 1
 
     s3_standin.advance(SESSION_KEEPALIVE_S + 1)  # Redshift ends the idle session: its transaction rolls back
@@ -74,14 +74,14 @@ def test_a_killed_run_leaves_nothing_once_its_session_ends(small_cfg, s3_standin
 
 def test_the_lock_timeout_names_a_killed_runs_session(small_cfg, s3_standin, tmp_path, capsys):
     pause = s3_standin.pause_on("insert into loaded_objects")
-    proc = start_script("etl.py", small_cfg, "--skip-preflight")
+    proc = start_guarded("etl.py", small_cfg, "--skip-preflight")
     try:
         assert pause.reached.wait(120)
         proc.kill()
     finally:
         proc.wait(30)
         pause.release()
-    held = write_data_api_cfg(tmp_path / "held.cfg", lock_timeout=3, **SMALL)
+    held = DwhCfg.data_api(lock_timeout=3, **SMALL).write(tmp_path / "held.cfg")
     assert etl.main(["--config", str(held), "--quiet", "--skip-preflight"]) == 1
     err = capsys.readouterr().err
     assert "still held the lock on etl_runs after 3 s (a killed run's Data API session keeps it" in err, err
@@ -89,7 +89,7 @@ def test_the_lock_timeout_names_a_killed_runs_session(small_cfg, s3_standin, tmp
 
 def test_a_failing_statement_rolls_the_run_back_and_is_named_in_one_line(small_cfg, s3_standin):
     s3_standin.query("alter table artists rename column location to artist_location")  # the merge will fail
-    failed = script("etl.py", small_cfg, "--skip-preflight", check=False)
+    failed = run_guarded("etl.py", small_cfg, "--skip-preflight", check=False)
     assert failed.returncode == 1
     lines = [line for line in failed.stderr.splitlines() if line.startswith("etl.py:")]
     assert len(lines) == 1, failed.stderr
@@ -108,7 +108,7 @@ def test_a_failing_statement_rolls_the_run_back_and_is_named_in_one_line(small_c
 
 def test_ctrl_c_cancels_the_running_statement_and_rolls_back(small_cfg, s3_standin):
     pause = s3_standin.pause_on("copy staging_songs")
-    proc = start_script("etl.py", small_cfg, "--skip-preflight")
+    proc = start_guarded("etl.py", small_cfg, "--skip-preflight")
     try:
         assert pause.reached.wait(120)
         time.sleep(0.3)
@@ -130,11 +130,11 @@ def test_ctrl_c_cancels_the_running_statement_and_rolls_back(small_cfg, s3_stand
 
 def test_two_runs_serialize_on_the_lock_in_their_sessions(small_cfg, s3_standin):
     pause = s3_standin.pause_on("insert into etl_runs")  # the first run's last statement
-    first = start_script("etl.py", small_cfg, "--skip-preflight")
+    first = start_guarded("etl.py", small_cfg, "--skip-preflight")
     second = None
     try:
         assert pause.reached.wait(120)
-        second = start_script("etl.py", small_cfg, "--skip-preflight")
+        second = start_guarded("etl.py", small_cfg, "--skip-preflight")
         locks = lambda: [s for s in s3_standin.statements.values()
                          if s.sql == "lock etl_runs" and s.session is not pause.statement.session]
         wait_for(lambda: any(s.status == "FAILED" for s in locks()), what="the second run's first lock attempt")

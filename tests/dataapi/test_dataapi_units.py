@@ -21,8 +21,8 @@ from sparkify.dataapi.params import MAX_STATEMENT_BYTES, render_named, statement
 from sparkify.dataapi.results import field_value, parse_timestamp
 from sparkify.errors import ConfigError
 from sparkify.pipeline.steps import chunks_within
-from tests.dataapi.conftest import write_data_api_cfg
-from tests.dataapi.sqltext import ParameterError, bind_named, named_parameters, parse_copy
+from tests.helpers.dataapi.sqltext import ParameterError, bind_named, named_parameters, parse_copy
+from tests.helpers.dwhcfg import DwhCfg
 
 T = datetime(2018, 11, 30, 23, 59, 59, 123456)
 
@@ -163,7 +163,7 @@ def test_the_ledger_rows_are_cut_to_the_data_api_limit(tmp_path, monkeypatch):
     from sparkify.pipeline.state import RunState
     from sparkify.pipeline.steps import StatementStep
 
-    config = load_config(write_data_api_cfg(tmp_path / "dwh.cfg"), environ={})
+    config = load_config(DwhCfg.data_api().write(tmp_path / "dwh.cfg"), environ={})
     state = RunState(config, reload=True, run_id=7, loaded_at=T)
     objects = [ledger.ListedObject(f"s3://udacity-dend/log_data/{'k' * 300}/{i:06d}.json", f"k/{i}", 1000 + i,
                                    f'"{i:032x}"', T) for i in range(20_000)]
@@ -175,7 +175,7 @@ def test_the_ledger_rows_are_cut_to_the_data_api_limit(tmp_path, monkeypatch):
         assert len(sends) > 50 and all(statement_bytes(s.sql, s.params) <= MAX_STATEMENT_BYTES for s in sends)
     assert sum(len(s.params) for s in inserts) == 7 * 20_000
     assert [u for s in deletes for u in s.params["object_urls"]] == [o.url for o in objects]
-    classic = write_data_api_cfg(tmp_path / "classic.cfg", host="c.abc.us-west-2.redshift.amazonaws.com", port=5439)
+    classic = DwhCfg.data_api(host="c.abc.us-west-2.redshift.amazonaws.com", port=5439).write(tmp_path / "classic.cfg")
     classic.write_text(classic.read_text().replace("TRANSPORT = data-api", "TRANSPORT = psycopg2"))
     state.config = load_config(classic, environ={})
     assert not state.data_api
@@ -186,7 +186,7 @@ def test_every_statement_of_every_job_fits_the_data_api_limit(tmp_path):
     from sparkify import dryrun
     from sparkify.pipeline.state import RunState
 
-    config = load_config(write_data_api_cfg(tmp_path / "dwh.cfg"), environ={})
+    config = load_config(DwhCfg.data_api().write(tmp_path / "dwh.cfg"), environ={})
     runs = [dryrun.create_tables_dry_run(config), dryrun.analytics_dry_run(config, with_checks=True),
             dryrun.etl_dry_run_of(RunState(config, run_id=1))]
     texts = [s.sql for run in runs for s in run.statements] + [s.sql for s in dryrun.conditional_statements(config)]
@@ -198,29 +198,29 @@ def test_every_statement_of_every_job_fits_the_data_api_limit(tmp_path):
 
 
 def test_data_api_config_needs_no_password_port_or_host(tmp_path):
-    config = load_config(write_data_api_cfg(tmp_path / "dwh.cfg"), environ={})
+    config = load_config(DwhCfg.data_api().write(tmp_path / "dwh.cfg"), environ={})
     assert config.cluster.data_api and config.cluster.db_password == "" and config.cluster.host == ""
     assert target_of(config) == Target("cluster", "test-dwh", "us-west-2", "dev", db_user="awsuser")
     assert target_of(config).request() == {"Database": "dev", "ClusterIdentifier": "test-dwh", "DbUser": "awsuser"}
 
 
-@pytest.mark.parametrize("host, extra, request_", [
-    ("wg1.123456789012.eu-west-1.redshift-serverless.amazonaws.com", "",
+@pytest.mark.parametrize("host, dwh, request_", [
+    ("wg1.123456789012.eu-west-1.redshift-serverless.amazonaws.com", {},
      {"Database": "dev", "WorkgroupName": "wg1"}),
-    ("c2.abc123xyz.eu-west-1.redshift.amazonaws.com", "",
+    ("c2.abc123xyz.eu-west-1.redshift.amazonaws.com", {},
      {"Database": "dev", "ClusterIdentifier": "c2", "DbUser": "awsuser"}),
-    (None, "DWH_MODE = serverless\nDWH_WORKGROUP = wg-3\n", {"Database": "dev", "WorkgroupName": "wg-3"}),
-    ("proxy.example.com", "", {"Database": "dev", "ClusterIdentifier": "test-dwh", "DbUser": "awsuser"}),
+    (None, {"DWH_MODE": "serverless", "DWH_WORKGROUP": "wg-3"}, {"Database": "dev", "WorkgroupName": "wg-3"}),
+    ("proxy.example.com", {}, {"Database": "dev", "ClusterIdentifier": "test-dwh", "DbUser": "awsuser"}),
 ])
-def test_the_warehouse_comes_from_host_else_from_dwh(tmp_path, host, extra, request_):
-    path = write_data_api_cfg(tmp_path / "dwh.cfg", host=host, extra=extra)
+def test_the_warehouse_comes_from_host_else_from_dwh(tmp_path, host, dwh, request_):
+    path = DwhCfg.data_api(host=host).set("DWH", **dwh).write(tmp_path / "dwh.cfg")
     assert target_of(load_config(path, environ={})).request() == request_
 
 
 def test_a_secret_replaces_temporary_credentials(tmp_path):
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify-AbCdEf"
-    path = write_data_api_cfg(tmp_path / "dwh.cfg", host="c2.abc123xyz.eu-west-1.redshift.amazonaws.com")
-    path.write_text(path.read_text().replace("TRANSPORT = data-api", f"TRANSPORT = data-api\nSECRET_ARN = {arn}"))
+    path = (DwhCfg.data_api(host="c2.abc123xyz.eu-west-1.redshift.amazonaws.com").set("CLUSTER", SECRET_ARN=arn)
+            .write(tmp_path / "dwh.cfg"))
     target = target_of(load_config(path, environ={}))
     assert target.request() == {"Database": "dev", "ClusterIdentifier": "c2", "SecretArn": arn}
     assert "as the user of secret sparkify-AbCdEf" in target.describe()
@@ -238,7 +238,7 @@ def test_a_secret_replaces_temporary_credentials(tmp_path):
      "[CLUSTER] SECRET_ARN must be a Secrets Manager secret ARN"),
 ])
 def test_data_api_config_errors_name_the_fix(tmp_path, edit, problem):
-    path = write_data_api_cfg(tmp_path / "dwh.cfg")
+    path = DwhCfg.data_api().write(tmp_path / "dwh.cfg")
     old, new = edit
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(ConfigError) as exc:
@@ -247,8 +247,7 @@ def test_data_api_config_errors_name_the_fix(tmp_path, edit, problem):
 
 
 def test_a_workgroup_needs_no_db_user(tmp_path):
-    path = write_data_api_cfg(tmp_path / "dwh.cfg", extra="DWH_MODE = serverless\n")
-    path.write_text(path.read_text().replace("DB_USER = awsuser", ""))
+    path = DwhCfg.data_api().set("DWH", DWH_MODE="serverless").set("CLUSTER", DB_USER=None).write(tmp_path / "dwh.cfg")
     assert target_of(load_config(path, environ={})).request() == {"Database": "dev", "WorkgroupName": "test-dwh"}
 
 

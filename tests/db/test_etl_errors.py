@@ -12,7 +12,7 @@ import etl
 
 
 @pytest.fixture
-def sources(real_data, tmp_path):
+def copied_sources(real_data, tmp_path):
     """Two real log days and a few real song files, copied into a writable tree in the bucket's layout."""
     log_dir = tmp_path / "src" / "log_data" / "2018" / "11"
     log_dir.mkdir(parents=True)
@@ -41,13 +41,13 @@ def counts(conn):
     return out
 
 
-def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(sources, config_file, pg_conn, capsys):
-    good = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
-                       song_data=sources / "song_data")
+def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(copied_sources, config_file, pg_conn, capsys):
+    good = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                       song_data=copied_sources / "song_data")
     assert create_tables.main(["--config", str(good), "-q"]) == 0
     assert etl.main(["--config", str(good), "-q"]) == 0
     before = counts(pg_conn)
-    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
     corrupt_line(day5, 17, userId="abc")
     capsys.readouterr()
     assert etl.main(["--config", str(good), "-q"]) == 1
@@ -65,14 +65,14 @@ def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(sources, con
         [(True, 17, "user_id", "abc")]
 
 
-def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(sources, config_file, pg_conn, capsys):
-    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(copied_sources, config_file, pg_conn, capsys):
+    day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
     total = len(day5.read_text().splitlines()) + len(
-        (sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
+        (copied_sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
     corrupt_line(day5, 17, userId="abc")
     corrupt_line(day5, 20, sessionId="x")
-    cfg = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
-                      song_data=sources / "song_data", maxerror=2)
+    cfg = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                      song_data=copied_sources / "song_data", maxerror=2)
     assert create_tables.main(["--config", str(cfg), "-q"]) == 0
     assert etl.main(["--config", str(cfg), "-q"]) == 0
     out = capsys.readouterr().out

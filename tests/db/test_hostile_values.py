@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import analytics
-from tests.db.conftest import T0
+from tests.helpers.staging import T0
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLE = 'Crazy <script>alert("x")</script> & \x1b]0;pwned\x07 Love'

@@ -26,12 +26,11 @@ import sql_queries
 from sparkify.config import load_config
 from sparkify.pipeline import create_tables as create_tables_job
 from sparkify.pipeline import run_etl
-from tests.db.conftest import query, run
+from tests.helpers.db import query, run
+from tests.helpers.star import CONTRACT, contract, latest_run, star
 
 pytestmark = pytest.mark.realdata
 PROJECT = Path(__file__).resolve().parents[2]
-CONTRACT = {"songplays": 6820, "matched": 39, "users": 97, "paid_users": 22, "songs": 1943, "artists": 1809,
-            "time": 6813}
 DAYS = "2018/11/2018-11-"
 
 
@@ -57,30 +56,6 @@ def cfg(data, real_data, config_file):
                            log_jsonpath=data / "log_json_path.json", name=name)
 
     return make
-
-
-def star(conn) -> dict:
-    """The star schema's content, surrogate keys aside (songplay_id numbers plays in the order they came)."""
-    return {
-        "songplays": query(conn, "select start_time, user_id, level, song_id, artist_id, session_id, item_in_session, "
-                                 "location, user_agent, song_title, artist_name, song_length from songplays "
-                                 "order by session_id, item_in_session"),
-        **{t: query(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
-    }
-
-
-def contract(conn) -> dict:
-    (songplays, matched), = query(conn, "select count(*), count(song_id) from songplays")
-    (users, paid), = query(conn, "select count(*), count(case when level = 'paid' then 1 end) from users")
-    return {"songplays": songplays, "matched": matched, "users": users, "paid_users": paid,
-            **{t: query(conn, f"select count(*) from {t}")[0][0] for t in ("songs", "artists", "time")}}
-
-
-def latest_run(conn) -> dict:
-    """The latest etl_runs row, by column name."""
-    columns = sql_queries.ETL_RUN_COLUMNS
-    rows = query(conn, f"select {', '.join(columns)} from etl_runs order by run_id desc limit 1")
-    return dict(zip(columns, rows[0]))
 
 
 @pytest.fixture

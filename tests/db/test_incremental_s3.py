@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from sparkify.pipeline import create_tables, run_etl
-from tests.db.conftest import query
+from tests.helpers.db import query
 
 BUCKET = "udacity-dend"
 OPS = "sparkify-ops"

@@ -16,6 +16,8 @@ from sparkify import config as config_module
 from sparkify import localdb
 from sparkify.errors import LoadError, WarehouseError
 
+pytestmark = pytest.mark.db  # each test starts a PostgreSQL server of its own
+
 
 @pytest.fixture
 def default_home(tmp_path, monkeypatch):

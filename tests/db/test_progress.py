@@ -17,7 +17,7 @@ PROGRESS = re.compile(r"INFO (staging_events|staging_songs): (\d+)/(\d+|\?) file
 
 
 @pytest.fixture
-def real_config(config_file, real_data, monkeypatch):
+def progress_cfg(config_file, real_data, monkeypatch):
     monkeypatch.setattr(producer, "PROGRESS_EVERY", 0.0)  # the emulator reports after every file...
     monkeypatch.setattr(load, "PROGRESS_LOG_EVERY", 0.0)  # ...and etl.py logs every report
     cfg = config_file(log_data=real_data / "log_data" / "2018" / "11" / "2018-11-0",
@@ -26,9 +26,9 @@ def real_config(config_file, real_data, monkeypatch):
     return cfg
 
 
-def test_etl_shows_its_progress(real_config, capsys):
+def test_etl_shows_its_progress(progress_cfg, capsys):
     capsys.readouterr()
-    assert etl.main(["--config", str(real_config)]) == 0
+    assert etl.main(["--config", str(progress_cfg)]) == 0
     err = capsys.readouterr().err
     lines = [m for m in (PROGRESS.search(line) for line in err.splitlines()) if m]
     events = [m for m in lines if m.group(1) == "staging_events"]
@@ -38,9 +38,9 @@ def test_etl_shows_its_progress(real_config, capsys):
     # (staging_songs is read and converted while staging_events loads: it may be done before its turn)
 
 
-def test_quiet_silences_the_progress(real_config, capsys):
+def test_quiet_silences_the_progress(progress_cfg, capsys):
     capsys.readouterr()
-    assert etl.main(["--config", str(real_config), "-q"]) == 0
+    assert etl.main(["--config", str(progress_cfg), "-q"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith("loaded staging_events ")

@@ -12,14 +12,10 @@ from sparkify import dryrun
 from sparkify.copy.redshift import render_copy
 from sparkify.copy.spec import bind
 from sql_queries import group_counter
+from tests.helpers.dryrun import statements_of
+from tests.helpers.dwhcfg import DwhCfg
 
 SCRIPTS = ["create_tables", "etl", "analytics"]
-
-
-def statements_of(text: str) -> list[str]:
-    """The statements of a dry run's output: comment lines dropped, split on the `;` ending each one."""
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    return [s.strip() for s in (body + "\n").split(";\n") if s.strip()]
 
 
 @pytest.mark.parametrize("name", ["create_tables", "analytics"])
@@ -49,9 +45,9 @@ def test_etl_dry_run_prints_sql_and_only_reads(redshift_cfg, udacity_bucket, rec
     assert "staging_events: 2 new, 0 changed, 0 unchanged (skipped)" in captured.out
 
 
-def test_dry_run_needs_no_reachable_cluster(tmp_path, write_cfg, udacity_bucket, capsys):
+def test_dry_run_needs_no_reachable_cluster(tmp_path, udacity_bucket, capsys):
     """An unresolvable HOST: the ledger cannot be read, which the dry run says; every object counts as new."""
-    cfg = write_cfg(tmp_path / "dwh.cfg", host="no-such-cluster.invalid")
+    cfg = DwhCfg.redshift(host="no-such-cluster.invalid").write(tmp_path / "dwh.cfg")
     import etl
 
     assert etl.main(["--config", str(cfg), "--dry-run"]) == 0
@@ -119,7 +115,7 @@ def test_etl_dry_run_is_the_plan_in_order(redshift_cfg, redshift_config, udacity
 
 
 def test_etl_dry_run_skips_what_the_ledger_has_and_copies_the_rest_through_a_manifest(
-        tmp_path, write_cfg, udacity_bucket, recorded, capsys):
+        tmp_path, udacity_bucket, recorded, capsys):
     """One log day loaded before (same size and ETag), no song new: only the other day is COPYed, through the
     run's manifest; the songs' COPY and merge are not sent."""
     head = udacity_bucket.head_object(Bucket="udacity-dend", Key="log_data/2018/11/2018-11-01-events.json")
@@ -130,8 +126,7 @@ def test_etl_dry_run_skips_what_the_ledger_has_and_copies_the_rest_through_a_man
     recorded.results["where table_name = 'staging_songs'"] = songs
     recorded.results["coalesce(max(run_id)"] = [(42,)]
     recorded.results["select songplays_rows, users_rows"] = [(6820, 97, 1943, 1809, 6813)]
-    cfg = write_cfg(tmp_path / "dwh.cfg", extra="")
-    cfg.write_text(cfg.read_text().replace("[ETL]", "MANIFEST_PREFIX = s3://sparkify-ops/manifests/\n\n[ETL]"))
+    cfg = DwhCfg.redshift().set("S3", MANIFEST_PREFIX="s3://sparkify-ops/manifests/").write(tmp_path / "dwh.cfg")
     import etl
 
     assert etl.main(["--config", str(cfg), "--dry-run"]) == 0
@@ -232,11 +227,10 @@ def test_dry_run_refuses_other_engines(name, config_file, no_connection, capsys)
     assert "--dry-run shows the SQL that runs on Redshift: set [WAREHOUSE] ENGINE = redshift" in captured.err
 
 
-def test_password_never_printed(tmp_path, write_cfg, monkeypatch, udacity_bucket, recorded, capsys):
+def test_password_never_printed(tmp_path, monkeypatch, udacity_bucket, recorded, capsys):
     monkeypatch.setenv("SPARKIFY_DB_PASSWORD", "Env-Passw0rd-77")
-    cfg = write_cfg(tmp_path / "dwh.cfg", password="File-Passw0rd-66",
-                    extra="[DWH]\nDWH_DB_PASSWORD = Dwh-Passw0rd-55\n"
-                          "[AWS]\nKEY = AKIAEXAMPLEKEY\nSECRET = wJalrXUtnFEMI/K7MDENG\n")
+    cfg = (DwhCfg.redshift(password="File-Passw0rd-66").set("DWH", DWH_DB_PASSWORD="Dwh-Passw0rd-55")
+           .set("AWS", KEY="AKIAEXAMPLEKEY", SECRET="wJalrXUtnFEMI/K7MDENG").write(tmp_path / "dwh.cfg"))
     import etl
 
     assert etl.main(["--config", str(cfg), "--dry-run"]) == 0
@@ -279,11 +273,11 @@ def test_short_values_are_not_masked_by_value():
     assert dryrun.mask_secrets("select count(*) from time", ["time"]) == "select count(*) from time"
 
 
-def test_secret_values_gathers_file_environment_and_config(tmp_path, write_cfg):
+def test_secret_values_gathers_file_environment_and_config(tmp_path):
     from sparkify.config import load_config
 
-    cfg = write_cfg(tmp_path / "dwh.cfg", password="File-Passw0rd-66",
-                    extra="[AWS]\nKEY = AKIAEXAMPLEKEY\nSECRET = wJalrXUtnFEMI/K7MDENG\n")
+    cfg = (DwhCfg.redshift(password="File-Passw0rd-66").set("AWS", KEY="AKIAEXAMPLEKEY", SECRET="wJalrXUtnFEMI/K7MDENG")
+           .write(tmp_path / "dwh.cfg"))
     env = {"SPARKIFY_DB_PASSWORD": "Env-Passw0rd-77", "AWS_SECRET_ACCESS_KEY": "EnvSecretKey99",
            "AWS_SESSION_TOKEN": "EnvToken123"}
     config = load_config(cfg, environ=env)

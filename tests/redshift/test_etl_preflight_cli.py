@@ -8,10 +8,11 @@ import pytest
 import etl
 import sql_queries
 from sparkify.pipeline import RunResult, create_tables, plans
+from tests.helpers.dwhcfg import DwhCfg
 
 
 @pytest.fixture
-def cluster_cfg(aws_world, local_config, write_cfg, tmp_path):
+def cluster_cfg(aws_world, local_config, tmp_path):
     """cluster_cfg(region=...) -> a dwh.cfg with ENGINE = redshift whose [CLUSTER] is this test's PostgreSQL
     database, whose role, cluster and bucket are in moto, and whose tables exist."""
     world = aws_world()
@@ -19,9 +20,9 @@ def cluster_cfg(aws_world, local_config, write_cfg, tmp_path):
     c = local_config.cluster
 
     def write(region="us-west-2", **overrides):
-        return write_cfg(tmp_path / "dwh.cfg", host=c.host, port=c.db_port, db_name=c.db_name, db_user=c.db_user,
-                         arn=world.role_arn, region=region,
-                         extra="[DWH]\nDWH_CLUSTER_IDENTIFIER = sparkify-dwh\nDWH_REGION = us-west-2\n", **overrides)
+        cfg = DwhCfg.redshift(host=c.host, port=c.db_port, db_name=c.db_name, db_user=c.db_user, arn=world.role_arn,
+                              region=region, **overrides)
+        return cfg.set("DWH", DWH_CLUSTER_IDENTIFIER="sparkify-dwh", DWH_REGION="us-west-2").write(tmp_path / "dwh.cfg")
 
     return write
 

@@ -20,33 +20,15 @@ from sparkify.config import parse_config
 from sparkify.pipeline.state import RunState
 from sparkify.schema import SchemaFound
 from sparkify.warehouse import render_params
-from sql_queries import When
+from sql_queries import STAR_TABLES, When
+from tests.helpers.dwhcfg import DwhCfg
 
-REALISTIC_CFG = """\
-[WAREHOUSE]
-ENGINE = redshift
-[CLUSTER]
-HOST = sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com
-DB_NAME = dev
-DB_USER = awsuser
-DB_PASSWORD = Passw0rd-Very-Secret
-DB_PORT = 5439
-[IAM_ROLE]
-ARN = arn:aws:iam::123456789012:role/sparkify-dwh-s3-read
-[S3]
-LOG_DATA = s3://udacity-dend/log_data
-LOG_JSONPATH = s3://udacity-dend/log_json_path.json
-SONG_DATA = s3://udacity-dend/song_data
-REGION = us-west-2
-[ETL]
-MAXERROR = 10
-LOCK_TIMEOUT = 120
-"""
+pytestmark = pytest.mark.slow  # sqlfluff's parser: up to seconds per statement, more per whole dry run
 
 
 def realistic_config():
     cp = configparser.ConfigParser(interpolation=None)
-    cp.read_string(REALISTIC_CFG)
+    cp.read_string(DwhCfg.redshift().text())  # as a real user's dwh.cfg
     return parse_config(cp, Path("/nonexistent/dwh.cfg"), {})
 
 
@@ -74,11 +56,10 @@ def etl_states(config) -> list[RunState]:
         }
         manifests = {t: ledger.manifest_url(cfg.s3.manifest_prefix, 42, t) for t in tables} \
             if cfg.s3.manifest_prefix else {}
-        return RunState(cfg, run_id=42, previous_totals={t: 1000 for t in ("songplays", "users", "songs",
-                                                                                    "artists", "time")},
-                                 tables=tables, loaded=set(tables), manifests=manifests,
-                                 proven={When.PLAYS_SEEN_AGAIN},  # plays seen again: their correction
-                                 loaded_at=datetime(2018, 11, 30, 23, 59, 59, 123456))
+        return RunState(cfg, run_id=42, previous_totals=dict.fromkeys(STAR_TABLES, 1000),
+                        tables=tables, loaded=set(tables), manifests=manifests,
+                        proven={When.PLAYS_SEEN_AGAIN},  # plays seen again: their correction
+                        loaded_at=datetime(2018, 11, 30, 23, 59, 59, 123456))
 
     with_manifests = replace(config, s3=replace(config.s3, manifest_prefix="s3://sparkify-ops/manifests"))
     return [state(with_manifests), state(config)]

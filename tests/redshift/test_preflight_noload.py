@@ -9,7 +9,7 @@ import pytest
 
 from sparkify import noload, preflight
 from sparkify.pipeline import create_tables
-from tests.redshift.conftest import FakeConnection, FakeCursor
+from tests.helpers.recording import FakeConnection, FakeCursor
 
 REDSHIFT_VERSION = ("PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 "
                     "(Red Hat 3.4.2-6.fc3), Redshift 1.0.77467")

@@ -13,10 +13,10 @@ import pytest
 
 from sparkify.errors import LoadError
 from sparkify.pipeline import create_tables, run_etl
+from sql_queries import STAR_TABLES
+from tests.helpers.s3data import BUCKET, upload
+from tests.helpers.s3data import OPS_BUCKET as OPS
 
-from .conftest import BUCKET, OPS, upload
-
-STAR = ("songplays", "users", "songs", "artists", "time")
 FAULT_CYCLE = ("slowdown", "internal", "reset", "cut")
 
 
@@ -32,7 +32,7 @@ def star(dsn: str) -> dict[str, list[tuple]]:
     try:
         with conn.cursor() as cur:
             out = {}
-            for table in STAR:
+            for table in STAR_TABLES:
                 cur.execute(f"select * from {table} order by 1, 2")
                 out[table] = cur.fetchall()
             return out
@@ -45,7 +45,7 @@ def counts(dsn: str) -> dict[str, int]:
     try:
         with conn.cursor() as cur:
             out = {}
-            for table in (*STAR, "loaded_objects", "etl_runs", "staging_events", "staging_songs"):
+            for table in (*STAR_TABLES, "loaded_objects", "etl_runs", "staging_events", "staging_songs"):
                 cur.execute(f"select count(*) from {table}")
                 out[table] = cur.fetchone()[0]
             return out
@@ -85,7 +85,7 @@ def test_every_kind_of_fault_once_everywhere_then_the_star_schema_of_a_clean_run
     create_tables(config)
     run_etl(config, show_progress=False)
     assert star(pg_dsn) == faulty_run
-    assert all(faulty_run[table] for table in STAR)
+    assert all(faulty_run[table] for table in STAR_TABLES)
 
 
 def test_listing_pages_are_retried_one_by_one(faulty_s3, local_config, pg_dsn, real_data):

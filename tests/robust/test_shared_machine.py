@@ -27,6 +27,7 @@ from sparkify.errors import WarehouseError
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="switching to another OS user (and PostgreSQL's refusal "
                                "of root) needs root; CI runs as root, so these run there")
+pytestmark = pytest.mark.db  # the tests start PostgreSQL servers of their own
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_an_aws_refusal_is_one_line_without_the_token(tmp_path, redshift_stub):
 
 
 def test_serverless_credentials_from_a_workgroup(tmp_path, fake_aws, monkeypatch, caplog):
-    from tests.aws.fake_serverless import FakeServerless
+    from tests.helpers.serverless import FakeServerless
 
     fake = FakeServerless(region="eu-west-1")
     try:

@@ -10,7 +10,7 @@ What it does as Redshift would:
   `commit` are the transaction; statements run asynchronously (SUBMITTED -> STARTED -> FINISHED, FAILED or
   ABORTED) in a thread, and a failed one leaves the transaction aborted, as Redshift does;
 - the DDL is translated as the local engine translates it (sparkify.warehouse.translate_for_postgres);
-- `COPY ... FROM 's3://...'` is read back into a CopySpec (tests.dataapi.sqltext.parse_copy) and served by the
+- `COPY ... FROM 's3://...'` is read back into a CopySpec (tests.helpers.dataapi.sqltext.parse_copy) and served by the
   project's emulator from moto's S3; rejected records go to stl_load_errors, `pg_last_copy_id()` names the
   session's last COPY, and `version()` answers like Redshift (functions of a `standin` schema on the
   database's search path);
@@ -45,7 +45,7 @@ import psycopg2.extensions
 
 from sparkify.copy.stl import STL_LOAD_ERRORS_DDL
 from sparkify.warehouse import translate_for_postgres
-from tests.dataapi.sqltext import ParameterError, bind_named, is_copy, parse_copy
+from tests.helpers.dataapi.sqltext import ParameterError, bind_named, is_copy, parse_copy
 
 _pg_connect = psycopg2.connect  # taken at import: tests refuse psycopg2.connect to the toolkit, not to us
 

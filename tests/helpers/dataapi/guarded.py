@@ -1,4 +1,4 @@
-"""Run a script with psycopg2.connect refused: `python -m tests.dataapi.guarded etl.py --config dwh.cfg ...`.
+"""Run a script with psycopg2.connect refused: `python -m tests.helpers.dataapi.guarded etl.py --config dwh.cfg ...`.
 
 For the subprocess tests of TRANSPORT = data-api: a connection attempt fails the script with a message that
 names it (exit 97), so a test sees it even where the toolkit would catch the error.
