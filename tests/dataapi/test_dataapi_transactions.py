@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-import create_tables
 import etl
 import sql_queries
 from sparkify.dataapi.connection import SESSION_KEEPALIVE_S
@@ -29,10 +28,9 @@ EMPTY = dict.fromkeys(COUNTED, 0)
 
 
 @pytest.fixture
-def small_cfg(tmp_path, s3_standin, no_psycopg2_connect):
+def small_cfg(schema, tmp_path, s3_standin, no_psycopg2_connect):
     """A created warehouse (the stand-in's) and a dwh.cfg for the small part of the real data."""
     cfg = DwhCfg.data_api(**SMALL).write(tmp_path / "dwh.cfg")
-    assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
     return cfg
 
 

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-import create_tables
 import etl
 
 
@@ -41,10 +40,9 @@ def counts(conn):
     return out
 
 
-def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(copied_sources, config_file, pg_conn, capsys):
+def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(schema, copied_sources, config_file, pg_conn, capsys):
     good = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
                        song_data=copied_sources / "song_data")
-    assert create_tables.main(["--config", str(good), "-q"]) == 0
     assert etl.main(["--config", str(good), "-q"]) == 0
     before = counts(pg_conn)
     day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
@@ -65,7 +63,7 @@ def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(copied_sourc
         [(True, 17, "user_id", "abc")]
 
 
-def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(copied_sources, config_file, pg_conn, capsys):
+def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(schema, copied_sources, config_file, pg_conn, capsys):
     day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
     total = len(day5.read_text().splitlines()) + len(
         (copied_sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
@@ -73,7 +71,6 @@ def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(copied_
     corrupt_line(day5, 20, sessionId="x")
     cfg = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
                       song_data=copied_sources / "song_data", maxerror=2)
-    assert create_tables.main(["--config", str(cfg), "-q"]) == 0
     assert etl.main(["--config", str(cfg), "-q"]) == 0
     out = capsys.readouterr().out
     assert f"staging_events {total - 2}" in out and "2 records rejected (see stl_load_errors)" in out

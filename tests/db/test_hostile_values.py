@@ -112,9 +112,8 @@ def test_a_browser_finds_only_the_report_s_own_elements(hostile_page, browser):
     assert any(label.startswith("1. Crazy <script>") for label in found["labels"]), found["labels"]
 
 
-def test_an_error_line_quoting_a_rejected_value_shows_it_escaped(config_file, tmp_path, pg_conn, capsys):
+def test_an_error_line_quoting_a_rejected_value_shows_it_escaped(schema, config_file, tmp_path, pg_conn, capsys):
     """A COPY that rejects a value holding escape sequences: the one error line shows them escaped."""
-    import create_tables
     import etl
 
     logs, songs = tmp_path / "log_data", tmp_path / "song_data"
@@ -127,7 +126,6 @@ def test_an_error_line_quoting_a_rejected_value_shows_it_escaped(config_file, tm
         "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
         "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId")) + "]}")
     cfg = config_file(log_data=logs, song_data=songs, log_jsonpath=jsonpaths)
-    assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
     capsys.readouterr()
     assert etl.main(["--config", str(cfg), "--quiet"]) == 1
     err = capsys.readouterr().err

@@ -20,7 +20,6 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-import create_tables
 import etl
 import sql_queries
 from tests.helpers.db import query, query_once, run
@@ -59,8 +58,7 @@ def test_the_ledger_step_comes_before_the_statement_the_test_blocks_on():
     assert sql_queries.row_counts_before.scope is sql_queries.Scope.BEFORE_MERGE
 
 
-def test_a_run_killed_after_its_ledger_rows_leaves_none(real_sources, pg_conn, pg_dsn):
-    run(create_tables, real_sources())
+def test_a_run_killed_after_its_ledger_rows_leaves_none(schema, real_sources, pg_conn, pg_dsn):
     run(etl, real_sources("2018/11/2018-11-0"))  # days 1-9
     before = bookkeeping(pg_conn)
     blocker = psycopg2.connect(pg_dsn)

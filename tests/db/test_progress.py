@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-import create_tables
 import etl
 from sparkify.copy import producer
 from sparkify.pipeline import load
@@ -17,12 +16,11 @@ PROGRESS = re.compile(r"INFO (staging_events|staging_songs): (\d+)/(\d+|\?) file
 
 
 @pytest.fixture
-def progress_cfg(config_file, real_data, monkeypatch):
+def progress_cfg(schema, config_file, real_data, monkeypatch):
     monkeypatch.setattr(producer, "PROGRESS_EVERY", 0.0)  # the emulator reports after every file...
     monkeypatch.setattr(load, "PROGRESS_LOG_EVERY", 0.0)  # ...and etl.py logs every report
     cfg = config_file(log_data=real_data / "log_data" / "2018" / "11" / "2018-11-0",
                       log_jsonpath=real_data / "log_json_path.json", song_data=real_data / "song_data" / "A" / "A")
-    assert create_tables.main(["--config", str(cfg), "-q"]) == 0
     return cfg
 
 

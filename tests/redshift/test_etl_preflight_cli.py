@@ -12,11 +12,10 @@ from tests.helpers.dwhcfg import DwhCfg
 
 
 @pytest.fixture
-def cluster_cfg(aws_world, local_config, tmp_path):
+def cluster_cfg(schema, aws_world, local_config, tmp_path):
     """cluster_cfg(region=...) -> a dwh.cfg with ENGINE = redshift whose [CLUSTER] is this test's PostgreSQL
     database, whose role, cluster and bucket are in moto, and whose tables exist."""
     world = aws_world()
-    create_tables(local_config)
     c = local_config.cluster
 
     def write(region="us-west-2", **overrides):

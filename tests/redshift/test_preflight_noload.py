@@ -8,7 +8,6 @@ import dataclasses
 import pytest
 
 from sparkify import noload, preflight
-from sparkify.pipeline import create_tables
 from tests.helpers.recording import FakeConnection, FakeCursor
 
 REDSHIFT_VERSION = ("PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 "
@@ -70,11 +69,10 @@ def test_a_refused_copy_is_rolled_back_then_explained_from_stl_load_errors(redsh
                                         "what can be seen without it)")
 
 
-def test_noload_on_the_embedded_postgresql_with_the_real_data(local_config, real_data, capsys):
+def test_noload_on_the_embedded_postgresql_with_the_real_data(schema, local_config, real_data, capsys):
     config = dataclasses.replace(local_config, s3=dataclasses.replace(
         local_config.s3, log_data=str(real_data / "log_data"), song_data=str(real_data / "song_data"),
         log_jsonpath=str(real_data / "log_json_path.json")))
-    create_tables(config)
     findings = preflight.run_preflight(config, noload=True)
     assert [f.line() for f in findings if f.check.startswith("copy")] == [
         "ok    copy.staging_events: COPY ... NOLOAD from " + str(real_data / "log_data") + ": the emulated COPY read "
@@ -89,7 +87,7 @@ def test_noload_on_the_embedded_postgresql_with_the_real_data(local_config, real
     conn.close()
 
 
-def test_noload_on_the_embedded_postgresql_reports_bad_records(local_config, tmp_path, pg_dsn):
+def test_noload_on_the_embedded_postgresql_reports_bad_records(schema, local_config, tmp_path, pg_dsn):
     import json
 
     import psycopg2
@@ -104,7 +102,6 @@ def test_noload_on_the_embedded_postgresql_reports_bad_records(local_config, tmp
     (tmp_path / "paths.json").write_text(json.dumps({"jsonpaths": [f"$.{n}" for n in names]}))
     config = dataclasses.replace(local_config, s3=dataclasses.replace(
         local_config.s3, log_jsonpath=str(tmp_path / "paths.json")))
-    create_tables(config)
 
     findings = preflight.check_noload(dataclasses.replace(config, maxerror=0))
     assert [f.level for f in findings] == ["fatal", "ok"]

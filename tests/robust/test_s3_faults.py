@@ -88,7 +88,7 @@ def test_every_kind_of_fault_once_everywhere_then_the_star_schema_of_a_clean_run
     assert all(faulty_run[table] for table in STAR_TABLES)
 
 
-def test_listing_pages_are_retried_one_by_one(faulty_s3, local_config, pg_dsn, real_data):
+def test_listing_pages_are_retried_one_by_one(schema, faulty_s3, local_config, pg_dsn, real_data):
     """Past 1,000 keys ListObjectsV2 answers in pages: a fault on page 2 retries page 2 (same token)."""
     proxy, direct = faulty_s3
     song = (next(real_data.glob("song_data/**/*.json"))).read_bytes()
@@ -99,7 +99,6 @@ def test_listing_pages_are_retried_one_by_one(faulty_s3, local_config, pg_dsn, r
     second_page = lambda path, query, headers: "continuation-token" in query
     proxy.fail("GET", second_page, ["cut", "slowdown", "reset"])
     config = s3_config(local_config, proxy, manifests=False)
-    create_tables(config)
     report = run_etl(config, show_progress=False)
     assert report.staged["staging_songs"] == 1005
     assert proxy.faults_left() == 0
@@ -136,7 +135,7 @@ def test_a_streamed_object_resumes_from_the_last_byte_with_if_match(real_bucket,
     assert star(pg_dsn) == faulty_run
 
 
-def test_an_object_changed_while_streamed_is_not_spliced(real_bucket, local_config, pg_dsn, monkeypatch, real_data):
+def test_an_object_changed_while_streamed_is_not_spliced(schema, real_bucket, local_config, pg_dsn, monkeypatch, real_data):
     from sparkify.copy import sources
 
     proxy, direct, keys = real_bucket
@@ -152,7 +151,6 @@ def test_an_object_changed_while_streamed_is_not_spliced(real_bucket, local_conf
     proxy.fail("GET", f"{BUCKET}/{log_key}", "cut")
     proxy.fail("GET", replace_it_before_the_resume, "reset")  # (never answers with a fault: it only acts)
     config = s3_config(local_config, proxy, manifests=False)
-    create_tables(config)
     before = counts(pg_dsn)
     with pytest.raises(LoadError) as info:
         run_etl(config, show_progress=False)
