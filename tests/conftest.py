@@ -74,8 +74,8 @@ def level_of(item: pytest.Item) -> str:
     derived = "db" if used & DB_FIXTURES else "aws" if used & AWS_FIXTURES else "unit"
     level = max([*declared, derived], key=LEVELS.index)
     if declared - {level}:
-        raise pytest.UsageError(f"{item.nodeid}: declared {', '.join(sorted(declared))}, but it is a {level} test "
-                                "by the fixtures it uses: drop the declaration")
+        raise pytest.UsageError(f"{item.nodeid}: declared {', '.join(sorted(declared))}, but the fixtures it uses "
+                                f"make it {level}: drop the declaration")
     return level
 
 
@@ -84,8 +84,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         level = level_of(item)
         if unit_dir in Path(item.path).parents and level not in ("unit", "slow"):
-            raise pytest.UsageError(f"{item.nodeid} is a {level} test: tests/unit/ holds only unit and slow tests; "
-                                    "move it to the directory of its topic")
+            raise pytest.UsageError(f"{item.nodeid}: its fixtures make it {level}, and tests/unit/ holds only unit "
+                                    "and slow tests: move it to the directory of its topic")
         item.add_marker(getattr(pytest.mark, level))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import analytics
+from tests.helpers.corpus import jsonpaths as log_jsonpaths
 from tests.helpers.staging import T0
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +123,7 @@ def test_an_error_line_quoting_a_rejected_value_shows_it_escaped(schema, config_
     (logs / "day.json").write_text(json.dumps({"userId": "\x1b[2J\x1b]0;owned\x07", "page": "NextSong"}) + "\n")
     (songs / "s.json").write_text('{"song_id": "S1", "title": "t", "artist_id": "A1", "duration": 1.0}')
     jsonpaths = tmp_path / "paths.json"
-    jsonpaths.write_text('{"jsonpaths": [' + ", ".join(f'"$.{k}"' for k in (
-        "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
-        "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId")) + "]}")
+    jsonpaths.write_text(json.dumps(log_jsonpaths()))
     cfg = config_file(log_data=logs, song_data=songs, log_jsonpath=jsonpaths)
     capsys.readouterr()
     assert etl.main(["--config", str(cfg), "--quiet"]) == 1

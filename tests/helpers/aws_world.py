@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers.corpus import jsonpaths
 from tests.helpers.dwhcfg import DwhCfg
 
 TRUST_REDSHIFT = {
@@ -16,9 +17,7 @@ S3_READ_ONLY_COPY = "s3-read-only-copy"  # a customer-managed policy with Amazon
 S3_READ_ONLY_DOCUMENT = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "s3:Describe*", "s3-object-lambda:Get*",
                                   "s3-object-lambda:List*"], "Resource": "*"}]}
-JSONPATHS_18 = {"jsonpaths": [f"$['{k}']" for k in (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location", "method",
-    "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId")]}
+JSONPATHS_18 = jsonpaths("$['{}']")
 
 
 class AwsWorld:

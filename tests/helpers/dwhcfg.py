@@ -6,6 +6,7 @@ engine, transport and mode the tests use, then changed key by key and written.
     DwhCfg.postgres(host=..., db_name=..., log_data=..., log_jsonpath=..., song_data=...)
 
 Presets (each value a keyword argument; `set` changes or adds any key, None removes one):
+- `local`: ENGINE = local, the toolkit's own embedded server in a DATA_DIR;
 - `postgres`: ENGINE = postgres, a database of the embedded server, local or s3:// sources;
 - `redshift`: ENGINE = redshift over psycopg2, a cluster endpoint, a password, an IAM role, the udacity-dend
   sources (or another bucket's);
@@ -106,6 +107,12 @@ class DwhCfg:
                 .set("CLUSTER", HOST=host, DB_NAME=db_name, DB_USER=db_user, DB_PORT=db_port)
                 .set("S3", LOG_DATA=log_data, LOG_JSONPATH=log_jsonpath, SONG_DATA=song_data)
                 .set("ETL", MAXERROR=maxerror, LOCK_TIMEOUT=lock_timeout))
+
+    @classmethod
+    def local(cls, *, data_dir: Value, log_data: Value, log_jsonpath: Value, song_data: Value) -> DwhCfg:
+        """ENGINE = local: the toolkit starts (or reuses) its own embedded server in DATA_DIR."""
+        return (cls().set("WAREHOUSE", ENGINE="local", DATA_DIR=data_dir)
+                .set("S3", LOG_DATA=log_data, LOG_JSONPATH=log_jsonpath, SONG_DATA=song_data))
 
     @classmethod
     def redshift(cls, *, host: str = HOST, port: int = 5439, password: str | None = PASSWORD, db_name: str = "dev",

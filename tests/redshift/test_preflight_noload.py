@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from sparkify import noload, preflight
+from tests.helpers.corpus import jsonpaths
 from tests.helpers.recording import FakeConnection, FakeCursor
 
 REDSHIFT_VERSION = ("PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 "
@@ -97,9 +98,7 @@ def test_noload_on_the_embedded_postgresql_reports_bad_records(schema, local_con
                                                   '{"userId": "abc", "ts": 1541105830796}\n')
     (tmp_path / "song_data").mkdir()
     (tmp_path / "song_data" / "s.json").write_text('{"num_songs": 1, "song_id": "S1", "year": 2000}')
-    names = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
-             "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
-    (tmp_path / "paths.json").write_text(json.dumps({"jsonpaths": [f"$.{n}" for n in names]}))
+    (tmp_path / "paths.json").write_text(json.dumps(jsonpaths()))
     config = dataclasses.replace(local_config, s3=dataclasses.replace(
         local_config.s3, log_jsonpath=str(tmp_path / "paths.json")))
 

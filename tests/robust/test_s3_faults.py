@@ -14,6 +14,7 @@ import pytest
 from sparkify.errors import LoadError
 from sparkify.pipeline import create_tables, run_etl
 from sql_queries import STAR_TABLES
+from tests.helpers.dwhcfg import DwhCfg
 from tests.helpers.s3data import BUCKET, upload
 from tests.helpers.s3data import OPS_BUCKET as OPS
 
@@ -189,11 +190,10 @@ def test_etl_py_prints_one_line_naming_the_object(real_bucket, tmp_path, local_c
 
     proxy, _, keys = real_bucket
     c = local_config.cluster
-    cfg = tmp_path / "dwh.cfg"
-    cfg.write_text("[WAREHOUSE]\nENGINE = postgres\n"
-                   f"[CLUSTER]\nHOST = {c.host}\nDB_NAME = {c.db_name}\nDB_USER = {c.db_user}\nDB_PORT = {c.db_port}\n"
-                   f"[S3]\nLOG_DATA = s3://{BUCKET}/log_data\nSONG_DATA = s3://{BUCKET}/song_data\n"
-                   f"LOG_JSONPATH = s3://{BUCKET}/log_json_path.json\nREGION = us-west-2\nENDPOINT_URL = {proxy.url}\n")
+    cfg = DwhCfg.postgres(host=c.host, db_name=c.db_name, db_user=c.db_user, db_port=c.db_port,
+                          log_data=f"s3://{BUCKET}/log_data", log_jsonpath=f"s3://{BUCKET}/log_json_path.json",
+                          song_data=f"s3://{BUCKET}/song_data").set("S3", REGION="us-west-2", ENDPOINT_URL=proxy.url)
+    cfg = cfg.write(tmp_path / "dwh.cfg")
     assert create_tables_script.main(["--config", str(cfg), "-q"]) == 0
     proxy.fail("GET", f"{BUCKET}/{keys[4]}", "slowdown", times=100)
     assert etl.main(["--config", str(cfg), "-q"]) == 1
