@@ -76,10 +76,6 @@ class DwhCfg:
         self.sections.pop(section, None)
         return self
 
-    def get(self, section: str, key: str) -> str | None:
-        return next((line.text for line in self.sections.get(section, ())
-                     if line.key and line.key.upper() == key.upper()), None)
-
     # ---- the file
 
     def text(self) -> str:

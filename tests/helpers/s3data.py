@@ -1,23 +1,13 @@
-"""Files put into moto's S3: a folder's tree, the real data under its own keys, and the real-data buckets the
-Data API tests load from."""
+"""Files put into moto's S3: real files under their own keys, and the real-data buckets the Data API tests load
+from."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BUCKET = "udacity-dend"
 OPS_BUCKET = "sparkify-ops"  # where runs write their manifests
 US_WEST_2 = {"CreateBucketConfiguration": {"LocationConstraint": "us-west-2"}}
-
-
-def put_tree(s3, bucket: str, root: Path, prefix: str, *, limit: int | None = None) -> int:
-    """Upload the files under root to s3://bucket/prefix/... (relative paths kept); returns how many."""
-    files = sorted(p for p in root.rglob("*") if p.is_file())[:limit]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda p: s3.put_object(Bucket=bucket, Key=f"{prefix}/{p.relative_to(root).as_posix()}",
-                                               Body=p.read_bytes()), files))
-    return len(files)
 
 
 def upload(s3, real_data: Path, pattern: str, limit: int | None = None, bucket: str = BUCKET) -> list[str]:
