@@ -45,7 +45,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.errors
 
-from sparkify import dbauth, localdb
+from sparkify import dbauth, localdb, sqlscan
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
 from sql_queries import etl_lock, row_count_query, table_columns_select
@@ -254,7 +254,11 @@ class Session:
 
     execute(sql, params) sends one statement (translated for PostgreSQL when `translate`), with psycopg2's
     parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's. copy_in sends
-    text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works on `conn` itself."""
+    text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works on `conn` itself.
+
+    On the PostgreSQL engines (`translate`) a statement that names a provisioned-only system view (STL_, STV_,
+    SVL_, SVCS_) is refused before it is sent, as Redshift Serverless refuses it: the local engines stand in for
+    both deployments, so they are as strict as the stricter one."""
 
     def __init__(self, conn, *, translate: bool = False):
         self.conn = conn
@@ -264,7 +268,10 @@ class Session:
     def execute(self, sql: str, params=None) -> Session:
         if self._cursor is None:
             self._cursor = self.conn.cursor()
-        self._cursor.execute(translate_for_postgres(sql) if self.translate else sql, params)
+        if self.translate:
+            refuse_provisioned_only(sql)
+            sql = translate_for_postgres(sql)
+        self._cursor.execute(sql, params)
         return self
 
     def fetchone(self):
@@ -294,6 +301,15 @@ class Session:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
+
+
+def refuse_provisioned_only(sql: str) -> None:
+    """WarehouseError if `sql` names a view Redshift Serverless does not have (sparkify.sqlscan)."""
+    views = sqlscan.provisioned_only_views(sql)
+    if views:
+        raise WarehouseError(f"refused before sending: {summarize(sql)!r} names {', '.join(views)}, a provisioned-only "
+                             "Redshift system view that Redshift Serverless does not have (the toolkit reads the SYS "
+                             "views, which serve both)")
 
 
 def sql_literal(value) -> str:
