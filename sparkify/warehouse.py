@@ -45,7 +45,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.errors
 
-from sparkify import dbauth, localdb, sqlscan
+from sparkify import dbauth, localdb, sqlscan, tls
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
 from sql_queries import etl_lock, row_count_query, table_columns_select
@@ -123,6 +123,9 @@ class Warehouse:
                     **dbauth.dsn_kwargs(self.config), connect_timeout=15, application_name="sparkify"
                 )
         except psycopg2.OperationalError as exc:
+            refused = None if self.engine == "local" else tls.explain(str(exc), self.config)
+            if refused:  # before the password or any SQL was sent (sslmode=verify-full)
+                raise WarehouseError(f"cannot connect to the {self.describe()}: TLS refused: {refused}") from None
             raise WarehouseError(f"cannot connect to the {self.describe()}: {_first_line(exc)}{self._hint(exc)}") from None
         conn.autocommit = autocommit
         return conn

@@ -19,6 +19,7 @@ from sparkify.config.kinds import Choice, Cidr, Flag, Integer, Kind, Port, Regio
 PASSWORD_ENV = "SPARKIFY_DB_PASSWORD"
 ENGINES = ("local", "postgres", "redshift")
 AUTH_MODES = ("password", "iam")
+SSL_MODES = ("verify-full", "disable")
 DWH_MODES = ("cluster", "serverless")
 USAGE_LIMIT_ACTIONS = ("deactivate", "emit-metric", "log")
 # Redshift Serverless accepts these workgroup ports only (CreateWorkgroup's documentation).
@@ -121,6 +122,17 @@ KEYS: tuple[Key, ...] = (
         default_doc="`password` if a password is set, else `iam` when AWS credentials are available",
         doc="`password`: `DB_USER` with the password. `iam` (`ENGINE = redshift` only): temporary credentials "
             "from AWS, fetched right before connecting with your AWS credentials; nothing to store."),
+    Key("CLUSTER", "SSL_ROOT_CERT", Text(label="local path"), example="amazon-trust-ca-bundle.crt",
+        default_doc="the system trust store",
+        doc="The CA bundle (PEM) that verifies the server's TLS certificate; a relative path is relative to this "
+            "file. Redshift's certificates are issued by AWS Certificate Manager and chain to roots the system "
+            "store holds; where it lacks them, use the bundle AWS publishes "
+            "(`https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt`)."),
+    Key("CLUSTER", "SSL_MODE", Choice(SSL_MODES), default="verify-full",
+        doc="`verify-full`: TLS, with the server's certificate verified and its host name checked before the "
+            "password or any SQL is sent. `disable` (`ENGINE = postgres`, a server on this machine only: `HOST` "
+            "`localhost`, `127.0.0.1` or `::1`): no TLS. A Unix-socket `HOST` (`ENGINE = postgres` only) is local "
+            "and has no TLS either way."),
     # ---------------------------------------------------------------------------------------------- IAM_ROLE
     Key("IAM_ROLE", "ARN", Text(check=is_role_arn, is_not="an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)",
                                 label="IAM role ARN"),

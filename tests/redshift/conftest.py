@@ -26,7 +26,7 @@ DB_NAME = {db_name}
 DB_USER = {db_user}
 DB_PASSWORD = {password}
 DB_PORT = {port}
-
+{cluster_extra}
 [IAM_ROLE]
 ARN = {arn}
 
@@ -46,9 +46,10 @@ def write_redshift_cfg(path: Path, *, host: str = HOST, port: int = 5439, passwo
                        db_name: str = "dev", db_user: str = "awsuser",
                        arn: str = ROLE_ARN, region: str | None = "us-west-2", bucket: str = "udacity-dend",
                        log_data: str | None = None, song_data: str | None = None, log_jsonpath: str | None = None,
-                       extra: str = "") -> Path:
+                       ssl_root_cert: str | Path | None = None, extra: str = "") -> Path:
     path.write_text(REDSHIFT_CFG.format(
         host=host, port=port, password=password, arn=arn, db_name=db_name, db_user=db_user,
+        cluster_extra=f"SSL_ROOT_CERT = {ssl_root_cert}\n" if ssl_root_cert else "",
         log_data=log_data or f"s3://{bucket}/log_data",
         song_data=song_data or f"s3://{bucket}/song_data",
         log_jsonpath=log_jsonpath or f"s3://{bucket}/log_json_path.json",
@@ -199,6 +200,45 @@ def no_connection(monkeypatch):
         raise AssertionError("a dry run must not open a connection")
 
     monkeypatch.setattr(psycopg2, "connect", refuse)
+
+
+# --------------------------------------------------------------------------------------------------
+# TLS endpoints standing in for Redshift's (tests/redshift/tls_server.py)
+
+
+@pytest.fixture(scope="session")
+def test_ca():
+    """A certificate authority made for this test session (its certificate: `test_ca.path`)."""
+    import shutil
+    import tempfile
+
+    from tests.redshift.tls_server import TestCA
+
+    directory = Path(tempfile.mkdtemp(prefix="sparkify-test-ca-"))
+    yield TestCA.create(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_endpoint(test_ca, pg_server):
+    """tls_endpoint(kind="verified") -> a TLS endpoint on 127.0.0.1 of that kind ("verified", "self-signed",
+    "expired", "plaintext") in front of the session's embedded PostgreSQL; each kind started once."""
+    from urllib.parse import parse_qs, urlparse
+
+    from sparkify import localdb
+    from tests.redshift.tls_server import TlsEndpoint
+
+    socket_dir = parse_qs(urlparse(pg_server.uri).query)["host"][0]
+    started: dict = {}
+
+    def get(kind: str = "verified"):
+        if kind not in started:
+            started[kind] = TlsEndpoint(kind, test_ca, socket_dir, port=localdb.PORT)
+        return started[kind]
+
+    yield get
+    for endpoint in started.values():
+        endpoint.stop()
 
 
 # --------------------------------------------------------------------------------------------------
