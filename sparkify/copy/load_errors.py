@@ -1,6 +1,6 @@
 """The emulated COPY's sys_load_error_detail: the rejected records of each COPY, kept on PostgreSQL under the name
 and with the columns of Redshift's SYS_LOAD_ERROR_DETAIL view, which the toolkit reads on Redshift (cluster and
-Serverless alike; sql_queries.load_errors), so that the same query finds them on every engine.
+Serverless alike; sql_queries.load_errors), so that a query of that view runs unchanged on every engine.
 
 A rejected record becomes one row (`rejected_record`); `copy_origin` gives the columns every row of one COPY
 shares. `write_load_errors` appends a COPY's rows through a separate autocommit connection, so they are kept
