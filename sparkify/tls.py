@@ -152,13 +152,3 @@ def explain(text: str, config) -> str | None:
            "set [CLUSTER] SSL_ROOT_CERT to the CA certificate that signed the server's certificate")
     return f"{host}'s TLS certificate is not signed by a CA in {store}{cause}: {fix}"
 
-
-def tls_line(text: str) -> str:
-    """The line of libpq's (possibly multi-line, one per address tried) error that is about TLS, else the
-    first line."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    for line in lines:
-        low = line.lower()
-        if "ssl" in low or "certificate" in low:
-            return line
-    return lines[0] if lines else text

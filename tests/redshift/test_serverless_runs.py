@@ -112,26 +112,6 @@ def test_etl_whose_copy_fails_reads_its_load_errors(serverless_cfg, udacity_buck
     assert list(workgroup)[-3:] == ["begin", sql_queries.load_errors.sql, "rollback"]
 
 
-def test_etl_lock_retry(serverless_cfg, workgroup):
-    import psycopg2.errors
-
-    attempts = []
-
-    def fail_first_lock(sql):
-        if sql == "lock etl_runs":
-            attempts.append(sql)
-            if len(attempts) == 1:
-                raise psycopg2.errors.QueryCanceled("canceling statement due to statement timeout")
-        return False
-
-    workgroup.fail_on = fail_first_lock
-    config = serverless_cfg()
-    wh = Warehouse(config)
-    conn = wh.connect()
-    wh.acquire_etl_lock(conn, config.lock_timeout)
-    assert len(attempts) == 2
-
-
 @pytest.mark.parametrize("with_checks", [False, True], ids=["plain", "--check"])
 def test_analytics(serverless_cfg, workgroup, with_checks):
     from sparkify.reports import build_report
