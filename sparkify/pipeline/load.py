@@ -193,8 +193,8 @@ class CopyStep(Step):
             elif isinstance(send.statement, RowCounts):
                 loaded = value
         if rejected:
-            log.warning("%s: COPY skipped %d records (MAXERROR %d); see stl_load_errors", spec.table, rejected,
-                        spec.maxerror)
+            log.warning("%s: COPY skipped %d records (MAXERROR %d); see %s", spec.table, rejected,
+                        spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         return loaded, rejected
 
     def _emulated_copy(self, ctx: RunContext, spec: CopySpec) -> tuple[int, int]:
@@ -206,8 +206,8 @@ class CopyStep(Step):
             prepared=ctx.prepared.pop(spec.table, None),
         )
         if result.rejected:
-            log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
-                        spec.table, result.rejected, spec.maxerror)
+            log.warning("%s: %d records rejected (MAXERROR %d); see the %s table",
+                        spec.table, result.rejected, spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         log.info("%s: %d rows from %d files in %.1f s", spec.table, result.loaded, result.files, result.seconds)
         return result.loaded, result.rejected
 

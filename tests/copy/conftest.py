@@ -1,5 +1,5 @@
 """Fixtures for the COPY tests: a helper that runs emulated COPYs on the embedded PostgreSQL and reads
-back the table and stl_load_errors; the bad-input corpus lives in bad_inputs/ (files named by scenario)."""
+back the table and sys_load_error_detail; the bad-input corpus lives in bad_inputs/ (files named by scenario)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ create table t (
     id integer, name varchar(8), score double precision, ts timestamp, flag boolean, small smallint,
     big bigint, tags varchar(32), seq bigint generated always as identity)
 """
-STL_FIELDS = ("filename", "line_number", "colname", "type", "col_length", "raw_field_value", "err_code", "err_reason")
 
 
 class CopyDB:
@@ -75,12 +74,12 @@ class CopyDB:
         self.conn.commit()
         return result
 
-    def stl(self) -> list[dict]:
-        """stl_load_errors, oldest first ([] if the table was never created)."""
-        if not self.query("select to_regclass('stl_load_errors') is not null")[0][0]:
+    def load_errors(self) -> list[dict]:
+        """sys_load_error_detail, oldest first ([] if the table was never created)."""
+        if not self.query("select to_regclass('sys_load_error_detail') is not null")[0][0]:
             return []
         with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute("select * from stl_load_errors order by query, filename, line_number")
+            cur.execute("select * from sys_load_error_detail order by query_id, file_name, line_number")
             rows = [dict(r) for r in cur.fetchall()]
         self.conn.commit()
         return rows

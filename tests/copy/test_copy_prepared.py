@@ -49,7 +49,7 @@ def test_a_prepared_copy_reports_its_rejections_in_its_turn(db, tmp_path):
     with pytest.raises(LoadError, match=r"b: COPY rejected 1 record .*f0017\.json line 1, column name"):
         emulate_copy(db.conn, spec_b, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
     db.conn.rollback()
-    assert [(r["filename"].rsplit("/", 1)[1], r["err_code"]) for r in db.stl()] == [("f0017.json", 1204)]
+    assert [(r["file_name"].rsplit("/", 1)[1], r["error_code"]) for r in db.load_errors()] == [("f0017.json", 1204)]
     assert not _producers()
 
 

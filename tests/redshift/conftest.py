@@ -1,5 +1,6 @@
 """Fixtures for the Redshift-readiness tests: a realistic ENGINE = redshift config, a recording stand-in for
-psycopg2 connections (to prove what would be sent, without a cluster), sqlfluff's Redshift grammar, and moto."""
+psycopg2 connections (to prove what would be sent, without a cluster; as strict as Redshift Serverless when the
+HOST is a workgroup's endpoint), sqlfluff's Redshift grammar, and moto."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import ClassVar
 import pytest
 
 HOST = "sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com"
+SERVERLESS_HOST = "sparkify-dwh.123456789012.us-west-2.redshift-serverless.amazonaws.com"
 ROLE_ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
 PASSWORD = "Passw0rd-Very-Secret"
 
@@ -24,7 +26,7 @@ DB_NAME = {db_name}
 DB_USER = {db_user}
 DB_PASSWORD = {password}
 DB_PORT = {port}
-
+{cluster_extra}
 [IAM_ROLE]
 ARN = {arn}
 
@@ -44,9 +46,10 @@ def write_redshift_cfg(path: Path, *, host: str = HOST, port: int = 5439, passwo
                        db_name: str = "dev", db_user: str = "awsuser",
                        arn: str = ROLE_ARN, region: str | None = "us-west-2", bucket: str = "udacity-dend",
                        log_data: str | None = None, song_data: str | None = None, log_jsonpath: str | None = None,
-                       extra: str = "") -> Path:
+                       ssl_root_cert: str | Path | None = None, extra: str = "") -> Path:
     path.write_text(REDSHIFT_CFG.format(
         host=host, port=port, password=password, arn=arn, db_name=db_name, db_user=db_user,
+        cluster_extra=f"SSL_ROOT_CERT = {ssl_root_cert}\n" if ssl_root_cert else "",
         log_data=log_data or f"s3://{bucket}/log_data",
         song_data=song_data or f"s3://{bucket}/song_data",
         log_jsonpath=log_jsonpath or f"s3://{bucket}/log_json_path.json",
@@ -87,9 +90,17 @@ class FakeCursor:
         return False
 
     def execute(self, sql, params=None):
+        from sparkify.sqlscan import provisioned_only_views
         from sparkify.warehouse import render_params
 
         sql = render_params(sql, params)
+        views = provisioned_only_views(sql) if self.conn.serverless else []
+        if views:  # as Redshift Serverless: no STL, STV, SVL or SVCS view (the statement is not recorded as sent)
+            import psycopg2.errors
+
+            self.conn.log.refused.append(sql)
+            raise psycopg2.errors.FeatureNotSupported(
+                f"{', '.join(views)}: provisioned-only system view, not available on Redshift Serverless (stand-in)")
         if not self.conn.autocommit and not self.conn.in_transaction:
             self.conn.log.append("begin")
             self.conn.in_transaction = True
@@ -114,10 +125,14 @@ class FakeCursor:
 
 
 class FakeConnection:
-    """Records every statement psycopg2 would send, with BEGIN/COMMIT/ROLLBACK where psycopg2 sends them."""
+    """Records every statement psycopg2 would send, with BEGIN/COMMIT/ROLLBACK where psycopg2 sends them. With
+    `serverless` it refuses, as a Redshift Serverless workgroup does, a statement that names a provisioned-only
+    system view (STL_, STV_, SVL_, SVCS_; read as the server reads names, sparkify.sqlscan), and lists it in
+    `log.refused`."""
 
-    def __init__(self, log: list, fail_on=None, results: dict | None = None):
+    def __init__(self, log: list, fail_on=None, results: dict | None = None, serverless: bool = False):
         self.log = log
+        self.serverless = serverless
         self.autocommit = False
         self.in_transaction = False
         self.fail_on = fail_on
@@ -145,26 +160,32 @@ def recorded(monkeypatch):
     """psycopg2.connect replaced by FakeConnection; yields the list of statements 'sent' (all connections).
     Set `recorded.fail_on = predicate(sql)` to make a statement fail, `recorded.results[text] = rows` for what a
     statement containing `text` returns (by default: a warehouse at the current schema version; no rows for
-    fetchall, zeros for fetchone)."""
+    fetchall, zeros for fetchone). A connection to a Redshift Serverless endpoint (its HOST) is as strict as the
+    workgroup: what it refuses is in `recorded.refused`."""
     import psycopg2
+
+    from sparkify.awsnames import parse_redshift_host
 
     class Log(list):
         fail_on = None
         connects: ClassVar[list] = []
         results: ClassVar[dict] = {}
+        refused: ClassVar[list] = []
 
     import sql_queries
 
     log = Log()
     log.connects = []
+    log.refused = []
     # a warehouse at the current schema version (what schema_tables_select and schema_version_select read)
     log.results = {"pg_catalog.pg_attribute": [(sql_queries.VERSION_TABLE, "version")],
                    "from schema_versions": [(sql_queries.SCHEMA_VERSION,)]}
 
     def connect(*args, **kwargs):
         log.connects.append(kwargs)
+        endpoint = parse_redshift_host(kwargs.get("host"))
         return FakeConnection(log, fail_on=lambda sql: log.fail_on(sql) if log.fail_on else False,
-                              results=log.results)
+                              results=log.results, serverless=endpoint is not None and endpoint.kind == "serverless")
 
     monkeypatch.setattr(psycopg2, "connect", connect)
     return log
@@ -179,6 +200,45 @@ def no_connection(monkeypatch):
         raise AssertionError("a dry run must not open a connection")
 
     monkeypatch.setattr(psycopg2, "connect", refuse)
+
+
+# --------------------------------------------------------------------------------------------------
+# TLS endpoints standing in for Redshift's (tests/redshift/tls_server.py)
+
+
+@pytest.fixture(scope="session")
+def test_ca():
+    """A certificate authority made for this test session (its certificate: `test_ca.path`)."""
+    import shutil
+    import tempfile
+
+    from tests.redshift.tls_server import TestCA
+
+    directory = Path(tempfile.mkdtemp(prefix="sparkify-test-ca-"))
+    yield TestCA.create(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_endpoint(test_ca, pg_server):
+    """tls_endpoint(kind="verified") -> a TLS endpoint on 127.0.0.1 of that kind ("verified", "self-signed",
+    "expired", "plaintext") in front of the session's embedded PostgreSQL; each kind started once."""
+    from urllib.parse import parse_qs, urlparse
+
+    from sparkify import localdb
+    from tests.redshift.tls_server import TlsEndpoint
+
+    socket_dir = parse_qs(urlparse(pg_server.uri).query)["host"][0]
+    started: dict = {}
+
+    def get(kind: str = "verified"):
+        if kind not in started:
+            started[kind] = TlsEndpoint(kind, test_ca, socket_dir, port=localdb.PORT)
+        return started[kind]
+
+    yield get
+    for endpoint in started.values():
+        endpoint.stop()
 
 
 # --------------------------------------------------------------------------------------------------

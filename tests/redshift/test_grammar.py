@@ -2,7 +2,7 @@
 
 The statements are those of the three dry runs (create_tables.py, etl.py, analytics.py --check) for a
 realistic ENGINE = redshift configuration (so the COPY statements carry the real options, role ARN and
-region), plus the statements sent only on other paths (lock retry, a failed COPY's stl_load_errors query,
+region), plus the statements sent only on other paths (lock retry, a failed COPY's load-errors query,
 a failed check's sample query), the preflight's information_schema query and its COPY ... NOLOAD statements. One test per statement, named
 after it, so a failure names the statement. The negative tests prove the grammar check can fail.
 """
