@@ -99,8 +99,13 @@ def _cluster(r: Reader, engine: str, environ: Mapping[str, str], transport: str,
             r.problem("CLUSTER", "AUTH", "= password cannot be used with TRANSPORT = data-api (the Data API takes no "
                                          "password): remove AUTH, or keep the password in Secrets Manager and set "
                                          "SECRET_ARN")
+        # TLS settings are the psycopg2 connection's (the Data API is HTTPS, verified by botocore): read and
+        # checked all the same, so a file that switches transports stays valid for both.
+        ssl_mode = _ssl_mode(r, engine, host)
+        root = r.get("CLUSTER", "SSL_ROOT_CERT")
         return ClusterSettings(host=host, db_name=db_name, db_user=db_user, db_port=port, auth="iam",
-                               transport=transport, secret_arn=secret_arn)
+                               transport=transport, secret_arn=secret_arn, ssl_mode=ssl_mode,
+                               ssl_root_cert=_local_path(root, base) if root else None)
     host = r.require("CLUSTER", "HOST", why)
     db_name = r.require("CLUSTER", "DB_NAME", why)
     db_user = r.require("CLUSTER", "DB_USER", why)
