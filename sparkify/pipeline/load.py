@@ -129,6 +129,8 @@ class CopyStep(Step):
         if s.table in state.manifests:
             source = (f"the run's manifest of its {len(state.tables[s.table].to_load)} new or changed objects "
                       "(written to S3 first)")
+        elif state.config.s3.manifest_prefix:  # (the prefix could not be listed: no manifest to write)
+            source = "the whole prefix (its objects could not be listed, so the run has no manifest of the new ones)"
         else:
             source = "the whole prefix ([S3] MANIFEST_PREFIX is not set, so unchanged objects are read again too)"
         out = [Send(s, s.name, render_copy(self.spec(state)), note=s.note.format(table=s.table, source=source))]

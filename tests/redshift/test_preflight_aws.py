@@ -275,6 +275,24 @@ def test_without_aws_credentials_the_aws_checks_are_skipped(aws_env, monkeypatch
     assert preflight.exit_code(findings) == 0
 
 
+def test_without_aws_credentials_a_data_api_run_cannot_start(aws_env, monkeypatch, tmp_path, write_cfg):
+    """TRANSPORT = data-api sends every statement with the AWS credentials: having none is fatal, not a skip."""
+    import boto3
+
+    from sparkify.config import load_config
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    cfg = write_cfg(tmp_path / "dwh.cfg", extra="")
+    cfg.write_text(cfg.read_text().replace("[CLUSTER]\n", "[CLUSTER]\nTRANSPORT = data-api\n", 1)
+                   .replace("DB_PASSWORD = ", "# DB_PASSWORD = "))
+    findings = preflight.check_aws(load_config(cfg, environ={}), session=boto3.Session())
+    assert [f.line() for f in findings] == [
+        "FATAL aws.credentials: no AWS credentials found: TRANSPORT = data-api sends every statement with them "
+        "(aws configure, or AWS_PROFILE)"]
+    assert preflight.exit_code(findings) == 1
+
+
 def test_the_aws_managed_read_only_policy_allows_copy(aws_world, monkeypatch):
     """A role with AWS's AmazonS3ReadOnlyAccess (what earlier versions of create_cluster.py attached): its real
     document allows COPY."""
