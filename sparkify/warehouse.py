@@ -47,7 +47,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.errors
 
-from sparkify import dbauth, localdb
+from sparkify import dbauth, localdb, sqlscan, tls
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
 from sql_queries import etl_lock, row_count_query, table_columns_select
@@ -141,6 +141,9 @@ class Warehouse:
                     **dbauth.dsn_kwargs(self.config), connect_timeout=15, application_name="sparkify"
                 )
         except psycopg2.OperationalError as exc:
+            refused = None if self.engine == "local" else tls.explain(str(exc), self.config)
+            if refused:  # before the password or any SQL was sent (sslmode=verify-full)
+                raise WarehouseError(f"cannot connect to the {self.describe()}: TLS refused: {refused}") from None
             raise WarehouseError(f"cannot connect to the {self.describe()}: {_first_line(exc)}{self._hint(exc)}") from None
         conn.autocommit = autocommit
         return conn
@@ -284,7 +287,11 @@ class Session:
     `name` is the statement's name in sql_queries (default: `step`, the statement of sql_queries whose step is
     running, which the executor sets): a connection that `names_statements` (the Data API's) reports it when
     the statement fails. copy_in sends text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works
-    on `conn` itself."""
+    on `conn` itself.
+
+    On the PostgreSQL engines (`translate`) a statement that names a provisioned-only system view (STL_, STV_,
+    SVL_, SVCS_) is refused before it is sent, as Redshift Serverless refuses it: the local engines stand in for
+    both deployments, so they are as strict as the stricter one."""
 
     def __init__(self, conn, *, translate: bool = False):
         self.conn = conn
@@ -296,11 +303,13 @@ class Session:
     def execute(self, sql: str, params=None, *, name: str | None = None) -> Session:
         if self._cursor is None:
             self._cursor = self.conn.cursor()
-        text = translate_for_postgres(sql) if self.translate else sql
+        if self.translate:
+            refuse_provisioned_only(sql)
+            sql = translate_for_postgres(sql)
         if self._names:
-            self._cursor.execute(text, params, name=name or self.step)
+            self._cursor.execute(sql, params, name=name or self.step)
         else:
-            self._cursor.execute(text, params)
+            self._cursor.execute(sql, params)
         return self
 
     def fetchone(self):
@@ -330,6 +339,15 @@ class Session:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
+
+
+def refuse_provisioned_only(sql: str) -> None:
+    """WarehouseError if `sql` names a view Redshift Serverless does not have (sparkify.sqlscan)."""
+    views = sqlscan.provisioned_only_views(sql)
+    if views:
+        raise WarehouseError(f"refused before sending: {summarize(sql)!r} names {', '.join(views)}, a provisioned-only "
+                             "Redshift system view that Redshift Serverless does not have (the toolkit reads the SYS "
+                             "views, which serve both)")
 
 
 def sql_literal(value) -> str:

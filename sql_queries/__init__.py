@@ -122,6 +122,7 @@ from sql_queries.ledger import (
     loaded_objects_select,
 )
 from sql_queries.load import (
+    LOAD_ERRORS_VIEW,
     clear_staging_queries,
     copy_rejected_count,
     copy_table_queries,
@@ -233,7 +234,7 @@ from sql_queries.versions import (
 # The public names: every statement under its own name, the jobs and lists, the kinds and their conditions.
 __all__ = (
     "ALL_TABLES", "ARTIST_ORDER_SQL", "BASELINE", "BOOKKEEPING_TABLES", "CHECKS", "DESCRIPTIONS", "ETL_RUN_COLUMNS",
-    "JOBS", "KNOWN_TABLES", "LEDGER_ROWS_PER_INSERT", "MIGRATIONS", "RELEASE_TABLES", "ROW_COUNT", "RUN_CHECKS",
+    "JOBS", "KNOWN_TABLES", "LEDGER_ROWS_PER_INSERT", "LOAD_ERRORS_VIEW", "MIGRATIONS", "RELEASE_TABLES", "ROW_COUNT", "RUN_CHECKS",
     "RUN_PLAYS_FIRST_LOAD", "SCHEMA_TABLES", "SCHEMA_VERSION", "SONGPLAY_NATURAL_KEY", "SONGPLAY_ORDER", "SONG_ORDER",
     "STAGING_TABLES", "STAR_TABLES", "USER_ORDER", "VERSION_TABLE", "Analyze", "Check", "CheckGroup", "CheckRun",
     "Copy", "Job", "Lock", "Migration", "Params", "Result", "RowCounts", "SchemaGate", "Scope", "Settings", "Statement",

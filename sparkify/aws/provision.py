@@ -87,6 +87,7 @@ def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing
     else:
         redshift = client(session, "redshift")
         node_type = cluster_mod.select_node_type(redshift, settings)  # before anything is created: it may fail
+        paramgroup.refuse_foreign(redshift, settings)  # likewise
         role_arn, role_step = ensure_role(iam, settings, account=account, locations=locations, partition=partition)
         group_id, group_step = ensure_security_group(ec2, settings, cidr)
         made = _cluster(redshift, settings, node_type, role_arn, group_id, timing)

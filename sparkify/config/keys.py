@@ -20,6 +20,7 @@ PASSWORD_ENV = "SPARKIFY_DB_PASSWORD"
 ENGINES = ("local", "postgres", "redshift")
 AUTH_MODES = ("password", "iam")
 TRANSPORTS = ("psycopg2", "data-api")
+SSL_MODES = ("verify-full", "disable")
 DWH_MODES = ("cluster", "serverless")
 USAGE_LIMIT_ACTIONS = ("deactivate", "emit-metric", "log")
 # Redshift Serverless accepts these workgroup ports only (CreateWorkgroup's documentation).
@@ -140,6 +141,17 @@ KEYS: tuple[Key, ...] = (
         default_doc="temporary credentials for `DB_USER` (a cluster) or your IAM identity (a workgroup)",
         doc="For `TRANSPORT = data-api`: a Secrets Manager secret holding the database user and password, instead "
             "of temporary credentials."),
+    Key("CLUSTER", "SSL_ROOT_CERT", Text(label="local path"), example="amazon-trust-ca-bundle.crt",
+        default_doc="the system trust store",
+        doc="The CA bundle (PEM) that verifies the server's TLS certificate; a relative path is relative to this "
+            "file. Redshift's certificates are issued by AWS Certificate Manager and chain to roots the system "
+            "store holds; where it lacks them, use the bundle AWS publishes "
+            "(`https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt`)."),
+    Key("CLUSTER", "SSL_MODE", Choice(SSL_MODES), default="verify-full",
+        doc="`verify-full`: TLS, with the server's certificate verified and its host name checked before the "
+            "password or any SQL is sent. `disable` (`ENGINE = postgres`, a server on this machine only: `HOST` "
+            "`localhost`, `127.0.0.1` or `::1`): no TLS. A Unix-socket `HOST` (`ENGINE = postgres` only) is local "
+            "and has no TLS either way."),
     # ---------------------------------------------------------------------------------------------- IAM_ROLE
     Key("IAM_ROLE", "ARN", Text(check=is_role_arn, is_not="an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)",
                                 label="IAM role ARN"),

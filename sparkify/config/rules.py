@@ -14,6 +14,7 @@ from sparkify.config.keys import PASSWORD_ENV
 from sparkify.config.reader import Reader
 from sparkify.config.settings import ClusterSettings, Config, DwhSettings, S3Settings
 from sparkify.errors import ConfigError
+from sparkify.tls import is_loopback, is_socket
 
 _JSONPATH_KEYWORDS = ("auto", "auto ignorecase")
 
@@ -28,7 +29,7 @@ def parse_config(cp: configparser.ConfigParser, path: Path, environ: Mapping[str
     data_dir = r.get("WAREHOUSE", "DATA_DIR")
     local_db_name = r.get("WAREHOUSE", "DB_NAME")
     transport = _transport(r, engine)
-    cluster = _cluster(r, engine, environ, transport) if engine in ("postgres", "redshift") else None
+    cluster = _cluster(r, engine, environ, transport, base) if engine in ("postgres", "redshift") else None
     if engine == "redshift":
         arn = r.require("IAM_ROLE", "ARN", "for ENGINE = redshift (create_cluster.py writes it)", default=None)
     else:
@@ -81,7 +82,8 @@ def _transport(r: Reader, engine: str) -> str:
     return transport
 
 
-def _cluster(r: Reader, engine: str, environ: Mapping[str, str], transport: str) -> ClusterSettings:
+def _cluster(r: Reader, engine: str, environ: Mapping[str, str], transport: str, base: Path
+             ) -> ClusterSettings:
     why = f"for ENGINE = {engine}"
     data_api = transport == "data-api"
     secret_arn = r.get("CLUSTER", "SECRET_ARN")
@@ -97,8 +99,13 @@ def _cluster(r: Reader, engine: str, environ: Mapping[str, str], transport: str)
             r.problem("CLUSTER", "AUTH", "= password cannot be used with TRANSPORT = data-api (the Data API takes no "
                                          "password): remove AUTH, or keep the password in Secrets Manager and set "
                                          "SECRET_ARN")
+        # TLS settings are the psycopg2 connection's (the Data API is HTTPS, verified by botocore): read and
+        # checked all the same, so a file that switches transports stays valid for both.
+        ssl_mode = _ssl_mode(r, engine, host)
+        root = r.get("CLUSTER", "SSL_ROOT_CERT")
         return ClusterSettings(host=host, db_name=db_name, db_user=db_user, db_port=port, auth="iam",
-                               transport=transport, secret_arn=secret_arn)
+                               transport=transport, secret_arn=secret_arn, ssl_mode=ssl_mode,
+                               ssl_root_cert=_local_path(root, base) if root else None)
     host = r.require("CLUSTER", "HOST", why)
     db_name = r.require("CLUSTER", "DB_NAME", why)
     db_user = r.require("CLUSTER", "DB_USER", why)
@@ -111,8 +118,28 @@ def _cluster(r: Reader, engine: str, environ: Mapping[str, str], transport: str)
     if auth == "iam" and engine != "redshift":
         r.problem("CLUSTER", "AUTH", "= iam needs ENGINE = redshift (temporary credentials come from Redshift); "
                                      "use AUTH = password for a PostgreSQL server")
+    ssl_mode = _ssl_mode(r, engine, host)
+    root = r.get("CLUSTER", "SSL_ROOT_CERT")
     return ClusterSettings(host=host, db_name=db_name, db_user=db_user, db_port=port, db_password=password,
-                           auth=auth)
+                           auth=auth, ssl_mode=ssl_mode, ssl_root_cert=_local_path(root, base) if root else None)
+
+
+def _ssl_mode(r: Reader, engine: str, host: str) -> str:
+    """SSL_MODE, and what TLS needs of HOST: a Redshift endpoint is never a Unix socket (libpq does no TLS
+    there) and is never reached without TLS; `disable` is for a PostgreSQL server on this machine only."""
+    mode = r.get("CLUSTER", "SSL_MODE")
+    if engine == "redshift":
+        if is_socket(host):
+            r.problem("CLUSTER", "HOST", f"is a Unix socket ({host!r}): a Redshift endpoint is a host name "
+                                         "(create_cluster.py writes it), and over a socket there is no TLS")
+        if mode == "disable":
+            r.problem("CLUSTER", "SSL_MODE", "= disable is refused for ENGINE = redshift: connections to Redshift "
+                                             "are always TLS, with the certificate verified")
+    elif mode == "disable" and host and not is_loopback(host):
+        r.problem("CLUSTER", "SSL_MODE", f"= disable is only for a server on this machine (HOST localhost, 127.0.0.1 "
+                                         f"or ::1), not {host}: the password would cross the network in plaintext; "
+                                         "enable TLS on the server and set SSL_ROOT_CERT to its CA")
+    return mode
 
 
 def _serverless_target(r: Reader, host: str) -> bool:

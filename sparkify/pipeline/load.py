@@ -129,6 +129,8 @@ class CopyStep(Step):
         if s.table in state.manifests:
             source = (f"the run's manifest of its {len(state.tables[s.table].to_load)} new or changed objects "
                       "(written to S3 first)")
+        elif state.config.s3.manifest_prefix:  # (the prefix could not be listed: no manifest to write)
+            source = "the whole prefix (its objects could not be listed, so the run has no manifest of the new ones)"
         else:
             source = "the whole prefix ([S3] MANIFEST_PREFIX is not set, so unchanged objects are read again too)"
         out = [Send(s, s.name, render_copy(self.spec(state)), note=s.note.format(table=s.table, source=source))]
@@ -193,8 +195,8 @@ class CopyStep(Step):
             elif isinstance(send.statement, RowCounts):
                 loaded = value
         if rejected:
-            log.warning("%s: COPY skipped %d records (MAXERROR %d); see stl_load_errors", spec.table, rejected,
-                        spec.maxerror)
+            log.warning("%s: COPY skipped %d records (MAXERROR %d); see %s", spec.table, rejected,
+                        spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         return loaded, rejected
 
     def _emulated_copy(self, ctx: RunContext, spec: CopySpec) -> tuple[int, int]:
@@ -206,8 +208,8 @@ class CopyStep(Step):
             prepared=ctx.prepared.pop(spec.table, None),
         )
         if result.rejected:
-            log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
-                        spec.table, result.rejected, spec.maxerror)
+            log.warning("%s: %d records rejected (MAXERROR %d); see the %s table",
+                        spec.table, result.rejected, spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         log.info("%s: %d rows from %d files in %.1f s", spec.table, result.loaded, result.files, result.seconds)
         return result.loaded, result.rejected
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import sql_queries
+from sparkify import tls
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.preflight.findings import Finding, fatal, ok, warn
 from sparkify.schema import SchemaFound
@@ -156,6 +157,9 @@ def check_database(config: Config) -> list[Finding]:
     try:
         conn = _connect(config)
     except psycopg2.OperationalError as exc:
+        refused = tls.explain(str(exc), config) if c is not None else None
+        if refused:  # before the password or any SQL was sent (sslmode=verify-full)
+            return [fatal("cluster.login", f"cannot log in to {where}: TLS refused: {refused}")]
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return [fatal("cluster.login", f"cannot log in to {where}: {first}: {explain_connection_error(str(exc), c)}")]
     except (WarehouseError, ConfigError) as exc:

@@ -286,6 +286,8 @@ def test_a_parameter_group_we_did_not_make_is_refused(moto, provisioning_cfg, fa
         create(provisioning_cfg, fast)
     assert redshift.describe_clusters()["Clusters"] == []
     assert user_parameters(redshift) == {}
+    iam, ec2, _ = clients()
+    assert iam.list_roles()["Roles"] == [] and our_groups(ec2) == []  # refused before anything was created
 
 
 def test_our_parameter_group_without_require_ssl_gets_it(boto_session, provisioning_cfg, fast):

@@ -53,7 +53,7 @@ def test_errors_name_the_s3_object(s3, t_table):
     with pytest.raises(LoadError) as exc:
         t_table.copy(source=f"s3://{BUCKET}/bad/")
     assert "first: bad/wrong_types.json line 1, column id: Invalid digit" in str(exc.value)
-    assert t_table.stl()[0]["filename"] == f"s3://{BUCKET}/bad/wrong_types.json"
+    assert t_table.load_errors()[0]["file_name"] == f"s3://{BUCKET}/bad/wrong_types.json"
 
 
 def test_prefix_matching_nothing_on_s3(s3, t_table):

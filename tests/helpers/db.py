@@ -87,12 +87,12 @@ class CopyDB:
         self.conn.commit()
         return result
 
-    def stl(self) -> list[dict]:
-        """stl_load_errors, oldest first ([] if the table was never created)."""
-        if not self.query("select to_regclass('stl_load_errors') is not null")[0][0]:
+    def load_errors(self) -> list[dict]:
+        """sys_load_error_detail, oldest first ([] if the table was never created)."""
+        if not self.query("select to_regclass('sys_load_error_detail') is not null")[0][0]:
             return []
         with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute("select * from stl_load_errors order by query, filename, line_number")
+            cur.execute("select * from sys_load_error_detail order by query_id, file_name, line_number")
             rows = [dict(r) for r in cur.fetchall()]
         self.conn.commit()
         return rows

@@ -27,6 +27,7 @@ from pathlib import Path
 Value = str | int | Path | None
 
 HOST = "sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com"
+SERVERLESS_HOST = "sparkify-dwh.123456789012.us-west-2.redshift-serverless.amazonaws.com"  # a workgroup's endpoint
 ROLE_ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
 PASSWORD = "Passw0rd-Very-Secret"
 FAKE_PASSWORD = "Sup3rSecretPw"  # the provisioning preset's DWH_DB_PASSWORD and DB_PASSWORD

@@ -72,8 +72,8 @@ def test_analytics_sends_its_dry_run(flags, redshift_config, recorded):
     assert list(recorded) == sqls(dryrun.analytics_dry_run(redshift_config, with_checks=flags))
 
 
-def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, udacity_bucket, recorded):
-    """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then stl_load_errors is read in
+def test_a_failed_copy_rolls_back_then_reads_its_load_errors(redshift_config, udacity_bucket, recorded):
+    """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then sys_load_error_detail is read in
     the same session; nothing after the COPY runs, and the statements are the dry run's 'other paths'."""
     recorded.fail_on = lambda sql: sql.startswith("copy staging_events")
     with pytest.raises(LoadError, match="staging_events: COPY failed: Load into table 'staging_events' failed"):

@@ -278,6 +278,22 @@ def test_without_aws_credentials_the_aws_checks_are_skipped(monkeypatch, tmp_pat
     assert preflight.exit_code(findings) == 0
 
 
+def test_without_aws_credentials_a_data_api_run_cannot_start(monkeypatch, tmp_path):
+    """TRANSPORT = data-api sends every statement with the AWS credentials: having none is fatal, not a skip."""
+    import boto3
+
+    from sparkify.config import load_config
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    cfg = DwhCfg.redshift().set("CLUSTER", TRANSPORT="data-api", DB_PASSWORD=None).write(tmp_path / "dwh.cfg")
+    findings = preflight.check_aws(load_config(cfg, environ={}), session=boto3.Session())
+    assert [f.line() for f in findings] == [
+        ("FATAL aws.credentials: no AWS credentials found: TRANSPORT = data-api sends every statement with them "
+         "(aws configure, or AWS_PROFILE)")]
+    assert preflight.exit_code(findings) == 1
+
+
 def test_the_aws_managed_read_only_policy_allows_copy(aws_world):
     """A role with AWS's AmazonS3ReadOnlyAccess (what earlier versions of create_cluster.py attached): its real
     document allows COPY."""

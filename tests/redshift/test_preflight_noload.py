@@ -44,7 +44,7 @@ def test_each_copy_runs_with_noload_in_a_transaction_that_is_rolled_back(redshif
     assert [c.split()[1] for c in copies] == ["staging_events", "staging_songs"]
     assert all(c.endswith(" maxerror 10 compupdate off statupdate off noload") for c in copies)
     findings = preflight.check_noload(redshift_config)
-    rejected_count = "select count(*) from stl_load_errors where query = pg_last_copy_id()"
+    rejected_count = "select count(*) from sys_load_error_detail where query_id = pg_last_copy_id()"
     assert list(redshift_sent) == ["begin", "select version()", "rollback",
                                    "begin", copies[0], rejected_count, "rollback",
                                    "begin", copies[1], rejected_count, "rollback"]
@@ -55,7 +55,7 @@ def test_each_copy_runs_with_noload_in_a_transaction_that_is_rolled_back(redshif
          "rejected; nothing was loaded")]
 
 
-def test_a_refused_copy_is_rolled_back_then_explained_from_stl_load_errors(redshift_config, redshift_sent):
+def test_a_refused_copy_is_rolled_back_then_explained_from_its_load_errors(redshift_config, redshift_sent):
     from sql_queries import load_errors
 
     redshift_sent.fail_on = lambda sql: sql.startswith("copy staging_events")
@@ -109,10 +109,10 @@ def test_noload_on_the_embedded_postgresql_reports_bad_records(schema, local_con
     findings = preflight.check_noload(dataclasses.replace(config, maxerror=1))
     assert findings[0].line() == ("WARN  copy.staging_events: COPY ... NOLOAD from " + str(tmp_path / "log_data")
                                   + ": 1 files, 1 rows would load, 1 record(s) would be rejected (MAXERROR 1; see "
-                                  "stl_load_errors)")
+                                  "sys_load_error_detail)")
     with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
         cur.execute("select count(*) from staging_events")
         assert cur.fetchone()[0] == 0  # nothing inserted, either time
-        cur.execute("select line_number, colname, err_code from stl_load_errors order by query")
+        cur.execute("select line_number, column_name, error_code from sys_load_error_detail order by query_id")
         assert cur.fetchall() == [(2, "user_id", 1207), (2, "user_id", 1207)]  # one row per NOLOAD run
     conn.close()

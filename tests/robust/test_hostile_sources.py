@@ -38,7 +38,7 @@ def test_the_copys_listing_names_the_file_with_its_bytes_escaped(songs_with_a_la
     with pytest.raises(LoadError) as info:
         list(list_local(str(songs_with_a_latin1_name)))
     assert str(info.value) == (f"{songs_with_a_latin1_name}/caf\\xe9.json: the file name is not valid UTF-8 (S3 keys, "
-                               "stl_load_errors and the load ledger are UTF-8): rename the file")
+                               "sys_load_error_detail and the load ledger are UTF-8): rename the file")
 
 
 def test_a_run_fails_with_one_line_and_changes_nothing(schema, songs_with_a_latin1_name, local_config, pg_dsn, real_data):

@@ -89,7 +89,7 @@ def test_target_comes_from_the_endpoint_name_else_from_dwh(tmp_path):
     assert dbauth.target_of(cfg(tmp_path)) == dbauth.Target("cluster", "sparkify-dwh", "us-west-2")
     assert dbauth.target_of(cfg(tmp_path, host=WORKGROUP_HOST)) == dbauth.Target("serverless", "sparkify-wg",
                                                                                  "eu-west-1")
-    local = cfg(tmp_path, host="/tmp/socket-dir",
+    local = cfg(tmp_path, host="localhost",
                 dwh={"DWH_MODE": "serverless", "DWH_WORKGROUP": "wg-1", "DWH_REGION": "eu-central-1"})
     assert dbauth.target_of(local) == dbauth.Target("serverless", "wg-1", "eu-central-1")
 
@@ -120,7 +120,10 @@ def test_cluster_credentials_are_asked_for_exactly_and_reused(tmp_path, redshift
     first = dbauth.credentials(config, session=session)
     again = dbauth.dsn_kwargs(config, session=session)  # cached: no second request (the Stubber has none)
     assert (first.user, first.password, first.source) == ("IAM:awsuser", TOKEN, "iam")
-    assert again == {"host": CLUSTER_HOST, "dbname": "dev", "user": "IAM:awsuser", "password": TOKEN, "port": 5439}
+    from sparkify.tls import system_trust_store
+
+    assert again == {"host": CLUSTER_HOST, "dbname": "dev", "user": "IAM:awsuser", "password": TOKEN, "port": 5439,
+                     "sslmode": "verify-full", "sslrootcert": str(system_trust_store())}
     assert TOKEN not in repr(first) and TOKEN not in caplog.text
     assert "temporary database credentials for IAM:awsuser issued by AWS to cluster sparkify-dwh in us-west-2" \
         in caplog.text

@@ -11,7 +11,7 @@ What it does as Redshift would:
   ABORTED) in a thread, and a failed one leaves the transaction aborted, as Redshift does;
 - the DDL is translated as the local engine translates it (sparkify.warehouse.translate_for_postgres);
 - `COPY ... FROM 's3://...'` is read back into a CopySpec (tests.helpers.dataapi.sqltext.parse_copy) and served by the
-  project's emulator from moto's S3; rejected records go to stl_load_errors, `pg_last_copy_id()` names the
+  project's emulator from moto's S3; rejected records go to sys_load_error_detail, `pg_last_copy_id()` names the
   session's last COPY, and `version()` answers like Redshift (functions of a `standin` schema on the
   database's search path);
 - results are pages of `page_rows` records (NextToken), typed fields (longValue, doubleValue, booleanValue,
@@ -43,7 +43,8 @@ from dataclasses import dataclass, field, replace
 import psycopg2
 import psycopg2.extensions
 
-from sparkify.copy.stl import STL_LOAD_ERRORS_DDL
+from sparkify import sqlscan
+from sparkify.copy.load_errors import LOAD_ERRORS_DDL, VIEW
 from sparkify.warehouse import translate_for_postgres
 from tests.helpers.dataapi.sqltext import ParameterError, bind_named, is_copy, parse_copy
 
@@ -61,8 +62,8 @@ SETUP = [
        $$ select coalesce((select query from standin.last_copy where pid = pg_backend_pid()), -1) $$""",
     (f"create or replace function standin.version() returns text language sql immutable as $$ select "
      f"'{REDSHIFT_VERSION}'::text $$"),
-    "create sequence if not exists stl_load_errors_query_seq",
-    STL_LOAD_ERRORS_DDL,  # Redshift's system table, there before any COPY
+    f"create sequence if not exists {VIEW}_query_seq",
+    LOAD_ERRORS_DDL,  # Redshift's SYS_LOAD_ERROR_DETAIL, there before any COPY
 ]
 # PostgreSQL type oids -> (the Data API's typeName, the Field member); anything else is a stringValue.
 _TYPES = {16: ("bool", "booleanValue"), 20: ("int8", "longValue"), 21: ("int2", "longValue"),
@@ -355,6 +356,9 @@ class DataApiStandIn:
                 return
 
     def _statement(self, conn, st: Statement, text: str, values: dict | None) -> None:
+        views = sqlscan.provisioned_only_views(text) if self.workgroup else ()
+        if views:  # Redshift Serverless has no STL/STV/SVL/SVCS views
+            raise _Failed(f'ERROR: relation "{views[0].lower()}" does not exist')
         with conn.cursor() as cur:
             cur.execute(translate_for_postgres(text), values)
             if cur.description is None:
@@ -386,17 +390,17 @@ class DataApiStandIn:
                     conn.cursor().execute("select 1 / 0")  # the transaction is aborted, as Redshift's would be
                 except psycopg2.Error:
                     pass
-            raise _Failed(f"ERROR: Load into table '{spec.table}' failed.  Check 'stl_load_errors' system table "
-                          f"for details.") from None
+            raise _Failed(f"ERROR: Load into table '{spec.table}' failed.  Check 'sys_load_error_detail' system "
+                          f"view for details.") from None
         self._last_copy(conn, result.errors)
         st.result_rows = result.loaded
 
     def _last_copy(self, conn, errors: list[dict]) -> None:
-        """Record the COPY's query id for pg_last_copy_id() of its session: that of its stl_load_errors rows."""
+        """Record the COPY's query id for pg_last_copy_id() of its session: that of its sys_load_error_detail rows."""
         with self.connect() as other, other.cursor() as cur:
-            query = next((e["query"] for e in errors if e.get("query") is not None), None)
+            query = next((e["query_id"] for e in errors if e.get("query_id") is not None), None)
             if query is None:
-                cur.execute("select nextval('stl_load_errors_query_seq')")
+                cur.execute(f"select nextval('{VIEW}_query_seq')")
                 query = cur.fetchone()[0]
             cur.execute("insert into standin.last_copy (pid, query) values (%s, %s) on conflict (pid) do update "
                         "set query = excluded.query", (conn.get_backend_pid(), query))
