@@ -8,12 +8,13 @@ REPORT ?= .sparkify/report.html
 NATIVE_LIB := sparkify/copy/_native.so
 BUILD_CC   := $(if $(filter default,$(origin CC)),,CC="$(CC)")
 
-.PHONY: demo report test bench build sanitize fuzz stop clean help
+.PHONY: demo report test lint bench build sanitize fuzz stop clean help
 
 help:
 	@echo "make demo     - run the whole pipeline on the embedded local warehouse with generated sample data"
 	@echo "make report   - make demo, then write the analysts' HTML report to $(REPORT)"
-	@echo "make test     - run the test suite (real embedded PostgreSQL, moto for AWS), then make sanitize"
+	@echo "make test     - ruff, then the test suite (real embedded PostgreSQL, moto for AWS), then make sanitize"
+	@echo "make lint     - ruff over the whole tree (make test runs it first)"
 	@echo "make bench    - run the benchmarks: the load (bench/load.py), then the report (bench/report.py)"
 	@echo "make build    - build the optional C converter (sparkify/copy/_native.so); without a compiler: pure Python"
 	@echo "make sanitize - the C-vs-Python tests against an AddressSanitizer + UBSan build of the C converter"
@@ -47,8 +48,12 @@ report: demo
 	$(PY) analytics.py --html $(REPORT)
 
 test: $(VENV)/.dev build
+	$(PY) -m ruff check --output-format concise .
 	$(BUILD_CC) $(PY) -m pytest
 	$(BUILD_CC) $(PY) tools/sanitize_tests.py
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check --output-format concise .
 
 sanitize: $(VENV)/.dev
 	$(BUILD_CC) $(PY) tools/sanitize_tests.py

@@ -21,6 +21,7 @@ from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
 from sparkify.text import visible_lines
+from sql_queries import LOAD_ERRORS_VIEW
 
 PROG = "etl.py"
 
@@ -72,7 +73,7 @@ def summary_line(report) -> str:
     counts = ", ".join(f"{t} {report.row_counts.get(t)}" for t in ("songplays", "users", "songs", "artists", "time"))
     return (f"loaded {staged} ({loaded} objects; {skipped} unchanged skipped"
             + (f"; {missing} gone since loaded" if missing else "") + f"); {counts}"
-            + (f"; {rejected} records rejected (see stl_load_errors)" if rejected else ""))
+            + (f"; {rejected} records rejected (see {LOAD_ERRORS_VIEW})" if rejected else ""))
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def _no_password(config: Config, alternative: str) -> ConfigError:
 def _has_aws_credentials(config: Config, session) -> bool:
     try:
         return (session or make_session(config)).get_credentials() is not None
-    except Exception:  # noqa: BLE001 - a broken profile means: no usable credentials
+    except Exception:  # a broken profile means: no usable credentials
         log.debug("no AWS credentials", exc_info=True)
         return False
 
@@ -154,11 +154,15 @@ def _fetch(config: Config, target: Target, session) -> Credentials:
 
 
 def dsn_kwargs(config: Config, *, session=None) -> dict:
-    """psycopg2.connect keyword arguments for [CLUSTER], with the credentials of `credentials()`.
+    """psycopg2.connect keyword arguments for [CLUSTER], with the credentials of `credentials()` and TLS verified
+    (sparkify.tls: a missing trust store is a ConfigError before any credentials are fetched).
 
     Holds the password: never log this."""
+    from sparkify import tls
+
+    verified = tls.connect_kwargs(config)
     creds = credentials(config, session=session)
-    return {**config.cluster.dsn_kwargs(), "user": creds.user, "password": creds.password}
+    return {**config.cluster.dsn_kwargs(), "user": creds.user, "password": creds.password, **verified}
 
 
 def forget() -> None:

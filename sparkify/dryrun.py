@@ -18,7 +18,9 @@ The output is itself a valid SQL script: comments (`--`) name each statement (af
 sql_queries, and the table or group it is for) and, with the notes declared beside the statements, explain
 what happens on the paths a normal run does not take (lock waits, a failing COPY, a failing check). `begin;` and `commit;` (or `rollback;`) are the transaction
 boundaries psycopg2 sends. Parameters (the etl_runs row, the ledger rows) are shown as the literals
-psycopg2 would send at that moment.
+psycopg2 would send at that moment. With [CLUSTER] TRANSPORT = data-api the header names the transport and the
+warehouse, `begin;` and `commit;` are statements of the run's Data API session, and a parameter is shown as the
+literal of the string value the Data API receives (sparkify.dataapi.params).
 
 Only ENGINE = redshift: with another engine the dry run refuses (ConfigError, exit 2), because what
 runs there differs (the DDL is translated and COPY is emulated by many other statements).
@@ -177,23 +179,34 @@ def etl_state(config: Config, *, reload: bool = False, client_factory=None) -> t
     problems: list[str] = []
     wh = Warehouse(config)
     conn = None
+    fetch = lambda table: []
+
+    def unread(exc: BaseException) -> None:
+        problems.append(f"the load ledger could not be read ({str(exc).splitlines()[0]}): every object counts as "
+                        "new and the run's id is unknown")
+
     try:
         conn = wh.connect()
     except (SparkifyError, psycopg2.Error) as exc:
-        problems.append(f"the load ledger could not be read ({str(exc).splitlines()[0]}): every object counts as "
-                        "new and the run's id is unknown")
+        unread(exc)
         state.schema = current_schema()
     try:
-        fetch = lambda table: []
         if conn is not None:
             ctx = RunContext(wh, wh.session(conn), state)
-            read_schema(state, ctx)
-            problem = state.schema.problem(current=True)
-            if problem:  # the run would stop there, before its ledger and run id
-                raise WarehouseError(named(problem, wh))
-            for step in plans.plan_of(sql_queries.etl_start_queries):
-                step.run(ctx)
-            fetch = ledger_reader(ctx.session)
+            try:
+                read_schema(state, ctx)
+            except SparkifyError as exc:  # over the Data API, the first statement is the first request to AWS
+                if not wh.data_api:
+                    raise
+                unread(exc)
+                state.schema = current_schema()
+            else:
+                problem = state.schema.problem(current=True)
+                if problem:  # the run would stop there, before its ledger and run id
+                    raise WarehouseError(named(problem, wh))
+                for step in plans.plan_of(sql_queries.etl_start_queries):
+                    step.run(ctx)
+                fetch = ledger_reader(ctx.session)
         plan_objects(state, fetch, client_factory=client_factory,
                      on_list_error=lambda table, exc: problems.append(
                          f"{table}: the source prefix could not be listed ({str(exc).splitlines()[0]}); "
@@ -256,11 +269,18 @@ def dry_run_for(prog: str, config: Config, *, with_checks: bool = False, reload:
 
 def format_dry_run(run: DryRun, config: Config) -> str:
     c = config.cluster
-    where = f"{c.host}:{c.db_port}/{c.db_name} as {c.db_user}" if c else "?"
+    if c is not None and c.data_api:
+        from sparkify.dataapi.connection import target_of
+
+        where = (f"transport: the Redshift Data API (no connection to the warehouse; the statements run in one Data "
+                 f"API session, begin and commit included; parameters go as named Data API parameters, shown here "
+                 f"as literals of their values); {target_of(config).describe()}")
+    else:
+        where = "cluster: " + (f"{c.host}:{c.db_port}/{c.db_name} as {c.db_user}" if c else "?")
     lines = [
         (f"-- {run.prog} --dry-run: the {len(run.statements)} statements {run.prog} sends to Redshift, in order "
          f"({run.summary}). Nothing was executed."),
-        f"-- cluster: {where}; config: {config.source_name}",
+        f"-- {where}; config: {config.source_name}",
         *(f"-- NOTE: {problem}" for problem in run.problems),
     ]
     for statement in run.statements:

@@ -32,7 +32,7 @@ class LockTimeout(WarehouseError):
 
 
 class LoadError(SparkifyError):
-    """A COPY into a staging table failed; carries the rejected records (dicts shaped like stl_load_errors)."""
+    """A COPY into a staging table failed; carries the rejected records (dicts shaped like sys_load_error_detail rows)."""
 
     def __init__(self, message: str, *, table: str | None = None, rejected: list[dict] | None = None):
         super().__init__(message)

@@ -3,10 +3,10 @@ the warehouse itself, that the loads can read their sources (sql_queries.noload_
 
 On Redshift the statements are those of `noload_statements` (the load's COPY, same options, plus NOLOAD), so
 Redshift itself proves the role's attachment, bucket policies, KMS keys and the region: what the preflight's
-offline reading of the role's policies can only explain. A failure is read back from stl_load_errors (which
-Redshift keeps across the rollback) and reported as etl.py reports a failed load. On the PostgreSQL engines
+offline reading of the role's policies can only explain. A failure is read back from SYS_LOAD_ERROR_DETAIL
+(which Redshift keeps across the rollback; sql_queries.load_errors) and reported as etl.py reports a failed load. On the PostgreSQL engines
 the emulated COPY runs with NOLOAD (sparkify.copy.emulator): every file read and converted, rejections
-written to stl_load_errors, nothing inserted.
+written to sys_load_error_detail, nothing inserted.
 
 A server that is not Redshift with ENGINE = redshift (a PostgreSQL standing in, in tests) cannot run
 Redshift's COPY: the check says so instead of failing on the syntax.
@@ -56,7 +56,7 @@ def noload_statements(config: Config) -> list[str]:
 
 def server_is_redshift(session: Session) -> tuple[bool, str]:
     """(whether the server is Redshift, its version text): sql_queries.server_version, then rollback."""
-    version = str(session.execute(sql_queries.server_version.sql).fetchone()[0])
+    version = str(session.execute(sql_queries.server_version.sql, name=sql_queries.server_version.name).fetchone()[0])
     session.rollback()
     return "redshift" in version.lower(), version
 
@@ -70,18 +70,18 @@ def run_redshift(session: Session, copy: Copy, spec: CopySpec) -> NoloadResult:
 
     rejected = 0
     try:
-        session.execute(render_copy(spec))
+        session.execute(render_copy(spec), name=copy.name)
         for then in copy.then:
-            value = session.execute(then.sql).fetchone()[0]
+            value = session.execute(then.sql, name=then.name).fetchone()[0]
             if then.result is Result.REJECTED:
                 rejected = int(value or 0)
     except psycopg2.Error as exc:
-        session.rollback()  # a failed COPY aborts the transaction; stl_load_errors survives the rollback
+        session.rollback()  # a failed COPY aborts the transaction; its load errors survive the rollback
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         rows: list[dict] = []
         try:
             for failure in copy.on_failure:
-                session.execute(failure.sql)
+                session.execute(failure.sql, name=failure.name)
                 if failure.result is Result.LOAD_ERRORS:
                     cols = [d[0] for d in session.description]
                     rows = [dict(zip(cols, r)) for r in session.fetchall()]
@@ -93,7 +93,8 @@ def run_redshift(session: Session, copy: Copy, spec: CopySpec) -> NoloadResult:
     session.rollback()
     if rejected:
         return NoloadResult(spec.table, spec.source, "rejected",
-                            f"{rejected} record(s) would be rejected (MAXERROR {spec.maxerror}; see stl_load_errors)",
+                            f"{rejected} record(s) would be rejected (MAXERROR {spec.maxerror}; see "
+                            f"{sql_queries.LOAD_ERRORS_VIEW})",
                             rejected=rejected)
     return NoloadResult(spec.table, spec.source, "ok", "no record rejected")
 
@@ -112,7 +113,7 @@ def run_emulated(wh, conn, spec: CopySpec) -> NoloadResult:
     if result.rejected:
         return NoloadResult(spec.table, spec.source, "rejected",
                             f"{counts}, {result.rejected} record(s) would be rejected (MAXERROR {spec.maxerror}; "
-                            f"see stl_load_errors)", rejected=result.rejected)
+                            f"see {sql_queries.LOAD_ERRORS_VIEW})", rejected=result.rejected)
     return NoloadResult(spec.table, spec.source, "ok", f"{counts}, none rejected")
 
 

@@ -3,10 +3,12 @@
 Engines:
 - `local`: the embedded PostgreSQL (sparkify.localdb), started on demand and reused;
 - `postgres`: an existing PostgreSQL server given by [CLUSTER];
-- `redshift`: the Redshift cluster given by [CLUSTER].
+- `redshift`: the Redshift cluster given by [CLUSTER]: a psycopg2 connection to its port, or, with [CLUSTER]
+  TRANSPORT = data-api, the Redshift Data API (sparkify.dataapi), which needs no network path to the warehouse.
 
 A `Session` is the one place the toolkit's statements reach the database: execute(sql, params), then fetch,
-on one connection (one transaction) per job. `render_params` shows a statement as psycopg2 sends it.
+on one connection (one transaction) per job; each statement carries its name in sql_queries, which a failure
+over the Data API reports. `render_params` shows a statement as psycopg2 sends it.
 
 The SQL in sql_queries is Redshift's. On the PostgreSQL engines `translate_for_postgres` makes
 exactly these changes, and no others:
@@ -55,7 +57,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.errors
 
-from sparkify import dbauth, localdb
+from sparkify import dbauth, localdb, sqlscan, tls
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
 from sql_queries import etl_lock, row_count_query, table_columns_select
@@ -117,10 +119,19 @@ class Warehouse:
     def is_redshift(self) -> bool:
         return self.config.engine == "redshift"
 
+    @property
+    def data_api(self) -> bool:
+        """[CLUSTER] TRANSPORT = data-api: statements go through the Redshift Data API, no connection is opened."""
+        return self.config.cluster is not None and self.config.cluster.data_api
+
     def describe(self) -> str:
         """Where we are connecting, for log lines (never the password)."""
         if self.engine == "local":
             return f"embedded PostgreSQL at {self.config.data_dir} (database {self.config.local_db_name})"
+        if self.data_api:
+            from sparkify.dataapi.connection import target_of
+
+            return target_of(self.config).describe()
         c = self.config.cluster
         return f"{self.engine} at {c.host}:{c.db_port}/{c.db_name} as {c.db_user}"
 
@@ -128,7 +139,14 @@ class Warehouse:
         return statement if self.is_redshift else translate_for_postgres(statement)
 
     def connect(self, *, autocommit: bool = False):
-        """A new psycopg2 connection. WarehouseError names the target and the likely fix."""
+        """A new psycopg2 connection (over the Data API: a DataApiConnection, which opens none). WarehouseError
+        names the target and the likely fix."""
+        if self.data_api:
+            from sparkify.dataapi.connection import DataApiConnection
+
+            conn = DataApiConnection(self.config)
+            conn.autocommit = autocommit
+            return conn
         try:
             if self.engine == "local":
                 if self._local_dsn is None:
@@ -140,6 +158,9 @@ class Warehouse:
                     **dbauth.dsn_kwargs(self.config), connect_timeout=15, application_name="sparkify"
                 )
         except psycopg2.OperationalError as exc:
+            refused = None if self.engine == "local" else tls.explain(str(exc), self.config)
+            if refused:  # before the password or any SQL was sent (sslmode=verify-full)
+                raise WarehouseError(f"cannot connect to the {self.describe()}: TLS refused: {refused}") from None
             raise WarehouseError(f"cannot connect to the {self.describe()}: {_first_line(exc)}{self._hint(exc)}") from None
         conn.autocommit = autocommit
         return conn
@@ -196,9 +217,10 @@ class Warehouse:
 
         def attempt(ms: int) -> bool:
             set_timeout, lock, reset = lock_statements(ms)
-            session.execute(set_timeout)
+            names = [statement.name for statement in etl_lock.attempt]
+            session.execute(set_timeout, name=names[0])
             try:
-                session.execute(lock)
+                session.execute(lock, name=names[1])
             except psycopg2.errors.QueryCanceled:
                 session.rollback()
                 return False
@@ -207,7 +229,7 @@ class Warehouse:
                 raise WarehouseError(
                     f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
                 ) from None
-            session.execute(reset)
+            session.execute(reset, name=names[2])
             return True
 
         if attempt(etl_lock.first_wait_ms):
@@ -217,10 +239,18 @@ class Warehouse:
             raise LockTimeout("another etl.py run holds the lock on etl_runs; retry when it has finished")
         log.warning("another etl.py run is loading this warehouse; waiting up to %d s for it to finish", timeout_s)
         if not attempt(retry_timeout_ms(timeout_s)):
+            killed = (" (a killed run's Data API session keeps it until Redshift ends the session, at most "
+                      f"{_session_keepalive_s()} s after its last statement)" if self.data_api else "")
             raise LockTimeout(
-                f"another etl.py run still held the lock on etl_runs after {timeout_s} s; retry later "
+                f"another etl.py run still held the lock on etl_runs after {timeout_s} s{killed}; retry later "
                 "or raise [ETL] LOCK_TIMEOUT"
             )
+
+
+def _session_keepalive_s() -> int:
+    from sparkify.dataapi.connection import SESSION_KEEPALIVE_S
+
+    return SESSION_KEEPALIVE_S
 
 
 def lock_statements(timeout_ms: int | None = None) -> list[str]:
@@ -269,19 +299,34 @@ def fetch_counts(cur, tables: Sequence[str]) -> dict[str, int]:
 class Session:
     """The statements of one job on one connection: the one place they reach the database.
 
-    execute(sql, params) sends one statement (translated for PostgreSQL when `translate`), with psycopg2's
-    parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's. copy_in sends
-    text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works on `conn` itself."""
+    execute(sql, params, name=...) sends one statement (translated for PostgreSQL when `translate`), with
+    psycopg2's parameters; fetchone/fetchall/rowcount/description read its result, as a DB-API cursor's.
+    `name` is the statement's name in sql_queries (default: `step`, the statement of sql_queries whose step is
+    running, which the executor sets): a connection that `names_statements` (the Data API's) reports it when
+    the statement fails. copy_in sends text with COPY FROM STDIN (PostgreSQL only). The emulated COPY works
+    on `conn` itself.
+
+    On the PostgreSQL engines (`translate`) a statement that names a provisioned-only system view (STL_, STV_,
+    SVL_, SVCS_) is refused before it is sent, as Redshift Serverless refuses it: the local engines stand in for
+    both deployments, so they are as strict as the stricter one."""
 
     def __init__(self, conn, *, translate: bool = False):
         self.conn = conn
         self.translate = translate
+        self.step: str | None = None
         self._cursor = None
+        self._names = getattr(conn, "names_statements", False)
 
-    def execute(self, sql: str, params=None) -> Session:
+    def execute(self, sql: str, params=None, *, name: str | None = None) -> Session:
         if self._cursor is None:
             self._cursor = self.conn.cursor()
-        self._cursor.execute(translate_for_postgres(sql) if self.translate else sql, params)
+        if self.translate:
+            refuse_provisioned_only(sql)
+            sql = translate_for_postgres(sql)
+        if self._names:
+            self._cursor.execute(sql, params, name=name or self.step)
+        else:
+            self._cursor.execute(sql, params)
         return self
 
     def fetchone(self):
@@ -311,6 +356,15 @@ class Session:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
+
+
+def refuse_provisioned_only(sql: str) -> None:
+    """WarehouseError if `sql` names a view Redshift Serverless does not have (sparkify.sqlscan)."""
+    views = sqlscan.provisioned_only_views(sql)
+    if views:
+        raise WarehouseError(f"refused before sending: {summarize(sql)!r} names {', '.join(views)}, a provisioned-only "
+                             "Redshift system view that Redshift Serverless does not have (the toolkit reads the SYS "
+                             "views, which serve both)")
 
 
 def sql_literal(value) -> str:

@@ -137,6 +137,7 @@ from sql_queries.ledger import (
     loaded_objects_select,
 )
 from sql_queries.load import (
+    LOAD_ERRORS_VIEW,
     clear_staging_queries,
     copy_rejected_count,
     copy_table_queries,
@@ -345,6 +346,7 @@ __all__ = (
     "JOBS",
     "KNOWN_TABLES",
     "LEDGER_ROWS_PER_INSERT",
+    "LOAD_ERRORS_VIEW",
     "MATCH_ORDER",
     "MIGRATIONS",
     "RELEASE_TABLES",

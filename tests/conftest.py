@@ -1,9 +1,20 @@
-"""Shared fixtures. Database tests use a real PostgreSQL server: the embedded one, started once per session.
+"""The test session: its fake-AWS environment, the fixtures (tests/fixtures/, one meaning per name, suite-wide)
+and the level of every test.
 
-Every test process is AWS-safe: before anything runs, every AWS_* variable is removed from the environment
-(credentials, profiles, config files, container and web-identity credentials, endpoints...) and fake
-credentials are set, with instance metadata disabled; subprocesses inherit that environment. Tests that
-need other AWS settings set them with monkeypatch.
+Every test process is AWS-safe: before anything runs, the environment becomes the one fake-AWS environment
+of tests/helpers/environment.py (every AWS_* variable removed, fake credentials, no instance metadata);
+subprocesses inherit it, and each test starts from it again. Tests that need other AWS settings set them with
+monkeypatch.
+
+Levels (markers, declared in pyproject.toml): each test gets exactly one at collection, the highest of what it
+uses and what its module declares:
+- `db`: the embedded PostgreSQL (any fixture built on `pg_server`), or a module that starts a server itself
+  and says so with `pytestmark = pytest.mark.db`;
+- `aws`: fake AWS (moto in process or its server, the Serverless stand-in, the fault proxy, the checkip
+  stand-in), no database;
+- `unit`: neither: pure code, run with `pytest -m unit` in seconds;
+- `slow`: pure but seconds per test (a module says so with `pytestmark = pytest.mark.slow`).
+A test under tests/unit/ must come out `unit` or `slow`.
 
 `--native-lib PATH` (test sessions only: tools/sanitize_tests.py passes the sanitizer build) makes the C
 converter come from PATH instead of sparkify/copy/_native.so; the toolkit itself has no such option.
@@ -11,40 +22,28 @@ converter come from PATH instead of sparkify/copy/_native.so; the toolkit itself
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from sparkify import localdb
+from tests.helpers.environment import REMOVED, aws_safe_environment, fake_aws_environment
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA = Path(os.environ.get("SPARKIFY_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "sparkify"))
-_db_counter = itertools.count()
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.aws",
+    "tests.fixtures.dataapi",
+    "tests.fixtures.redshift",
+    "tests.fixtures.inputs",
+]
 
-# The fake, harmless AWS environment every test starts from.
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
-def aws_safe_environment(environ, home: Path) -> None:
-    """Remove every AWS_* variable from `environ` and set fake credentials (see the module docstring). Config
-    and credentials files point at files that do not exist, so ~/.aws is never read either."""
-    for name in [k for k in environ if k.upper().startswith("AWS_")]:
-        del environ[name]
-    environ.update(FAKE_AWS)
-    environ["AWS_CONFIG_FILE"] = str(home / "no-aws-config")
-    environ["AWS_SHARED_CREDENTIALS_FILE"] = str(home / "no-aws-credentials")
-
+LEVELS = ("unit", "slow", "aws", "db")
+# The fixtures a level starts from: a test whose fixtures (with everything they use) include one has that level.
+DB_FIXTURES = {"pg_server"}
+AWS_FIXTURES = {"_strict_moto", "fake_serverless", "checkip"}  # _strict_moto: under moto and moto_server
 
 _AWS_HOME = Path(tempfile.mkdtemp(prefix="sparkify-test-aws-"))
 
@@ -67,176 +66,42 @@ def pytest_unconfigure(config):
     shutil.rmtree(_AWS_HOME, ignore_errors=True)
 
 
+def level_of(item: pytest.Item) -> str:
+    """The one level of a test (see the module docstring): the highest of what it declares and what it uses, in
+    the order of LEVELS. A declared level below what the test uses is a mistake, reported."""
+    used = set(getattr(item, "fixturenames", ()))
+    declared = {m.name for m in item.iter_markers() if m.name in LEVELS}
+    derived = "db" if used & DB_FIXTURES else "aws" if used & AWS_FIXTURES else "unit"
+    level = max([*declared, derived], key=LEVELS.index)
+    if declared - {level}:
+        raise pytest.UsageError(f"{item.nodeid}: declared {', '.join(sorted(declared))}, but the fixtures it uses "
+                                f"make it {level}: drop the declaration")
+    return level
+
+
+def pytest_collection_modifyitems(config, items):
+    unit_dir = Path(__file__).parent / "unit"
+    for item in items:
+        level = level_of(item)
+        if unit_dir in Path(item.path).parents and level not in ("unit", "slow"):
+            raise pytest.UsageError(f"{item.nodeid}: its fixtures make it {level}, and tests/unit/ holds only unit "
+                                    "and slow tests: move it to the directory of its topic")
+        item.add_marker(getattr(pytest.mark, level))
+
+
 @pytest.fixture(autouse=True)
 def _aws_safe():
     """Per test as well: anything that slipped into the environment since (a direct os.environ write) is
     removed again. (Its own MonkeyPatch, not the `monkeypatch` fixture: requesting that one here would
     tear the tests' own patches down after every other fixture, e.g. after pg_dsn drops its database.)"""
     with pytest.MonkeyPatch.context() as mp:
-        for name in [k for k in os.environ if k.upper().startswith("AWS_")]:
+        for name in [k for k in os.environ if k.upper().startswith("AWS_") or k in REMOVED]:
             mp.delenv(name)
-        for name, value in {**FAKE_AWS, "AWS_CONFIG_FILE": str(_AWS_HOME / "no-aws-config"),
-                            "AWS_SHARED_CREDENTIALS_FILE": str(_AWS_HOME / "no-aws-credentials")}.items():
+        for name, value in fake_aws_environment(_AWS_HOME).items():
             mp.setenv(name, value)
         yield
-
-
-@pytest.fixture
-def moto_s3(monkeypatch):
-    """An S3 client inside moto's mock_aws, in us-west-2 (the udacity-dend bucket's region), started before the
-    test makes any client of its own; the environment is already AWS-safe (_aws_safe)."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    from moto import mock_aws
-
-    with mock_aws():
-        import boto3
-
-        yield boto3.client("s3", region_name="us-west-2")
-
-
-@pytest.fixture(scope="session")
-def native_library(pytestconfig):
-    """The C converter's library, loaded. Skips only where it cannot exist (SPARKIFY_NATIVE=0, or no C
-    compiler: then the toolkit runs in pure Python, which the other tests cover); with a compiler, a
-    missing or unusable library fails (run `make build`)."""
-    from sparkify.copy import native
-
-    if not native.enabled():
-        pytest.skip("SPARKIFY_NATIVE=0: the C converter is switched off")
-    lib = native.load_library()
-    if lib is not None:
-        return lib
-    from tools.build_native import NoCompiler, find_compiler
-
-    try:
-        find_compiler()
-    except NoCompiler as exc:
-        pytest.skip(f"{exc}: the C converter cannot be built here (the pure-Python path is what runs)")
-    pytest.fail(f"a C compiler is installed but the C converter is not usable ({native.unavailable_reason()}): "
-                "run `make build`")
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """One embedded PostgreSQL server for the whole test session, stopped and deleted at the end.
-
-    Its directory is our own (not pytest's tmp_path, whose retention policy may delete the
-    directories of a concurrently running session).
-    """
-    base = Path(tempfile.mkdtemp(prefix="sparkify-test-pg-"))
-    data_dir = base / "pgdata"
-    server = localdb.ensure_server(data_dir)
-    yield server
-    localdb.stop_server(data_dir)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_dsn(pg_server):
-    """A fresh, empty database on the session's server; dropped after the test."""
-    name = f"test_{os.getpid()}_{next(_db_counter)}"
-    dsn = localdb.ensure_database(pg_server, name)
-    yield dsn
-    localdb.drop_database(pg_server, name)
-
-
-@pytest.fixture
-def pg_conn(pg_dsn):
-    conn = psycopg2.connect(pg_dsn)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def real_data() -> Path:
-    """The real udacity-dend files in ../shared/data/sparkify (read-only)."""
-    if not (REAL_DATA / "log_data").is_dir():
-        pytest.fail(f"real data not found at {REAL_DATA}: the shared/ folder must sit beside the project checkout "
-                    "(or set SPARKIFY_REAL_DATA)")
-    return REAL_DATA
 
 
 @pytest.fixture(autouse=True)
 def _sparkify_logging(caplog):
     caplog.set_level(logging.INFO, logger="sparkify")
-
-
-@pytest.fixture
-def local_config(pg_server, pg_dsn, tmp_path):
-    """A Config for the `postgres` engine pointing at this test's fresh database on the embedded server.
-
-    Sources default to (non-existent) paths under tmp_path; tests replace them with dataclasses.replace.
-    """
-    from urllib.parse import parse_qs, urlparse
-
-    from sparkify.config import ClusterSettings, Config, S3Settings
-
-    u = urlparse(pg_dsn)
-    host = parse_qs(u.query)["host"][0]
-    return Config(
-        engine="postgres",
-        s3=S3Settings(
-            log_data=str(tmp_path / "log_data"),
-            log_jsonpath=str(tmp_path / "log_json_path.json"),
-            song_data=str(tmp_path / "song_data"),
-        ),
-        cluster=ClusterSettings(host=host, db_name=u.path.lstrip("/"), db_user="postgres", db_port=5432),
-        lock_timeout=5,
-    )
-
-
-@pytest.fixture
-def config_file(local_config, tmp_path):
-    """write_config(**s3_overrides) -> Path of a dwh.cfg for local_config's database (ENGINE = postgres)."""
-
-    def write_config(log_data=None, log_jsonpath=None, song_data=None, maxerror=0, name="dwh.cfg"):
-        c = local_config.cluster
-        path = tmp_path / name
-        path.write_text(
-            "[WAREHOUSE]\nENGINE = postgres\n"
-            f"[CLUSTER]\nHOST = {c.host}\nDB_NAME = {c.db_name}\nDB_USER = {c.db_user}\nDB_PORT = {c.db_port}\n"
-            f"[S3]\nLOG_DATA = {log_data or local_config.s3.log_data}\n"
-            f"LOG_JSONPATH = {log_jsonpath or local_config.s3.log_jsonpath}\n"
-            f"SONG_DATA = {song_data or local_config.s3.song_data}\n"
-            f"[ETL]\nMAXERROR = {maxerror}\nLOCK_TIMEOUT = 5\n"
-        )
-        return path
-
-    return write_config
-
-
-# --------------------------------------------------------------------------------------------------
-# A real browser: headless Chromium (Debian's `chromium` package), driven by Playwright without any download
-
-# As root Chromium needs --no-sandbox; the rest keep it from calling Google's services on start, which this
-# machine's closed network refuses (many connections at a time) and which no test wants.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-default-apps", "--disable-extensions"]
-
-
-def chromium_path() -> str | None:
-    """SPARKIFY_CHROMIUM, else chromium / chromium-browser on PATH."""
-    for candidate in (os.environ.get("SPARKIFY_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """A headless Chromium for the session. Without one the test is skipped and says why, unless
-    SPARKIFY_REQUIRE_BROWSER is set (CI sets it: there a missing browser is a failure, not a skip)."""
-    path = chromium_path()
-    if path is None:
-        reason = ("no Chromium to test the HTML report in: apt-get install chromium "
-                  "(or set SPARKIFY_CHROMIUM to a Chromium or Chrome binary)")
-        if os.environ.get("SPARKIFY_REQUIRE_BROWSER"):
-            pytest.fail(f"{reason}; SPARKIFY_REQUIRE_BROWSER is set, so this is not skipped")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()

@@ -9,7 +9,7 @@ native.c each input reaches), re-runs itself with the sanitizer runtime preloade
     flips, interesting bytes, JSON and UTF-8 tokens, numbers at type bounds, long strings, deletions,
     duplications, splices with another input);
   - runs it through the C converter and the Python reference under every option set
-    (tests/copy/native_diff.py) and compares rows, rejections and line counts;
+    (tests/helpers/native_diff.py) and compares rows, rejections and line counts;
   - keeps it if it reached an edge (or an edge's hit-count bucket) no earlier input reached.
 A divergence is minimized (bytes removed while the two paths still disagree) and saved as
 tests/copy/fuzz_corpus/found-<hash>.json; fix native.c (the Python path is the reference). A sanitizer
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         build("fuzz")
         _reexec_with_sanitizers()
     from sparkify.copy import native
-    from tests.copy.native_diff import compare
+    from tests.helpers.native_diff import compare
 
     native.use_library(FUZZ_LIBRARY)
     cov = Coverage(FUZZ_LIBRARY)

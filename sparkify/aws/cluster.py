@@ -323,6 +323,10 @@ def _warn_differences(settings: DwhSettings, cluster: dict, group_id: str) -> No
         log.warning("%s exists but is NOT encrypted; sparkify creates encrypted clusters. To fix it, delete it "
                     "(delete_cluster.py) and run create_cluster.py again, or enable encryption in the console.",
                     resource)
+    if cluster.get("PubliclyAccessible") and not settings.publicly_accessible:
+        log.warning("%s exists and is publicly accessible, which DWH_PUBLICLY_ACCESSIBLE (or TRANSPORT = data-api) "
+                    "does not need: aws redshift modify-cluster --cluster-identifier %s --no-publicly-accessible",
+                    resource, settings.cluster_identifier)
     groups = [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups", [])]
     if group_id not in groups:
         log.warning("%s exists but does not use security group %s (it uses %s): its network access is "

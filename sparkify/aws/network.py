@@ -73,7 +73,7 @@ def _vpc_id(ec2, settings: DwhSettings) -> str:
     return vpc_id
 
 
-def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool, list[dict]]:
+def _split_permissions(perms: list[Mapping], port: int, cidr: str | None) -> tuple[bool, list[dict]]:
     """(whether the wanted rule is present, the other ingress permissions to revoke)."""
     present = False
     revoke: list[dict] = []
@@ -102,8 +102,9 @@ def _split_permissions(perms: list[Mapping], port: int, cidr: str) -> tuple[bool
     return present, revoke
 
 
-def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, ResourceOutcome]:
-    """The dedicated security group; its only ingress rule is TCP port from `cidr`. Returns (group id, step)."""
+def ensure_security_group(ec2, settings: DwhSettings, cidr: str | None) -> tuple[str, ResourceOutcome]:
+    """The dedicated security group; its only ingress rule is TCP port from `cidr` (None: no ingress rule at all,
+    [CLUSTER] TRANSPORT = data-api). Returns (group id, outcome)."""
     name = settings.security_group_name
     resource = f"security group '{name}'"
     region = settings.region
@@ -145,7 +146,7 @@ def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, R
         present = False
         outcome = "created"
         log.info("%s (%s) created in %s", resource, group_id, vpc_id)
-    if not present:
+    if not present and cidr is not None:
         with aws_call("adding the ingress rule to", resource, region):
             try:
                 ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{
@@ -157,8 +158,8 @@ def ensure_security_group(ec2, settings: DwhSettings, cidr: str) -> tuple[str, R
                     raise
         if outcome == "reused":
             outcome = "updated"
-    return group_id, ResourceOutcome("security group", name, outcome,
-                                     f"{group_id}, ingress tcp/{settings.port} from {cidr} only")
+    ingress = f"ingress tcp/{settings.port} from {cidr} only" if cidr is not None else "no ingress rule"
+    return group_id, ResourceOutcome("security group", name, outcome, f"{group_id}, {ingress}")
 
 
 def find_security_groups(ec2, settings: DwhSettings, vpc_id: str | None) -> list[dict]:

@@ -71,9 +71,8 @@ def ensure_group(redshift, settings: DwhSettings) -> tuple[str, ResourceOutcome]
                 outcome = "created"
             except redshift.exceptions.ClusterParameterGroupAlreadyExistsFault:  # made meanwhile by another run
                 group = get_group(redshift, settings) or {}
-    if outcome == "reused" and not has_tag(group.get("Tags")):
-        raise ProvisioningError(f"{resource} exists but was not created by sparkify (no sparkify:managed tag): "
-                                f"delete or rename it, or choose another DWH_CLUSTER_IDENTIFIER (nothing was created)")
+    if outcome == "reused" and not has_tag(group.get("Tags")):  # (made meanwhile: refuse_foreign checked it first)
+        raise ProvisioningError(foreign_message(settings))
     current = _user_values(redshift, settings) if outcome == "reused" else {}
     wrong = {k: v for k, v in PARAMETERS.items() if current.get(k) != v}
     if wrong:
@@ -85,6 +84,18 @@ def ensure_group(redshift, settings: DwhSettings) -> tuple[str, ResourceOutcome]
             outcome = "updated"
     log.info("%s %s (require_ssl = true)", resource, outcome)
     return name, ResourceOutcome("parameter group", name, outcome, "require_ssl = true")
+
+
+def foreign_message(settings: DwhSettings) -> str:
+    return (f"{_resource(settings)} exists but was not created by sparkify (no sparkify:managed tag): delete or "
+            f"rename it, or choose another DWH_CLUSTER_IDENTIFIER")
+
+
+def refuse_foreign(redshift, settings: DwhSettings) -> None:
+    """Before anything is created: ProvisioningError if a group of our name exists that sparkify did not make."""
+    group = get_group(redshift, settings)
+    if group is not None and not has_tag(group.get("Tags")):
+        raise ProvisioningError(foreign_message(settings) + " (nothing was created)")
 
 
 def cluster_groups(cluster: dict) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 Before anything is created, both modes resolve who may connect (DWH_ALLOWED_CIDR, else the caller's public
 address), read the S3 locations the role will be scoped to ([S3]; refused when missing) and check the AWS
-credentials (which also give the account the role's trust policy pins). Then they create or reuse:
+credentials (which also give the account the role's trust policy pins). With [CLUSTER] TRANSPORT = data-api in
+the file, the scripts never connect to the warehouse's port: unless [DWH] says otherwise (DWH_ALLOWED_CIDR,
+DWH_PUBLICLY_ACCESSIBLE), the security group gets no ingress rule and the warehouse is not publicly accessible.
+Then they create or reuse:
 
 * cluster (DWH_MODE = cluster, the default): the node type is checked against the region's orderable
   options (sparkify.aws.cluster) first; then the IAM role, the security group, the parameter group that
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sparkify.aws import cluster as cluster_mod
@@ -34,6 +37,7 @@ from sparkify.config import PASSWORD_ENV, DwhSettings, get_value, read_config_fi
 from sparkify.errors import ConfigError
 
 log = logging.getLogger("sparkify.aws")
+DEFAULT_TIMING = Timing()
 
 
 @dataclass
@@ -67,7 +71,8 @@ def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing
 
     config_path = Path(config_path)
     timing = timing or Timing()
-    cidr = resolve_allowed_cidr(settings, checkip_url)  # before anything is created: it may fail
+    settings, open_port = closed_for_data_api(settings, config_path)
+    cidr = resolve_allowed_cidr(settings, checkip_url) if open_port else None  # before anything is created
     locations = s3access.read_locations(config_path)  # the role's scope; refused before anything is created
     session = session or make_session(settings)
     with aws_call("checking", "the AWS credentials", settings.region):
@@ -82,6 +87,7 @@ def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing
     else:
         redshift = client(session, "redshift")
         node_type = cluster_mod.select_node_type(redshift, settings)  # before anything is created: it may fail
+        paramgroup.refuse_foreign(redshift, settings)  # likewise
         role_arn, role_step = ensure_role(iam, settings, account=account, locations=locations, partition=partition)
         group_id, group_step = ensure_security_group(ec2, settings, cidr)
         made = _cluster(redshift, settings, node_type, role_arn, group_id, timing)
@@ -97,6 +103,24 @@ def create_all(settings: DwhSettings, config_path: Path | str, *, timing: Timing
                   "[CLUSTER] HOST, DB_NAME, DB_USER, DB_PORT; [IAM_ROLE] ARN")]
     return CreateReport(steps=steps, host=made.host, port=made.port, db_name=made.db_name, db_user=made.db_user,
                         role_arn=role_arn, security_group_id=group_id, config_path=config_path)
+
+
+def closed_for_data_api(settings: DwhSettings, config_path: Path) -> tuple[DwhSettings, bool]:
+    """(the settings to create with, whether the warehouse port gets an ingress rule). With [CLUSTER] TRANSPORT =
+    data-api no script connects to the port: no rule and no public address, unless [DWH] asks for them."""
+    try:
+        transport = (get_value(read_config_file(config_path), "CLUSTER", "TRANSPORT") or "").lower()
+    except ConfigError:
+        transport = ""
+    if transport != "data-api":
+        return settings, True
+    if "DWH_PUBLICLY_ACCESSIBLE" not in settings.given:
+        settings = replace(settings, publicly_accessible=False)
+    open_port = "DWH_ALLOWED_CIDR" in settings.given
+    log.info("[CLUSTER] TRANSPORT = data-api: the warehouse is %spublicly accessible and its port %s",
+             "" if settings.publicly_accessible else "not ",
+             f"is open to {settings.allowed_cidr} (DWH_ALLOWED_CIDR)" if open_port else "has no ingress rule")
+    return settings, open_port
 
 
 def _cluster(redshift, settings: DwhSettings, node_type: str, role_arn: str, group_id: str, timing: Timing) -> _Made:
@@ -133,6 +157,8 @@ def _config_hints(path: Path, settings: DwhSettings, environ: Mapping[str, str])
                  path, what)
     has_password = environ.get(PASSWORD_ENV) or get_value(cp, "CLUSTER", "DB_PASSWORD")
     auth = (get_value(cp, "CLUSTER", "AUTH") or "").lower()
+    if (get_value(cp, "CLUSTER", "TRANSPORT") or "").lower() == "data-api":
+        return  # the Data API needs no password
     if settings.managed_password and auth != "iam":
         log.info("hint: AWS Secrets Manager keeps the admin password; create_tables.py and etl.py can get "
                  "temporary credentials instead: set [CLUSTER] AUTH = iam in %s", path)

@@ -93,8 +93,8 @@ def _append_section(doc: ConfigUpdater, name: str) -> None:
     if last is None:
         doc.add_section(name)
         return
-    tail = last.last_block if hasattr(last, "last_block") else last  # a section's own last block
-    if isinstance(last, Space) or isinstance(tail, Space) or not last.lines[-1].strip():
+    # Judged on the text so far, not on the last block's lines: a section this call has just added has none.
+    if str(doc).endswith("\n\n"):
         last.add_after.section(name)
     else:
         last.add_after.space().section(name)

@@ -19,6 +19,8 @@ from sparkify.config.kinds import Choice, Cidr, Flag, Integer, Kind, Port, Regio
 PASSWORD_ENV = "SPARKIFY_DB_PASSWORD"
 ENGINES = ("local", "postgres", "redshift")
 AUTH_MODES = ("password", "iam")
+TRANSPORTS = ("psycopg2", "data-api")
+SSL_MODES = ("verify-full", "disable")
 DWH_MODES = ("cluster", "serverless")
 USAGE_LIMIT_ACTIONS = ("deactivate", "emit-metric", "log")
 # Redshift Serverless accepts these workgroup ports only (CreateWorkgroup's documentation).
@@ -92,6 +94,7 @@ SECTIONS: tuple[Section, ...] = (
 _CLUSTER_ID = r"[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)"
 _KMS_KEY = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/-]+|[0-9a-f-]{36}|alias/[\w/-]+"
 _REQUIRED_CLUSTER = "for `ENGINE = postgres` or `redshift`"
+_SECRET_ARN = r"arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"
 
 KEYS: tuple[Key, ...] = (
     # ---------------------------------------------------------------------------------------------- WAREHOUSE
@@ -106,21 +109,49 @@ KEYS: tuple[Key, ...] = (
                                      label="lower-case identifier"),
         default="sparkify", in_example=True, doc=_LOCAL_ONLY + "the database created in the embedded server."),
     # ---------------------------------------------------------------------------------------------- CLUSTER
-    Key("CLUSTER", "HOST", Text(label="host name"), required=_REQUIRED_CLUSTER, in_example=True,
+    Key("CLUSTER", "HOST", Text(label="host name"),
+        required=_REQUIRED_CLUSTER + " (with `TRANSPORT = data-api`: or let `[DWH]` name the warehouse)",
+        in_example=True,
         doc="The server's host name, or the cluster's or workgroup's endpoint."),
     Key("CLUSTER", "DB_NAME", Text(), required=_REQUIRED_CLUSTER, example="sparkify", in_example=True,
         doc="The database."),
-    Key("CLUSTER", "DB_USER", Text(), required=_REQUIRED_CLUSTER, example="sparkify_admin", in_example=True,
+    Key("CLUSTER", "DB_USER", Text(),
+        required=_REQUIRED_CLUSTER + " (with `TRANSPORT = data-api`: for a cluster without `SECRET_ARN`)",
+        example="sparkify_admin", in_example=True,
         doc="The database user."),
     Key("CLUSTER", "DB_PASSWORD", Secret(), in_example=True,
         doc=f"The password. The environment variable `{PASSWORD_ENV}` wins over it (prefer it to writing the "
             "password here); if both are empty, `[DWH] DWH_DB_PASSWORD` is used."),
-    Key("CLUSTER", "DB_PORT", Port(), required=_REQUIRED_CLUSTER, example="5439", in_example=True,
+    Key("CLUSTER", "DB_PORT", Port(), required=_REQUIRED_CLUSTER + " with `TRANSPORT = psycopg2`", example="5439",
+        in_example=True,
         doc="The port."),
     Key("CLUSTER", "AUTH", Choice(AUTH_MODES), example="iam",
         default_doc="`password` if a password is set, else `iam` when AWS credentials are available",
         doc="`password`: `DB_USER` with the password. `iam` (`ENGINE = redshift` only): temporary credentials "
             "from AWS, fetched right before connecting with your AWS credentials; nothing to store."),
+    Key("CLUSTER", "TRANSPORT", Choice(TRANSPORTS), default="psycopg2", example="data-api",
+        doc="How statements reach the warehouse. `psycopg2`: a connection to `HOST:DB_PORT` (the warehouse must be "
+            "reachable from this machine). `data-api` (`ENGINE = redshift` only): the Redshift Data API over "
+            "HTTPS with your AWS credentials, no connection to the warehouse's port and no password; the "
+            "cluster or workgroup is the one `HOST` names (its endpoint), else the one `[DWH]` names."),
+    Key("CLUSTER", "SECRET_ARN",
+        Text(_SECRET_ARN, must="be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:"
+                               "secret:<name>)", label="Secrets Manager secret ARN"),
+        example="arn:aws:secretsmanager:us-west-2:123456789012:secret:sparkify-dwh-AbCdEf",
+        default_doc="temporary credentials for `DB_USER` (a cluster) or your IAM identity (a workgroup)",
+        doc="For `TRANSPORT = data-api`: a Secrets Manager secret holding the database user and password, instead "
+            "of temporary credentials."),
+    Key("CLUSTER", "SSL_ROOT_CERT", Text(label="local path"), example="amazon-trust-ca-bundle.crt",
+        default_doc="the system trust store",
+        doc="The CA bundle (PEM) that verifies the server's TLS certificate; a relative path is relative to this "
+            "file. Redshift's certificates are issued by AWS Certificate Manager and chain to roots the system "
+            "store holds; where it lacks them, use the bundle AWS publishes "
+            "(`https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt`)."),
+    Key("CLUSTER", "SSL_MODE", Choice(SSL_MODES), default="verify-full",
+        doc="`verify-full`: TLS, with the server's certificate verified and its host name checked before the "
+            "password or any SQL is sent. `disable` (`ENGINE = postgres`, a server on this machine only: `HOST` "
+            "`localhost`, `127.0.0.1` or `::1`): no TLS. A Unix-socket `HOST` (`ENGINE = postgres` only) is local "
+            "and has no TLS either way."),
     # ---------------------------------------------------------------------------------------------- IAM_ROLE
     Key("IAM_ROLE", "ARN", Text(check=is_role_arn, is_not="an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)",
                                 label="IAM role ARN"),

@@ -27,6 +27,14 @@ class ClusterSettings:
     db_port: int
     db_password: str = field(default="", repr=False)
     auth: str | None = None  # "password" | "iam" | None: iam when no password is set and AWS credentials exist
+    ssl_mode: str = "verify-full"  # "verify-full" | "disable" (sparkify.tls)
+    ssl_root_cert: Path | None = None  # the CA bundle; None: the system trust store
+    transport: str = "psycopg2"  # "psycopg2" | "data-api" (sparkify.dataapi: no connection to host:db_port)
+    secret_arn: str | None = None  # data-api: a Secrets Manager secret instead of temporary credentials
+
+    @property
+    def data_api(self) -> bool:
+        return self.transport == "data-api"
 
     def dsn_kwargs(self) -> dict:
         """Keyword arguments for psycopg2.connect (holds the password: never log this)."""

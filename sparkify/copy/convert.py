@@ -3,7 +3,7 @@
 A converter takes one decoded JSON value (str, int, float, bool, dict, list; never None: the caller
 writes NULL for a JSON null or a missing element) and returns the field as COPY text format wants it
 (already escaped), or the NULL marker. A value Redshift would reject raises `Reject(err_code, reason)`,
-with Redshift's error code and reason text (stl_load_errors.err_code / err_reason).
+with Redshift's error code and reason text (sys_load_error_detail.error_code / error_message).
 
 Rules (Amazon Redshift Database Developer Guide: COPY data conversion parameters, COPY from JSON,
 Load error reference, Multibyte character load errors):

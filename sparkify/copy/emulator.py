@@ -7,13 +7,13 @@ input. The conversion runs in a producer thread (sparkify.copy.streaming); prepa
 read and convert while this one is being ingested.
 
 With `spec.noload` (Redshift's NOLOAD) every file is read and converted and every rejection counted and
-written to stl_load_errors exactly as for a load, but no row is sent: there is no COPY FROM STDIN, and
+written to sys_load_error_detail exactly as for a load, but no row is sent: there is no COPY FROM STDIN, and
 CopyResult.loaded counts the rows a load would have inserted.
 
 Rejected records are skipped up to MAXERROR; one more fails the whole COPY (LoadError), and the target
 table is left exactly as before (the COPY runs inside a SAVEPOINT on the caller's transaction, which is
-never committed or rolled back here). Rejected records are written to `stl_load_errors` through a
-separate autocommit connection (sparkify.copy.stl), so they are kept even when the COPY fails.
+never committed or rolled back here). Rejected records are written to `sys_load_error_detail` through a
+separate autocommit connection (sparkify.copy.load_errors), so they are kept even when the COPY fails.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ import psycopg2
 from psycopg2 import sql
 
 from sparkify.copy.convert import NULL_SQL
+from sparkify.copy.load_errors import VIEW as LOAD_ERRORS_VIEW
+from sparkify.copy.load_errors import rejected_record, save_errors
 from sparkify.copy.producer import ChunkProducer, named_error
 from sparkify.copy.records import ObjectTooLarge
 from sparkify.copy.redshift import format_load_errors
 from sparkify.copy.spec import CopySpec
-from sparkify.copy.stl import rejected_record, save_errors
 from sparkify.copy.streaming import Background, ChunkReader, PreparedCopy, prepare_copy
 from sparkify.errors import LoadError
 
@@ -126,11 +127,10 @@ def _failure(spec: CopySpec, load: ChunkProducer, cause: BaseException) -> LoadE
     if isinstance(cause, ObjectTooLarge):
         src_key = _current_key(load)
         load.errors.append(rejected_record(
-            tbl=load.oid, starttime=load.starttime, session=load.session, url=src_key[0], key=src_key[1],
-            lineno=cause.lineno, raw=b"", column=None, err_code=1216,
-            reason=f"JSON object exceeds the 4 MB limit ({cause.size if cause.complete else 'more than 4194304'} bytes)"))
+            load.origin, url=src_key[0], key=src_key[1], lineno=cause.lineno, column=None, error_code=1216,
+            message=f"JSON object exceeds the 4 MB limit ({cause.size if cause.complete else 'more than 4194304'} bytes)"))
         return LoadError(f"{spec.table}: COPY failed: {src_key[1]} line {cause.lineno}: {cause} (whatever MAXERROR "
-                         "says; split the object or load it another way) (see stl_load_errors)",
+                         f"says; split the object or load it another way) (see {LOAD_ERRORS_VIEW})",
                          table=spec.table, rejected=load.errors)
     if isinstance(cause, psycopg2.Error):
         first = (cause.pgerror or str(cause)).strip().splitlines()[0]

@@ -7,12 +7,11 @@ listing of its files.
 (orjson per line; sparkify.copy.records for everything else) and converts each record into a line of
 PostgreSQL's COPY text format (sparkify.copy.rows, and the C converter of sparkify.copy.native for the common
 case, many one-line files per call). Rejected records are counted up to MAXERROR (one more fails the COPY) and
-kept as stl_load_errors rows (sparkify.copy.stl); progress is reported every PROGRESS_EVERY seconds.
+kept as sys_load_error_detail rows (sparkify.copy.load_errors); progress is reported every PROGRESS_EVERY seconds.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import itertools
 import logging
@@ -25,6 +24,7 @@ import orjson
 from sparkify.copy import native as native_mod
 from sparkify.copy.convert import Column, Options, Reject, column_from_catalog
 from sparkify.copy.jsonpaths import JsonPathsError, parse_jsonpaths_file
+from sparkify.copy.load_errors import copy_origin, rejected_record
 from sparkify.copy.records import MAX_OBJECT_BYTES, Found, LineSplitter, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.redshift import format_load_errors
 from sparkify.copy.rows import LineReader, RowBuilder, RowReject
@@ -41,7 +41,6 @@ from sparkify.copy.sources import (
     s3_client,
 )
 from sparkify.copy.spec import CopySpec
-from sparkify.copy.stl import rejected_record
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
@@ -58,17 +57,15 @@ LONG_LINE_ROWS = 2048  # rows of a line too long to hold handed on at a time (Fi
 class ChunkProducer:
     """One emulated COPY's conversion: its counters, its rejected records, and the chunks of COPY text."""
 
-    def __init__(self, spec: CopySpec, columns: list[Column], builder: RowBuilder, oid: int, session: int,
+    def __init__(self, spec: CopySpec, columns: list[Column], builder: RowBuilder, origin: dict,
                  sources: Iterator[SourceFile], client_factory, progress):
         self.spec = spec
         self.columns = columns
         self.builder = builder
-        self.oid = oid
-        self.session = session
+        self.origin = origin  # what each rejected record's row shares (sparkify.copy.load_errors.copy_origin)
         self.sources = sources
         self.client_factory = client_factory
         self.progress = progress
-        self.starttime = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.files_done = 0
         self.loaded = 0
         self.current = ("", "")
@@ -79,13 +76,11 @@ class ChunkProducer:
         self.files_total: int | None = None
 
     # ------------------------------------------------------------- errors
-    def _error(self, src: SourceFile, lineno: int, raw: bytes, column: int | None, reject: Reject) -> dict:
-        return rejected_record(tbl=self.oid, starttime=self.starttime, session=self.session, url=src.url, key=src.key,
-                               lineno=lineno, raw=raw, column=self.columns[column] if column is not None else None,
-                               err_code=reject.err_code, reason=reject.reason, raw_value=reject.raw_value)
-
     def reject(self, src: SourceFile, lineno: int, raw: bytes, column: int | None, reject: Reject) -> None:
-        self.add_error(self._error(src, lineno, raw, column, reject))
+        """Record a rejected record (`raw`, its bytes, is not kept: SYS_LOAD_ERROR_DETAIL has no raw line)."""
+        self.add_error(rejected_record(self.origin, url=src.url, key=src.key, lineno=lineno,
+                                       column=self.columns[column] if column is not None else None,
+                                       error_code=reject.err_code, message=reject.reason))
 
     def add_error(self, error: dict) -> None:
         """Record a rejected record; one more than MAXERROR fails the COPY."""
@@ -339,7 +334,7 @@ def setup_producer(conn, spec: CopySpec) -> ChunkProducer:
         raise named_error(exc, spec.table) from None
     except ValueError as exc:  # an unsupported TIMEFORMAT
         raise LoadError(f"{spec.table}: {exc}", table=spec.table) from None
-    load = ChunkProducer(spec, columns, builder, oid, conn.get_backend_pid(), iter(()), client_factory, None)
+    load = ChunkProducer(spec, columns, builder, copy_origin(conn, oid), iter(()), client_factory, None)
     load.sources = _counted(itertools.chain([first], listing), load)
     return load
 

@@ -40,7 +40,7 @@ _WS = b" \t\r\n"
 _INTERESTING = re.compile(rb'[\[\]{}"]')
 _IN_STRING = re.compile(rb'["\\]')
 _NOT_WS = re.compile(rb"[^ \t\r\n]")
-RAW_KEEP = 4096  # bytes of a malformed part of a huge line kept for stl_load_errors.raw_line (1,024 characters)
+RAW_KEEP = 4096  # bytes of a malformed part of a huge line kept as the record's bytes (memory stays bounded)
 
 
 class ObjectTooLarge(Exception):
@@ -70,7 +70,7 @@ class Malformed:
 class Found:
     lineno: int
     value: Any  # a parsed JSON value, or Malformed
-    raw: bytes  # the record's bytes (for stl_load_errors.raw_line)
+    raw: bytes  # the record's bytes
 
 
 def _replace_per_byte(char: str):

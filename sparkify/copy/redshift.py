@@ -2,8 +2,9 @@
 
 `render_copy` turns a CopySpec into Redshift SQL; every value is validated and quoted as a SQL literal,
 so a configuration value can never change the statement's shape. When a real COPY fails, psycopg2 only
-says "Load into table ... failed. Check 'stl_load_errors' system table for details": the pipeline sends
-sql_queries.load_errors and shows `format_load_errors(...)` of its rows instead.
+says "Load into table ... failed. Check 'stl_load_errors' system table for details" (a view Redshift
+Serverless does not have): the pipeline sends sql_queries.load_errors, which reads SYS_LOAD_ERROR_DETAIL, and
+shows `format_load_errors(...)` of its rows instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from sparkify.awsnames import REGION_RE, ROLE_ARN_RE, S3_URI_RE
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import ConfigError
+from sql_queries import LOAD_ERRORS_VIEW
 
 # Redshift accepts MAXERROR up to 100000 (larger values are silently capped to it).
 MAX_MAXERROR = 100_000
@@ -93,29 +95,30 @@ def render_copy(spec: CopySpec) -> str:
 
 
 def display_key(row: Mapping) -> str:
-    """The file of an stl_load_errors row as shown to users: an S3 key (without s3://bucket/), or the
+    """The file of a sys_load_error_detail row as shown to users: an S3 key (without s3://bucket/), or the
     emulator's path relative to the COPY's source prefix's parent (the row's `key`)."""
     key = row.get("key")
     if key:
         return str(key)
-    filename = str(row.get("filename") or "").strip()
-    match = re.match(r"^s3://[^/]+/(.*)$", filename)
-    return match.group(1) if match else filename
+    file_name = str(row.get("file_name") or "").strip()
+    match = re.match(r"^s3://[^/]+/(.*)$", file_name)
+    return match.group(1) if match else file_name
 
 
-def _clip(value: str, limit: int = 80) -> str:
+def _clip(value: str, limit: int) -> str:
     value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return value if len(value) <= limit else value[: limit - 3] + "..."
 
 
 def format_load_errors(table: str, rows: Sequence[Mapping], maxerror: int) -> str:
-    """One line for the user: how many records were rejected and where the first one is.
+    """One line for the user: how many records were rejected and where the first one is, from rows shaped like
+    sys_load_error_detail's (which has no raw line or value: error_message quotes the value where it matters).
 
     e.g. `staging_events: COPY rejected 3 records (MAXERROR 0); first: log_data/2018/11/2018-11-05-events.json
-    line 17, column user_id: Invalid digit, Value 'a', Pos 0, Type: Integer (value "abc") (see stl_load_errors)`
+    line 17, column user_id: Invalid digit, Value 'a', Pos 0, Type: Integer (see sys_load_error_detail)`
     """
     if not rows:
-        return (f"{table}: COPY failed and stl_load_errors holds no row for it (MAXERROR {maxerror}); "
+        return (f"{table}: COPY failed and {LOAD_ERRORS_VIEW} holds no row for it (MAXERROR {maxerror}); "
                 "the database error above is the cause")
     n = len(rows)
     first = rows[0]
@@ -123,13 +126,10 @@ def format_load_errors(table: str, rows: Sequence[Mapping], maxerror: int) -> st
     line = first.get("line_number")
     if line is not None and int(line) >= 0:
         where += f" line {int(line)}"
-    colname = str(first.get("colname") or "").strip()
-    if colname:
-        where += f", column {colname}"
-    reason = str(first.get("err_reason") or "").strip() or f"error {first.get('err_code')}"
-    raw = first.get("raw_field_value")
-    raw = "" if raw is None else str(raw).strip()
-    value = f' (value "{_clip(raw)}")' if raw and colname else ""
+    column = str(first.get("column_name") or "").strip()
+    if column:
+        where += f", column {column}"
+    reason = str(first.get("error_message") or "").strip() or f"error {first.get('error_code')}"
     noun = "record" if n == 1 else "records"
-    return (f"{table}: COPY rejected {n} {noun} (MAXERROR {maxerror}); first: {where}: {reason}{value} "
-            "(see stl_load_errors)")
+    return (f"{table}: COPY rejected {n} {noun} (MAXERROR {maxerror}); first: {where}: {_clip(reason, 200)} "
+            f"(see {LOAD_ERRORS_VIEW})")

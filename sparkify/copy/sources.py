@@ -12,7 +12,7 @@ Listing is paginated and done once. `read_all` reads ahead with a bounded thread
 one, small local files in batches) and hands the contents over in listing order.
 
 Hostile sources: a local file whose name is not UTF-8 fails the COPY with one line naming it, its bytes
-escaped (S3 keys, stl_load_errors and the load ledger are UTF-8: such a file must be renamed); a manifest
+escaped (S3 keys, sys_load_error_detail and the load ledger are UTF-8: such a file must be renamed); a manifest
 read from S3 may name only s3:// objects, as Redshift's manifests do.
 """
 
@@ -44,7 +44,7 @@ READ_BUFFER = 1024 * 1024
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One data file: `url` as stl_load_errors.filename shows it, `key` as users see it."""
+    """One data file: `url` as sys_load_error_detail.file_name shows it, `key` as users see it."""
 
     url: str  # s3://bucket/key, or the absolute local path
     key: str  # the S3 key, or the local path relative to the source prefix's parent
@@ -131,7 +131,7 @@ def utf8_name(path: str) -> str:
         path.encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-        raise LoadError(f"{shown}: the file name is not valid UTF-8 (S3 keys, stl_load_errors and the load ledger "
+        raise LoadError(f"{shown}: the file name is not valid UTF-8 (S3 keys, sys_load_error_detail and the load ledger "
                         "are UTF-8): rename the file") from None
     return path
 

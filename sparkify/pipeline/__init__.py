@@ -41,7 +41,7 @@ def create_tables(config: Config) -> dict[str, int]:
     wh = Warehouse(config)
     log.info("creating tables in the %s", wh.describe())
     counts = execute_plan(wh, create_tables_plan(), RunState(config)).row_counts
-    log.info("created %d tables: %s", len(sql_queries.create_table_queries), ", ".join(counts))
+    log.info("created %d tables: %s", len(sql_queries.SCHEMA_TABLES), ", ".join(sql_queries.SCHEMA_TABLES))
     return counts
 
 

@@ -25,6 +25,7 @@ def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
                     and not ctx.prepared:
                 _prepare_following_copies(ctx, steps[i + 1:])
             t0 = time.monotonic()
+            ctx.session.step = step.name
             try:
                 step.run(ctx)
             finally:

@@ -17,7 +17,7 @@ from sparkify import ledger
 from sparkify.copy.spec import CopySpec, bind
 from sparkify.errors import LoadError
 from sparkify.pipeline.state import RunState
-from sparkify.pipeline.steps import RunContext, Send, StatementStep, Step, chunks, values_insert
+from sparkify.pipeline.steps import RunContext, Send, StatementStep, Step, statement_chunks, values_insert
 from sparkify.warehouse import Session
 from sql_queries import Copy, Result, RowCounts, Values
 
@@ -63,7 +63,7 @@ def ledger_reader(session: Session) -> Callable[[str], list]:
     select = sql_queries.loaded_objects_select
 
     def fetch(table: str) -> list:
-        return session.execute(select.sql, {"table_name": table}).fetchall()
+        return session.execute(select.sql, {"table_name": table}, name=f"{select.name} {table}").fetchall()
 
     return fetch
 
@@ -129,6 +129,8 @@ class CopyStep(Step):
         if s.table in state.manifests:
             source = (f"the run's manifest of its {len(state.tables[s.table].to_load)} new or changed objects "
                       "(written to S3 first)")
+        elif state.config.s3.manifest_prefix:  # (the prefix could not be listed: no manifest to write)
+            source = "the whole prefix (its objects could not be listed, so the run has no manifest of the new ones)"
         else:
             source = "the whole prefix ([S3] MANIFEST_PREFIX is not set, so unchanged objects are read again too)"
         out = [Send(s, s.name, render_copy(self.spec(state)), note=s.note.format(table=s.table, source=source))]
@@ -167,14 +169,14 @@ class CopyStep(Step):
         session = ctx.session
         log.info("%s: COPY from %s", spec.table, spec.source)
         try:
-            session.execute(copy.sql)
+            session.execute(copy.sql, name=copy.label)
         except psycopg2.Error as exc:
             session.rollback()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             rows: list[dict] = []
             for failure in self.statement.on_failure:
                 try:
-                    session.execute(failure.sql)
+                    session.execute(failure.sql, name=failure.name)
                     if failure.result is Result.LOAD_ERRORS:
                         cols = [d[0] for d in session.description]
                         rows = [dict(zip(cols, r)) for r in session.fetchall()]
@@ -187,14 +189,14 @@ class CopyStep(Step):
             ) from None
         loaded = rejected = 0
         for send in then:
-            value = session.execute(send.sql).fetchone()[0]
+            value = session.execute(send.sql, name=send.label).fetchone()[0]
             if send.statement.result is Result.REJECTED:
                 rejected = value
             elif isinstance(send.statement, RowCounts):
                 loaded = value
         if rejected:
-            log.warning("%s: COPY skipped %d records (MAXERROR %d); see stl_load_errors", spec.table, rejected,
-                        spec.maxerror)
+            log.warning("%s: COPY skipped %d records (MAXERROR %d); see %s", spec.table, rejected,
+                        spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         return loaded, rejected
 
     def _emulated_copy(self, ctx: RunContext, spec: CopySpec) -> tuple[int, int]:
@@ -206,8 +208,8 @@ class CopyStep(Step):
             prepared=ctx.prepared.pop(spec.table, None),
         )
         if result.rejected:
-            log.warning("%s: %d records rejected (MAXERROR %d); see the stl_load_errors table",
-                        spec.table, result.rejected, spec.maxerror)
+            log.warning("%s: %d records rejected (MAXERROR %d); see the %s table",
+                        spec.table, result.rejected, spec.maxerror, sql_queries.LOAD_ERRORS_VIEW)
         log.info("%s: %d rows from %d files in %.1f s", spec.table, result.loaded, result.files, result.seconds)
         return result.loaded, result.rejected
 
@@ -233,8 +235,8 @@ class LedgerInsertStep(Step):
         s = self.statement
         return [Send(s, s.name, *values_insert(s.sql, chunk), note=s.note)
                 for plan in state.tables.values() if plan.to_load
-                for chunk in chunks(ledger.ledger_rows(plan, state.run_id or 0, state.ledger_time()),
-                                    s.rows_per_statement)]
+                for chunk in statement_chunks(state, ledger.ledger_rows(plan, state.run_id or 0, state.ledger_time()),
+                                              s.rows_per_statement, lambda rows: values_insert(s.sql, rows))]
 
     def run(self, ctx: RunContext) -> None:
         s, state = self.statement, ctx.state

@@ -125,7 +125,7 @@ def upgrade_plan(migrations=sql_queries.MIGRATIONS) -> tuple[Step, ...]:
 
 def render(plan: Iterable[Step], state: RunState) -> list[Send]:
     """What Redshift receives from `plan` in `state`, as the dry run prints it (parameters as literals)."""
-    return [send.rendered() for step in plan for send in step.sends(state)]
+    return [send.rendered(state.data_api) for step in plan for send in step.sends(state)]
 
 
 def render_other_paths(plan: Iterable[Step], state: RunState) -> list[Send]:
@@ -133,7 +133,7 @@ def render_other_paths(plan: Iterable[Step], state: RunState) -> list[Send]:
     out: list[Send] = []
     for step in plan:
         for send in step.other_sends(state):
-            send = send.rendered()
+            send = send.rendered(state.data_api)
             if not any(s.label == send.label and s.sql == send.sql for s in out):
                 out.append(send)
     return out

@@ -63,6 +63,11 @@ class RunState:
     def is_redshift(self) -> bool:
         return self.config.engine == "redshift"
 
+    @property
+    def data_api(self) -> bool:
+        """[CLUSTER] TRANSPORT = data-api: the statements must fit the Data API's size limit."""
+        return self.config.cluster is not None and self.config.cluster.data_api
+
     def holds(self, condition: When, statement: Statement) -> bool:
         """Whether `condition` holds now, for `statement` (OBJECTS_TO_LOAD is about its table)."""
         if condition in STAGED:

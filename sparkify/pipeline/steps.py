@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import sql_queries
@@ -38,8 +38,14 @@ class Send:
     params: dict | tuple | None = None
     note: str = ""  # the dry run's comment before it
 
-    def rendered(self) -> Send:
-        """This statement with its parameters as the literals psycopg2 sends, stripped: the dry run's text."""
+    def rendered(self, data_api: bool = False) -> Send:
+        """This statement with its parameters as literals, stripped: the dry run's text. psycopg2 sends the
+        literals; the Data API sends the statement with named parameters, shown as the literals of their values
+        (sparkify.dataapi.params.render_named)."""
+        if data_api:
+            from sparkify.dataapi.params import render_named
+
+            return replace(self, sql=render_named(self.sql, self.params).strip(), params=None)
         return replace(self, sql=render_params(self.sql, self.params).strip(), params=None)
 
 
@@ -64,6 +70,48 @@ class RunContext:
 
 def chunks(items: Sequence, size: int) -> list:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def statement_chunks(state: RunState, items: Sequence, size: int, statement: Callable[[Sequence], tuple],
+                     item_values: Callable[[object], Sequence] = lambda item: item) -> list:
+    """`items` cut into the consecutive chunks a statement each: at most `size` items, and over the Data API
+    also within its size limit (`statement(chunk)` is the (sql, params) a chunk becomes; `item_values(item)` the
+    parameter values one item adds)."""
+    if not state.data_api:
+        return chunks(items, size)
+    from sparkify.dataapi.params import MAX_STATEMENT_BYTES, statement_bytes, values_bytes
+
+    name_length = 16 + len(str(size * 64))  # longer than any name the Data API parameters of a chunk get
+    return chunks_within(items, size, lambda chunk: statement_bytes(*statement(chunk)), MAX_STATEMENT_BYTES,
+                         estimate=lambda item: values_bytes(item_values(item), name_length))
+
+
+def chunks_within(items: Sequence, size: int, weight: Callable[[Sequence], int], limit: int,
+                  estimate: Callable[[object], int] | None = None) -> list:
+    """Consecutive chunks of at most `size` items, each with weight(chunk) at most `limit`. With `estimate` (at
+    least what one more item adds to a chunk's weight), a chunk is its first item's weight plus the estimates of
+    the next ones, filled in one pass (a little shorter than could be); else each chunk is as long as can be,
+    found by bisection. ValueError if one item alone is over the limit."""
+    out: list = []
+    start = 0
+    while start < len(items):
+        top = min(size, len(items) - start)
+        n = 0
+        if estimate is not None and (total := weight(items[start:start + 1])) <= limit:
+            n = 1
+            while n < top and total + (cost := estimate(items[start + n])) <= limit:
+                total, n = total + cost, n + 1
+        if not n:
+            low, high = 0, top + 1  # the longest chunk that fits is in [low, high)
+            while high - low > 1:
+                mid = (low + high) // 2
+                low, high = (mid, high) if weight(items[start:start + mid]) <= limit else (low, mid)
+            n = low
+        if n == 0:
+            raise ValueError(f"one item weighs {weight(items[start:start + 1]):,}, over the limit of {limit:,}")
+        out.append(items[start:start + n])
+        start += n
+    return out
 
 
 def values_insert(template: str, rows: Sequence[tuple]) -> tuple[str, tuple]:
@@ -122,7 +170,7 @@ class Step:
 
     def execute(self, ctx: RunContext, send: Send) -> None:
         t0 = time.monotonic()
-        ctx.session.execute(send.sql, send.params)
+        ctx.session.execute(send.sql, send.params, name=send.label)
         account(ctx.state, send.statement, ctx.session)
         log.debug("%s done in %.2f s: %s", send.label, time.monotonic() - t0, summarize_sql(send.sql))
 
@@ -164,9 +212,15 @@ def bindings(s: Statement, state: RunState) -> list[tuple[str, dict | None, str]
             out.append((f"{s.name} {copy.table}", {"table_name": copy.table}, note))
         return out
     if s.params is Params.RELOADED_OBJECTS:
-        return [(s.name, {"table_name": table, "object_urls": tuple(chunk)}, s.note)
+        def params(table: str, urls: Sequence[str]) -> dict:
+            return {"table_name": table, "object_urls": tuple(urls)}
+
+        return [(s.name, params(table, chunk), s.note)
                 for table, plan in state.tables.items() if plan.to_load
-                for chunk in chunks(sorted(o.url for o in plan.reloaded), sql_queries.LEDGER_ROWS_PER_INSERT)]
+                for chunk in statement_chunks(state, sorted(o.url for o in plan.reloaded),
+                                              sql_queries.LEDGER_ROWS_PER_INSERT,
+                                              lambda urls, table=table: (s.sql, params(table, urls)),
+                                              item_values=lambda url: (url,))]
     if s.params is Params.RUN_ROW:
         return [(s.name, state.run_row(), s.note)]
     raise ValueError(f"{s.name}: its parameters ({s.params}) are bound by its own kind of step")
@@ -297,7 +351,7 @@ class CountsStep(Step):
         state, s = ctx.state, self.statement
         counts = {}
         for table, send in zip(self.tables(state), self.sends(state)):
-            counts[table] = ctx.session.execute(send.sql).fetchone()[0]
+            counts[table] = ctx.session.execute(send.sql, name=send.label).fetchone()[0]
         if s.scope is Scope.BEFORE_MERGE:
             state.counts_before = counts
         elif s.scope is Scope.AFTER_RUN:  # the tables not counted keep the previous run's totals
@@ -365,4 +419,5 @@ class ValuesStep(Step):
     def sends(self, state: RunState) -> list[Send]:
         s = self.statement
         return [Send(s, s.name, *values_insert(s.sql, chunk), note=s.note)
-                for chunk in chunks(self.rows(state), s.rows_per_statement)]
+                for chunk in statement_chunks(state, self.rows(state), s.rows_per_statement,
+                                              lambda rows: values_insert(s.sql, rows))]

@@ -4,17 +4,19 @@ the columns sql_queries' CREATE statements declare, in order.
 cluster.login: a real connection (10 s timeout; the password, or temporary credentials from IAM with AUTH = iam,
 sparkify.dbauth); psycopg2's error is explained: wrong host (does not resolve), no answer (security group not open
 to this machine's IP, or the cluster not publicly accessible / paused), wrong port, wrong password or user, wrong
-database. tables: information_schema.columns of the current schema (the same query on Redshift and PostgreSQL);
-a missing table or a different column list is fatal ("run create_tables.py"); the tables of an earlier release are
+database. With TRANSPORT = data-api, the tables query runs over the Data API instead (no connection is opened): its
+first request proves the AWS credentials, the warehouse, the database and the user.
+tables: information_schema.columns of the current schema (the same query on Redshift and PostgreSQL); a missing table or a different column list is fatal ("run create_tables.py"); the tables of an earlier release are
 fatal with the upgrade as the fix ("run create_tables.py --upgrade", sparkify.schema).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sql_queries
+from sparkify import tls
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.preflight.findings import Finding, fatal, ok, warn
 from sparkify.schema import SchemaFound
@@ -148,11 +150,16 @@ def check_database(config: Config) -> list[Finding]:
     from sparkify.errors import ConfigError, WarehouseError
 
     c = config.cluster
+    if c is not None and c.data_api:
+        return check_data_api(config)
     where = (f"{c.db_name} at {c.host}:{c.db_port} as {c.db_user}" if c is not None
              else f"the embedded PostgreSQL ({config.data_dir})")
     try:
         conn = _connect(config)
     except psycopg2.OperationalError as exc:
+        refused = tls.explain(str(exc), config) if c is not None else None
+        if refused:  # before the password or any SQL was sent (sslmode=verify-full)
+            return [fatal("cluster.login", f"cannot log in to {where}: TLS refused: {refused}")]
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return [fatal("cluster.login", f"cannot log in to {where}: {first}: {explain_connection_error(str(exc), c)}")]
     except (WarehouseError, ConfigError) as exc:
@@ -173,11 +180,46 @@ def check_database(config: Config) -> list[Finding]:
     finally:
         conn.rollback()
         conn.close()
+    return findings + tables_findings(actual)
+
+
+def tables_findings(actual: Mapping[str, list[str]]) -> list[Finding]:
+    """The tables found (table -> its columns) against sql_queries' DDL."""
     found = SchemaFound({t: tuple(cols) for t, cols in actual.items()})
     if found.recognised is not None:  # made by an earlier release: the upgrade brings it up to date, keeping the data
-        return findings + [fatal("tables.schema", found.problem(current=True))]
+        return [fatal("tables.schema", found.problem(current=True))]
     expected = expected_tables()
     problems = [f for t, cols in expected.items() if (f := compare_columns(t, actual.get(t), cols))]
     if problems:
-        return findings + problems
-    return findings + [ok("tables", f"the {len(expected)} tables exist with the expected columns")]
+        return problems
+    return [ok("tables", f"the {len(expected)} tables exist with the expected columns")]
+
+
+def check_data_api(config: Config) -> list[Finding]:
+    """cluster.login and tables over the Data API ([CLUSTER] TRANSPORT = data-api): the tables query is the first
+    statement, so it proves the credentials, the warehouse and the database; no connection is opened."""
+    import psycopg2
+
+    from sparkify.dataapi.connection import target_of
+    from sparkify.errors import WarehouseError
+    from sparkify.warehouse import Warehouse
+
+    target = target_of(config)
+    conn = Warehouse(config).connect()
+    actual: dict[str, list[str]] = {}
+    try:
+        with conn.cursor() as cur:
+            cur.execute(TABLES_QUERY, tables_query_params(), name="preflight tables")
+            for table, column in cur.fetchall():
+                actual.setdefault(table, []).append(column)
+    except WarehouseError as exc:
+        return [fatal("cluster.login", f"cannot run statements on the {target.describe()}: {exc}")]
+    except psycopg2.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return [ok("cluster.login", f"statements run on the {target.describe()}"),
+                warn("tables", f"cannot read information_schema.columns: {first}")]
+    finally:
+        conn.rollback()
+        conn.close()
+    return [ok("cluster.login", f"statements run on the {target.describe()} (no connection to its port)"),
+            *tables_findings(actual)]

@@ -1,122 +1,49 @@
-"""End to end, as a user runs them: create_cluster.py then delete_cluster.py as subprocesses against a local
-moto_server made as strict as AWS (tests/aws/strict_moto.py), in cluster mode and (with the Redshift Serverless
-stand-in beside it, tests/aws/fake_serverless.py, as moto lacks that service) in serverless mode; including what
-a user may already have: a role, cluster or namespace of the configured name that sparkify did not make, a role
-that also trusts another account, and an [S3] section changed between two runs.
-
-Kept in its own module: an in-process mock_aws (the other modules' fixture) would intercept boto3 calls meant for
-the server. moto_server is reset before each test.
+"""End to end, as a user runs them: create_cluster.py then delete_cluster.py as subprocesses against moto's server
+(strict, tests/helpers/strict_moto.py), in cluster mode and (with the Redshift Serverless stand-in beside it,
+tests/helpers/serverless.py, as moto lacks that service) in serverless mode; including what a user may already
+have: a role, cluster or namespace of the configured name that sparkify did not make, a role that also trusts
+another account, and an [S3] section changed between two runs. moto's server is emptied before each test.
 """
 
 from __future__ import annotations
 
 import configparser
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
-import boto3
-import pytest
+from tests.helpers.dwhcfg import FAKE_PASSWORD, DwhCfg, edit
+from tests.helpers.environment import script_environment
+from tests.helpers.scripts import run_script
 
-from tests.aws.conftest import FAKE_PASSWORD, write_cfg
-
-PROJECT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 TAGGED = [{"Key": "sparkify:managed", "Value": "true"}]
 REDSHIFT_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _clean_env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SPARKIFY_", "MOTO_"))}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-               AWS_CONFIG_FILE=str(home / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-creds"),
-               AWS_EC2_METADATA_DISABLED="true", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-    return env
-
-
-@pytest.fixture(scope="module")
-def _moto_server(tmp_path_factory):
-    """The strict moto_server on 127.0.0.1, started for this module and stopped after it; yields its URL."""
-    tmp_path = tmp_path_factory.mktemp("moto-server")
-    port = _free_port()
-    log_path = tmp_path / "moto_server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.aws.strict_moto", "-p", str(port), "-H", "127.0.0.1"],
-                                cwd=PROJECT, env=_clean_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto_server exited with {proc.returncode}: "
-                            f"{log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("moto_server did not answer within 30 s")
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture
-def moto_server(_moto_server):
-    """The module's moto_server, emptied for this test."""
-    urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST"), timeout=10).close()
-    return _moto_server
-
-
-@pytest.fixture
-def fake_serverless():
-    from tests.aws.fake_serverless import FakeServerless
-
-    fake = FakeServerless()
-    yield fake
-    fake.close()
-
-
 class User:
     """A user's shell: the scripts with a config file and an environment pointing at the local endpoints, and
     their AWS CLI (boto3 clients on the same endpoints) to look at or prepare what exists."""
 
-    def __init__(self, tmp_path: Path, moto_url: str, serverless_url: str | None = None, *, extra: str = ""):
-        self.cfg = write_cfg(tmp_path / "dwh.cfg", extra=extra)
-        self.env = _clean_env(tmp_path) | {"AWS_ENDPOINT_URL": moto_url}
-        self.endpoints = {"default": moto_url}
-        if serverless_url:
-            self.env["AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS"] = serverless_url
-            self.endpoints["redshift-serverless"] = serverless_url
+    def __init__(self, tmp_path, moto_server, fake_serverless=None, cfg: DwhCfg | None = None):
+        self.cfg = (cfg or DwhCfg.provisioning()).write(tmp_path / "dwh.cfg")
+        self.endpoints = {"": moto_server.url}
+        if fake_serverless is not None:
+            self.endpoints["redshift-serverless"] = fake_serverless.url
+        self.env = script_environment(self.endpoints)
+        self._moto = moto_server
 
-    def run(self, script: str, *args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, script, "--config", str(self.cfg), *args], cwd=PROJECT, env=self.env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
+    def run(self, script: str, *args: str):
+        proc = run_script(script, self.cfg, *args, env=self.env, timeout=120)
         assert FAKE_PASSWORD not in proc.stdout + proc.stderr
         return proc
 
     def client(self, service: str):
-        return boto3.client(service, region_name="us-west-2", aws_access_key_id="testing",
-                            aws_secret_access_key="testing",
-                            endpoint_url=self.endpoints.get(service, self.endpoints["default"]))
+        if service == "redshift-serverless":
+            import boto3
+
+            return boto3.client(service, region_name="us-west-2", aws_access_key_id="testing",
+                                aws_secret_access_key="testing", endpoint_url=self.endpoints[service])
+        return self._moto.client(service)
 
     def config(self) -> configparser.ConfigParser:
         cp = configparser.ConfigParser(interpolation=None)
@@ -124,9 +51,7 @@ class User:
         return cp
 
     def edit(self, old: str, new: str) -> None:
-        text = self.cfg.read_text()
-        assert old in text
-        self.cfg.write_text(text.replace(old, new))
+        edit(self.cfg, old, new)
 
     def role_policy(self, role: str) -> dict:
         return self.client("iam").get_role_policy(RoleName=role, PolicyName="sparkify-s3-read")["PolicyDocument"]
@@ -267,9 +192,8 @@ def test_a_cluster_we_did_not_make_is_used_as_it_is_and_kept(moto_server, tmp_pa
 
 
 def _serverless_user(tmp_path, moto_server, fake_serverless) -> User:
-    user = User(tmp_path, moto_server, fake_serverless.url, extra="DWH_MODE = serverless\n")
-    user.edit("DWH_CLUSTER_IDENTIFIER = test-dwh", "DWH_CLUSTER_IDENTIFIER = test-sls")
-    return user
+    cfg = DwhCfg.provisioning().set("DWH", DWH_CLUSTER_IDENTIFIER="test-sls", DWH_MODE="serverless")
+    return User(tmp_path, moto_server, fake_serverless, cfg)
 
 
 def test_serverless_create_then_delete_against_moto_server(moto_server, fake_serverless, tmp_path):

@@ -74,21 +74,21 @@ def test_aws_call_raises_provisioning_error_without_chain():
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-def test_wrong_region_end_to_end_is_one_line(aws_env, monkeypatch, cfg_path):
+def test_wrong_region_end_to_end_is_one_line(monkeypatch, provisioning_cfg):
     """A region whose endpoint does not resolve: the real botocore error path, no network needed."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused at once
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     settings = DwhSettings(db_password="Sup3rSecretPw", allowed_cidr="203.0.113.7/32")
     with pytest.raises(ProvisioningError, match="cannot reach AWS at http://127.0.0.1:9.*check DWH_REGION"):
-        create_all(settings, cfg_path)
+        create_all(settings, provisioning_cfg)
 
 
-def test_no_credentials_end_to_end(aws_env, monkeypatch, cfg_path):
+def test_no_credentials_end_to_end(monkeypatch, provisioning_cfg):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    settings = load_dwh_settings(cfg_path)
+    settings = load_dwh_settings(provisioning_cfg)
     with pytest.raises(ProvisioningError, match=r"^no AWS credentials: configure a profile \(aws configure\)"):
-        create_all(settings, cfg_path)
+        create_all(settings, provisioning_cfg)
 
 
 # ---- waiting -------------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _described(status: str) -> dict:
 
 
 @pytest.fixture
-def stubbed(aws_env):
+def stubbed():
     client = boto3.client("redshift", region_name="us-west-2")
     with Stubber(client) as stub:
         yield client, stub

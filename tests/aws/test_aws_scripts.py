@@ -10,7 +10,7 @@ import pytest
 import create_cluster
 import delete_cluster
 from sparkify import cli
-from tests.aws.conftest import FAKE_PASSWORD
+from tests.helpers.dwhcfg import FAKE_PASSWORD, DwhCfg
 
 
 @pytest.fixture(autouse=True)
@@ -46,54 +46,54 @@ def test_invalid_config_exits_2_with_every_problem(tmp_path, capsys):
     assert "weak" not in err
 
 
-def test_create_prints_the_report_and_never_the_password(moto, cfg_path, capsys, caplog):
-    assert create_cluster.main(["--config", str(cfg_path)]) == 0
+def test_create_prints_the_report_and_never_the_password(moto, provisioning_cfg, capsys, caplog):
+    assert create_cluster.main(["--config", str(provisioning_cfg)]) == 0
     out, err = capsys.readouterr()
     assert "created        Redshift cluster test-dwh" in out and "cluster ready: test-dwh." in out
     assert FAKE_PASSWORD not in out + err + caplog.text
     assert len(clusters()) == 1
 
 
-def test_delete_refuses_without_a_terminal_and_without_yes(moto, cfg_path, capsys, monkeypatch):
-    assert create_cluster.main(["--config", str(cfg_path)]) == 0
+def test_delete_refuses_without_a_terminal_and_without_yes(moto, provisioning_cfg, capsys, monkeypatch):
+    assert create_cluster.main(["--config", str(provisioning_cfg)]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert delete_cluster.main(["--config", str(cfg_path)]) == 1
+    assert delete_cluster.main(["--config", str(provisioning_cfg)]) == 1
     assert "standard input is not a terminal; run delete_cluster.py --yes" in capsys.readouterr().err
     assert len(clusters()) == 1
 
 
-def test_delete_asks_and_respects_the_answer(moto, cfg_path, capsys, monkeypatch):
-    assert create_cluster.main(["--config", str(cfg_path)]) == 0
+def test_delete_asks_and_respects_the_answer(moto, provisioning_cfg, capsys, monkeypatch):
+    assert create_cluster.main(["--config", str(provisioning_cfg)]) == 0
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", _Tty(""))
     prompts = []
     monkeypatch.setattr("builtins.input", lambda text: prompts.append(text) or "no")
-    assert delete_cluster.main(["--config", str(cfg_path)]) == 1
+    assert delete_cluster.main(["--config", str(provisioning_cfg)]) == 1
     assert "not confirmed, nothing was deleted" in capsys.readouterr().err
     assert "delete Redshift cluster 'test-dwh'" in prompts[0] and "NO final snapshot" in prompts[0]
     assert len(clusters()) == 1
     monkeypatch.setattr("builtins.input", lambda text: "yes")
-    assert delete_cluster.main(["--config", str(cfg_path)]) == 0
+    assert delete_cluster.main(["--config", str(provisioning_cfg)]) == 0
     out = capsys.readouterr().out
     assert "deleted        Redshift cluster test-dwh" in out and "removed 4 resource(s)" in out
     assert clusters() == []
     monkeypatch.setattr("builtins.input", lambda text: pytest.fail("asked although nothing exists"))
-    assert delete_cluster.main(["--config", str(cfg_path)]) == 0
+    assert delete_cluster.main(["--config", str(provisioning_cfg)]) == 0
     assert "nothing to delete in us-west-2" in capsys.readouterr().out
 
 
-def test_aws_errors_exit_1_with_one_line(moto, cfg_path, capsys, monkeypatch):
+def test_aws_errors_exit_1_with_one_line(moto, provisioning_cfg, capsys, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    assert create_cluster.main(["--config", str(cfg_path)]) == 1
+    assert create_cluster.main(["--config", str(provisioning_cfg)]) == 1
     err = capsys.readouterr().err
     assert err == ("create_cluster.py: no AWS credentials: configure a profile (aws configure) or set "
                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or [AWS] KEY/SECRET in the config file)\n")
 
 
-def test_create_without_s3_locations_exits_2_before_anything_is_created(moto, cfg_path, capsys):
-    cfg_path.write_text(cfg_path.read_text().split("[S3]")[0])
-    assert create_cluster.main(["--config", str(cfg_path)]) == 2
+def test_create_without_s3_locations_exits_2_before_anything_is_created(moto, provisioning_cfg, capsys):
+    DwhCfg.provisioning().drop("S3").write(provisioning_cfg)
+    assert create_cluster.main(["--config", str(provisioning_cfg)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "[S3] LOG_DATA and SONG_DATA are required to create the warehouse" in err
     assert clusters() == []

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from sparkify.aws.base import TAG_KEY
-from tests.aws.conftest import FAKE_PASSWORD, write_cfg
-from tests.aws.provisioning import REGION, clients, create, delete, our_groups, read_cfg
+from tests.helpers.dwhcfg import FAKE_PASSWORD, DwhCfg
+from tests.helpers.provisioning import REGION, clients, create, delete, our_groups, read_cfg
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/test-dwh-s3-read"
@@ -44,8 +44,8 @@ class StubbedSession:
 
 
 @pytest.fixture
-def serverless_session(session):
-    stubbed = StubbedSession(session)
+def serverless_session(boto_session):
+    stubbed = StubbedSession(boto_session)
     with stubbed.stub:
         yield stubbed
     stubbed.stub.assert_no_pending_responses()
@@ -97,8 +97,8 @@ def _expect_first_create(s: StubbedSession, namespace_request=NAMESPACE_REQUEST,
              USAGE_LIMIT_REQUEST)
 
 
-def _serverless_cfg(tmp_path, extra=""):
-    return write_cfg(tmp_path / "dwh.cfg", extra="DWH_MODE = serverless\n" + extra)
+def _serverless_cfg(tmp_path, **dwh):
+    return DwhCfg.provisioning().set("DWH", DWH_MODE="serverless", **dwh).write(tmp_path / "dwh.cfg")
 
 
 def test_serverless_create_asks_for_exactly_this(serverless_session, tmp_path, fast, sleeps, caplog, capsys):
@@ -155,9 +155,9 @@ def test_serverless_create_again_reuses_everything(serverless_session, tmp_path,
 
 
 def test_serverless_managed_password_private_workgroup_own_key_and_limits(serverless_session, tmp_path, fast):
-    path = _serverless_cfg(tmp_path, "DWH_MANAGED_PASSWORD = true\nDWH_PUBLICLY_ACCESSIBLE = false\n"
-                                     "DWH_KMS_KEY_ID = alias/sparkify\nDWH_BASE_CAPACITY = 8\nDWH_USAGE_LIMIT = 2\n"
-                                     "DWH_USAGE_LIMIT_ACTION = emit-metric\n")
+    path = _serverless_cfg(tmp_path, DWH_MANAGED_PASSWORD="true", DWH_PUBLICLY_ACCESSIBLE="false",
+                           DWH_KMS_KEY_ID="alias/sparkify", DWH_BASE_CAPACITY=8, DWH_USAGE_LIMIT=2,
+                           DWH_USAGE_LIMIT_ACTION="emit-metric")
     s = serverless_session
     request = {k: v for k, v in NAMESPACE_REQUEST.items() if k != "adminUserPassword"}
     request.update(manageAdminPassword=True, kmsKeyId="alias/sparkify")
@@ -299,20 +299,11 @@ def test_serverless_our_workgroup_without_require_ssl_gets_it(serverless_session
     assert [(st.kind, st.outcome) for st in report.steps][3] == ("workgroup", "updated")
 
 
-@pytest.fixture
-def fake_serverless():
-    from tests.aws.fake_serverless import FakeServerless
-
-    fake = FakeServerless()
-    yield fake
-    fake.close()
-
-
 @pytest.mark.parametrize("parameters, message", [
     ([{"parameterKey": "requireSsl", "parameterValue": "true"}], "Invalid parameter key: requireSsl"),
     ([{"parameterKey": "require_ssl", "parameterValue": "yes"}], "Invalid value for require_ssl: yes"),
 ])
-def test_the_serverless_stand_in_validates_config_parameters_as_aws_does(fake_serverless, aws_env, parameters,
+def test_the_serverless_stand_in_validates_config_parameters_as_aws_does(fake_serverless, parameters,
                                                                           message):
     import boto3
 

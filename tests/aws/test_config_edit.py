@@ -73,6 +73,16 @@ def test_updated_config_text(updates, expected):
     assert updated_config_text(BASE, updates) == expected
 
 
+def test_sections_added_one_after_another_are_separated_by_a_blank_line():
+    """create_cluster.py on a file with neither [CLUSTER] nor [IAM_ROLE]: the second new section follows the first,
+    which has no lines of its own in the file yet."""
+    updates = {"CLUSTER": {"HOST": "h.example.invalid", "DB_NAME": "dev"}, "IAM_ROLE": {"ARN": "arn:aws:iam::0:role/r"}}
+    tail = "\n[CLUSTER]\nHOST = h.example.invalid\nDB_NAME = dev\n\n[IAM_ROLE]\nARN = arn:aws:iam::0:role/r\n"
+    assert updated_config_text("[S3]\nA = 1\n", updates) == "[S3]\nA = 1\n" + tail
+    assert updated_config_text("[S3]\nA = 1", updates) == "[S3]\nA = 1\n" + tail
+    assert updated_config_text("[S3]\nA = 1\n\n", updates) == "[S3]\nA = 1\n" + tail
+
+
 def test_comments_blank_lines_and_other_keys_are_kept_byte_for_byte():
     new = updated_config_text(BASE, {"CLUSTER": {"HOST": "h", "DB_PASSWORD": "p"}, "IAM_ROLE": {"ARN": "a"}})
     old_lines = BASE.splitlines()

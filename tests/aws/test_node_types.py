@@ -52,12 +52,12 @@ def test_choose_node_type(kw, offered, expected, why):
 
 @pytest.mark.parametrize("kw, offered, message", [
     ({"node_type": "dc2.large"}, NO_DC2,
-     "DWH_NODE_TYPE = dc2.large is not orderable in us-west-2; orderable there: ra3.large, ra3.xlplus, ra3.4xlarge, "
-     "ra3.16xlarge: set DWH_NODE_TYPE to one of them, or leave it unset to let create_cluster.py choose "
-     "(nothing was created)"),
+     ("DWH_NODE_TYPE = dc2.large is not orderable in us-west-2; orderable there: ra3.large, ra3.xlplus, ra3.4xlarge, "
+      "ra3.16xlarge: set DWH_NODE_TYPE to one of them, or leave it unset to let create_cluster.py choose "
+      "(nothing was created)")),
     ({"node_type": "ra3.4xlarge"}, NO_DC2,
-     "DWH_NODE_TYPE = ra3.4xlarge cannot be ordered as a single-node cluster in us-west-2; single-node types "
-     "there: ra3.large, ra3.xlplus"),
+     ("DWH_NODE_TYPE = ra3.4xlarge cannot be ordered as a single-node cluster in us-west-2; single-node types "
+      "there: ra3.large, ra3.xlplus")),
     ({"cluster_type": "multi-node", "num_nodes": 2}, [("ra3.large", "single-node")],
      "no node type can be ordered as a multi-node cluster in us-west-2 (orderable: ra3.large)"),
     ({}, [], "AWS lists no orderable Redshift node type in us-west-2"),
@@ -76,7 +76,7 @@ def _page(pairs, marker=None):
     return page
 
 
-def test_orderable_options_reads_every_page(aws_env):
+def test_orderable_options_reads_every_page():
     client = boto3.client("redshift", region_name=REGION)
     with Stubber(client) as stub:  # Stubber checks each request and response against the service model
         stub.add_response("describe_orderable_cluster_options", _page(NO_DC2[:3], marker="page-2"), {})
@@ -85,7 +85,7 @@ def test_orderable_options_reads_every_page(aws_env):
         stub.assert_no_pending_responses()
 
 
-def test_orderable_options_of_an_endpoint_without_the_call(aws_env):
+def test_orderable_options_of_an_endpoint_without_the_call():
     client = boto3.client("redshift", region_name=REGION)
     with Stubber(client) as stub:
         stub.add_client_error("describe_orderable_cluster_options", "InvalidAction", "not implemented",

@@ -7,8 +7,16 @@ import random
 
 import pytest
 
-from sparkify.copy.convert import (NULL, EpochFormatter, Options, Reject, column_from_catalog, make_converter,
-                                   truncate_utf8, utf8_problem)
+from sparkify.copy.convert import (
+    NULL,
+    EpochFormatter,
+    Options,
+    Reject,
+    column_from_catalog,
+    make_converter,
+    truncate_utf8,
+    utf8_problem,
+)
 
 DEFAULT = Options(truncatecolumns=False, blanksasnull=False, emptyasnull=False)
 PIPELINE = Options(timeformat="epochmillisecs", truncatecolumns=True, blanksasnull=True, emptyasnull=True)

@@ -1,5 +1,5 @@
 """The bad-input corpus (bad_inputs/, one file per scenario) through the emulated COPY on real PostgreSQL:
-rows loaded, records rejected, the stl_load_errors rows and the message, scenario by scenario."""
+rows loaded, records rejected, the sys_load_error_detail rows and the message, scenario by scenario."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import logging
 import pytest
 
 from sparkify.errors import LoadError
-
-from .conftest import BAD
+from tests.helpers.corpus import BAD
 
 NULL = None
 
@@ -19,19 +18,18 @@ def ids(db, column="id", order="seq"):
 
 
 def errors(db, *fields):
-    fields = fields or ("line_number", "colname", "err_code")
-    return [tuple(row[f] for f in fields) for row in db.stl()]
+    fields = fields or ("line_number", "column_name", "error_code")
+    return [tuple(row[f] for f in fields) for row in db.load_errors()]
 
 
 def test_malformed_json(t_table):
     result = t_table.copy(source=BAD / "malformed_json.json", maxerror=5)
     assert (result.loaded, result.rejected, result.files) == (3, 2, 1)
     assert ids(t_table) == [1, 3, 5]
-    stl = t_table.stl()
-    assert [(r["line_number"], r["colname"], r["err_code"]) for r in stl] == [(2, "", 1216), (4, "", 1216)]
-    assert stl[0]["filename"] == str(BAD / "malformed_json.json")
-    assert stl[0]["raw_line"] == '{"id": 2, "name": "b",}'
-    assert stl[0]["err_reason"].startswith("Invalid JSON:")
+    rejected = t_table.load_errors()
+    assert [(r["line_number"], r["column_name"], r["error_code"]) for r in rejected] == [(2, "", 1216), (4, "", 1216)]
+    assert rejected[0]["file_name"] == str(BAD / "malformed_json.json")
+    assert rejected[0]["error_message"].startswith("Invalid JSON:")
 
 
 def test_malformed_json_fails_the_copy_with_a_message(t_table):
@@ -39,7 +37,7 @@ def test_malformed_json_fails_the_copy_with_a_message(t_table):
         t_table.copy(source=BAD / "malformed_json.json", maxerror=0)
     msg = str(exc.value)
     assert msg.startswith("t: COPY rejected 1 record (MAXERROR 0); first: malformed_json.json line 2: Invalid JSON:")
-    assert msg.endswith("(see stl_load_errors)")
+    assert msg.endswith("(see sys_load_error_detail)")
     assert exc.value.table == "t" and len(exc.value.rejected) == 1
 
 
@@ -47,20 +45,19 @@ def test_truncated_object(t_table):
     result = t_table.copy(source=BAD / "truncated_object.json", maxerror=5)
     assert (result.loaded, result.rejected) == (3, 2)
     assert ids(t_table) == [1, 3, 5]
-    assert errors(t_table, "line_number", "err_code") == [(2, 1216), (4, 1216)]
-    reasons = [r["err_reason"] for r in t_table.stl()]
+    assert errors(t_table, "line_number", "error_code") == [(2, 1216), (4, 1216)]
+    reasons = [r["error_message"] for r in t_table.load_errors()]
     assert "unterminated string" in reasons[0] and "truncated object" in reasons[1]
 
 
 WRONG_TYPES = [
-    (1, "id", 1207, "Invalid digit, Value 'a', Pos 0, Type: Integer", "abc"),
-    (2, "id", 1207, "Invalid digit, Value '.', Pos 1, Type: Integer", "3.0"),
-    (3, "small", 1207, "Overflow (Short valid range -32768 to 32767)", "70000"),
-    (4, "flag", 1210, "Invalid boolean value: 'maybe'", "maybe"),
-    (5, "score", 1207, "Invalid digit, Value 'x', Pos 0, Type: Double", "x1"),
-    (6, "ts", 1206, "Invalid timestamp format or value [YYYY-MM-DD HH24:MI:SS]", "2018-13-45 00:00:00"),
-    (9, "big", 1207, "Overflow (Long valid range -9223372036854775808 to 9223372036854775807)",
-     "9223372036854775808"),
+    (1, "id", 1207, "Invalid digit, Value 'a', Pos 0, Type: Integer"),
+    (2, "id", 1207, "Invalid digit, Value '.', Pos 1, Type: Integer"),
+    (3, "small", 1207, "Overflow (Short valid range -32768 to 32767)"),
+    (4, "flag", 1210, "Invalid boolean value: 'maybe'"),
+    (5, "score", 1207, "Invalid digit, Value 'x', Pos 0, Type: Double"),
+    (6, "ts", 1206, "Invalid timestamp format or value [YYYY-MM-DD HH24:MI:SS]"),
+    (9, "big", 1207, "Overflow (Long valid range -9223372036854775808 to 9223372036854775807)"),
 ]
 
 
@@ -69,8 +66,8 @@ def test_wrong_types(t_table):
     assert (result.loaded, result.rejected) == (2, 7)
     assert t_table.query("select id, score, flag, small, big from t order by big") == [
         (42, 1.5, True, None, 7), (None, None, None, None, 8)]  # quoted numbers load; "" and "  " load NULL
-    assert errors(t_table, "line_number", "colname", "err_code", "err_reason", "raw_field_value") == WRONG_TYPES
-    assert [r["type"] for r in t_table.stl()] == ["int4", "int4", "int2", "bool", "float8", "timestamp", "int8"]
+    assert errors(t_table, "line_number", "column_name", "error_code", "error_message") == WRONG_TYPES
+    assert [r["column_type"] for r in t_table.load_errors()] == ["int4", "int4", "int2", "bool", "float8", "timestamp", "int8"]
 
 
 def test_maxerror_boundary_and_atomicity(t_table):
@@ -78,22 +75,23 @@ def test_maxerror_boundary_and_atomicity(t_table):
     with pytest.raises(LoadError) as exc:
         t_table.copy(source=BAD / "wrong_types.json", maxerror=6)  # 7 bad records: one too many
     assert str(exc.value).startswith("t: COPY rejected 7 records (MAXERROR 6); first: wrong_types.json line 1, "
-                                     "column id: Invalid digit, Value 'a', Pos 0, Type: Integer (value \"abc\")")
+                                     "column id: Invalid digit, Value 'a', Pos 0, Type: Integer (see sys_load_error_detail)")
     assert len(exc.value.rejected) == 7
-    # the table is exactly as before, and the rejected records are kept in stl_load_errors
+    # the table is exactly as before, and the rejected records are kept in sys_load_error_detail
     assert t_table.query("select id, name from t order by id") == [(100, "before"), (101, "before")]
-    assert len(t_table.stl()) == 7
+    assert len(t_table.load_errors()) == 7
     result = t_table.copy(source=BAD / "wrong_types.json", maxerror=7)  # exactly enough
     assert (result.loaded, result.rejected) == (2, 7)
-    assert len(t_table.stl()) == 14
-    assert len({r["query"] for r in t_table.stl()}) == 2
+    assert len(t_table.load_errors()) == 14
+    assert len({r["query_id"] for r in t_table.load_errors()}) == 2
 
 
 def test_failed_copy_inside_a_transaction_keeps_earlier_work(t_table):
     """The SAVEPOINT lets the caller keep its transaction after a failed COPY."""
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     conn = t_table.conn
     with conn.cursor() as cur:
@@ -117,11 +115,11 @@ def test_invalid_utf8(t_table, acceptinvchars, loaded, names):
     assert result.loaded == loaded
     assert ids(t_table, "name") == names
     if acceptinvchars is None:
-        assert errors(t_table, "line_number", "colname", "err_code", "err_reason") == [
-            (2, "name", 1220, "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
-                              "e9 (error 2)"),
-            (3, "name", 1220, "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
-                              "ff (error 3)"),
+        assert errors(t_table, "line_number", "column_name", "error_code", "error_message") == [
+            (2, "name", 1220, ("String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
+                               "e9 (error 2)")),
+            (3, "name", 1220, ("String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: "
+                               "ff (error 3)")),
         ]
 
 
@@ -136,7 +134,7 @@ def test_overlong_multibyte_truncated_on_character_boundaries(t_table):
 def test_overlong_multibyte_rejected_without_truncatecolumns(t_table):
     result = t_table.copy(source=BAD / "overlong_multibyte.json", truncatecolumns=False, maxerror=3)
     assert ids(t_table) == [3]
-    assert errors(t_table, "line_number", "colname", "err_code", "err_reason", "col_length") == [
+    assert errors(t_table, "line_number", "column_name", "error_code", "error_message", "column_length") == [
         (1, "name", 1204, "String length exceeds DDL length", "8"),
         (2, "name", 1204, "String length exceeds DDL length", "8"),
         (4, "name", 1204, "String length exceeds DDL length", "8")]
@@ -174,7 +172,7 @@ def test_five_mb_object_fails_the_whole_copy(t_table, tmp_path):
         t_table.copy(source=big, maxerror=100)  # whatever MAXERROR says
     assert "five_mb_object.json line 2" in str(exc.value) and "4 MB" in str(exc.value)
     assert ids(t_table) == [100]
-    assert errors(t_table, "line_number", "err_code") == [(2, 1216)]
+    assert errors(t_table, "line_number", "error_code") == [(2, 1216)]
 
 
 def test_pretty_printed_object_just_over_4_mb(t_table, tmp_path):
@@ -246,13 +244,13 @@ def test_pretty_printed_multiline(t_table):
     assert (result.loaded, result.rejected) == (3, 1)
     assert t_table.query("select id, name, tags from t order by seq") == [
         (1, "pretty", '{"a":[1,2]}'), (3, None, None), (4, None, None)]
-    assert errors(t_table, "line_number", "colname", "err_code") == [(7, "id", 1207)]  # where the object starts
+    assert errors(t_table, "line_number", "column_name", "error_code") == [(7, "id", 1207)]  # where the object starts
 
 
 def test_nul_character(t_table):
     result = t_table.copy(source=BAD / "nul_character.json", maxerror=1)
     assert ids(t_table) == [2] and result.rejected == 1
-    assert errors(t_table, "line_number", "colname", "err_code") == [(1, "name", 1220)]
+    assert errors(t_table, "line_number", "column_name", "error_code") == [(1, "name", 1220)]
 
 
 def test_nested_values_load_as_compact_json_text(t_table):
@@ -264,7 +262,7 @@ def test_nested_values_load_as_compact_json_text(t_table):
 
 def test_nested_value_too_long_without_truncatecolumns(t_table):
     result = t_table.copy(source=BAD / "nested_values.json", truncatecolumns=False, maxerror=1)
-    assert result.rejected == 1 and errors(t_table, "line_number", "colname", "err_code") == [(3, "tags", 1204)]
+    assert result.rejected == 1 and errors(t_table, "line_number", "column_name", "error_code") == [(3, "tags", 1204)]
 
 
 def test_scalars_load_as_their_json_text(t_table):
@@ -275,7 +273,7 @@ def test_scalars_load_as_their_json_text(t_table):
 def test_not_an_object(t_table):
     result = t_table.copy(source=BAD / "not_an_object.json", maxerror=3)
     assert ids(t_table) == [1]
-    assert errors(t_table, "line_number", "colname", "err_code") == [(1, "", 1216), (2, "", 1216), (3, "", 1216)]
+    assert errors(t_table, "line_number", "column_name", "error_code") == [(1, "", 1216), (2, "", 1216), (3, "", 1216)]
     assert result.rejected == 3
 
 
@@ -285,8 +283,8 @@ def test_several_objects_per_line(t_table):
 
 
 @pytest.mark.parametrize("options, names, id4", [
-    (dict(), [None, None, " x ", "a"], None),
-    (dict(emptyasnull=False, blanksasnull=False), ["", "   ", " x ", "a"], None),  # "  " -> NULL for INT anyway
+    ({}, [None, None, " x ", "a"], None),
+    ({"emptyasnull": False, "blanksasnull": False}, ["", "   ", " x ", "a"], None),  # "  " -> NULL for INT anyway
 ])
 def test_blank_and_empty_strings(t_table, options, names, id4):
     t_table.copy(source=BAD / "blank_and_empty_strings.json", **options)
@@ -302,7 +300,7 @@ def test_escaped_characters_round_trip(t_table):
 def test_epoch_milliseconds_exact(t_table):
     result = t_table.copy(source=BAD / "epoch_millis.json", timeformat="epochmillisecs", maxerror=2)
     assert result.rejected == 2
-    assert errors(t_table, "line_number", "colname", "err_code") == [(8, "ts", 1206), (9, "ts", 1206)]
+    assert errors(t_table, "line_number", "column_name", "error_code") == [(8, "ts", 1206), (9, "ts", 1206)]
     rows = t_table.query("select id, (extract(epoch from ts) * 1000)::bigint, ts::text from t order by id")
     assert rows == [
         (1, 1541105830796, "2018-11-01 20:57:10.796"),
@@ -315,17 +313,19 @@ def test_epoch_milliseconds_exact(t_table):
     ]
 
 
-def test_stl_load_errors_has_redshifts_columns(t_table):
+def test_sys_load_error_detail_has_redshifts_columns(t_table):
     t_table.copy(source=BAD / "malformed_json.json", maxerror=5)
     cols = [r[0] for r in t_table.query(
-        "select column_name from information_schema.columns where table_name = 'stl_load_errors' "
+        "select column_name from information_schema.columns where table_name = 'sys_load_error_detail' "
         "order by ordinal_position")]
-    assert cols[:16] == ["userid", "slice", "tbl", "starttime", "session", "query", "filename", "line_number",
-                         "colname", "type", "col_length", "position", "raw_line", "raw_field_value", "err_code",
-                         "err_reason"]
-    row = t_table.stl()[0]
-    assert row["tbl"] == t_table.query("select 't'::regclass::oid")[0][0]
-    assert row["session"] and row["query"] and row["starttime"]
+    assert cols == ["user_id", "query_id", "transaction_id", "session_id", "database_name", "table_id", "start_time",
+                    "file_name", "line_number", "column_name", "column_type", "column_length", "position",
+                    "error_code", "error_message"]
+    row = t_table.load_errors()[0]
+    assert row["table_id"] == t_table.query("select 't'::regclass::oid")[0][0]
+    assert row["database_name"] == t_table.query("select current_database()")[0][0]
+    assert row["user_id"] == t_table.query("select oid from pg_roles where rolname = current_user")[0][0]
+    assert row["session_id"] and row["query_id"] and row["start_time"] and row["transaction_id"]
 
 
 def test_manifest_local(t_table, tmp_path):
@@ -342,9 +342,10 @@ def test_manifest_local(t_table, tmp_path):
 
 
 def test_progress_reports(t_table):
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     seen = []
     emulate_copy(t_table.conn, CopySpec(table="t", source=str(BAD / "prefix_collision/")),
@@ -360,9 +361,10 @@ def test_missing_table(db):
 
 
 def test_autocommit_connection_needs_no_savepoint(t_table):
+    import psycopg2
+
     from sparkify.copy.emulator import emulate_copy
     from sparkify.copy.spec import CopySpec
-    import psycopg2
 
     conn = psycopg2.connect(t_table.dsn)
     conn.autocommit = True

@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .native_diff import KEYS, OPTION_SETS, compare
+from tests.helpers.native_diff import KEYS, OPTION_SETS, compare
 
-pytestmark = pytest.mark.usefixtures("native_library")
+pytestmark = [pytest.mark.usefixtures("native_library"),
+              pytest.mark.slow]  # thousands of generated lines through both converters
 
 CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
 

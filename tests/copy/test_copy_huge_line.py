@@ -26,7 +26,7 @@ from sparkify.copy.producer import FileContext
 from sparkify.copy.records import MAX_OBJECT_BYTES, LineSplitter, Malformed, ObjectTooLarge, Recovery
 from sparkify.copy.rows import LineReader, RowBuilder
 from sparkify.copy.sources import SourceFile
-from tests.copy.conftest import T_DDL
+from tests.helpers.corpus import T_DDL
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1 << 20

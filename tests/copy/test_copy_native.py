@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +23,12 @@ from sparkify.copy.jsonpaths import parse_jsonpaths_file
 from sparkify.copy.rows import RowBuilder
 from sparkify.copy.sources import SourceFile
 from sparkify.errors import LoadError
-
-from .conftest import EVENTS_DDL, SONGS_DDL
-from .native_diff import COLUMNS, MISSING as _MISSING, OPTION_SETS, builders, counting, line, run
+from tests.helpers.native_diff import COLUMNS, OPTION_SETS, builders, counting, line, run
+from tests.helpers.native_diff import MISSING as _MISSING
+from tests.helpers.schema import postgres_ddl
 
 # Skipped only where the library cannot exist (no C compiler, or SPARKIFY_NATIVE=0); a compiler without a
-# usable library fails (tests/conftest.py, native_library).
+# usable library fails (tests/fixtures/inputs.py, native_library).
 pytestmark = pytest.mark.usefixtures("native_library")
 
 
@@ -194,11 +195,13 @@ def test_lines_longer_than_the_read_block(monkeypatch):
     assert run(fast, data) == run(reference, data)
 
 
-def _columns(ddl: str) -> list:
-    """The columns of a CREATE TABLE of conftest.py, as the catalog (format_type) names their types."""
+def _columns(table: str) -> list:
+    """The columns of a staging table (its CREATE TABLE in sql_queries, as the local engines run it), as the
+    catalog (format_type) names their types."""
     return [column_from_catalog(name, type_text.replace("timestamp", "timestamp without time zone"))
             for name, type_text in
-            re.findall(r"(\w+) (varchar\(\d+\)|integer|smallint|bigint|double precision|timestamp)", ddl)]
+            re.findall(r"(\w+)\s+(varchar\(\d+\)|integer|smallint|bigint|double precision|timestamp)",
+                       postgres_ddl(table))]
 
 
 @pytest.mark.realdata
@@ -207,9 +210,9 @@ def test_real_data_same_rows_through_c_and_python(real_data):
     Python reference give the same rows; C converts nearly all of them itself (a few songs with a numeric
     artist_name or artist_location are declined)."""
     etl = Options(timeformat="epochmillisecs", truncatecolumns=True, emptyasnull=True, blanksasnull=True)
-    events = _columns(EVENTS_DDL)
+    events = _columns("staging_events")
     paths = parse_jsonpaths_file((real_data / "log_json_path.json").read_bytes(), "log_json_path.json")
-    songs = _columns(SONGS_DDL)
+    songs = _columns("staging_songs")
     converted = total = 0
     for columns, colpaths, source in ((events, paths, "log_data"), (songs, [(c.name,) for c in songs], "song_data")):
         fast = RowBuilder(columns, colpaths, etl)
@@ -252,7 +255,7 @@ def test_native_listing_matches_scandir(tree, prefix, monkeypatch):
 def test_read_all_gives_every_file_in_order(tree):
     got = [(src.key, data if type(data) is bytes else data.read()) for src, data in
            sources.read_all(sources.list_local(str(tree) + "/"), None)]
-    expected = [(s.key, open(s.url, "rb").read()) for s in sources.list_local(str(tree) + "/")]
+    expected = [(s.key, Path(s.url).read_bytes()) for s in sources.list_local(str(tree) + "/")]
     assert got == expected
     assert [key for key, _ in got] == ["data/A-sibling/x.json", "data/A/B/TRA.json", "data/A/C/TRA.json",
                                        "data/A/TRB.json", "data/A/big.json", "data/A/empty.json",

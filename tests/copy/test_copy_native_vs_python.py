@@ -11,8 +11,7 @@ import pytest
 
 from sparkify.copy import native
 from sparkify.errors import LoadError
-
-from .conftest import BAD, T_DDL
+from tests.helpers.corpus import BAD, T_DDL
 
 pytestmark = pytest.mark.usefixtures("native_library")
 
@@ -34,8 +33,8 @@ def c_rows(monkeypatch):
 
 def snapshot(db, table):
     rows = db.query(f"select {table}::text from {table} order by seq")  # as text: timestamps BC too
-    stl = [(r["filename"], r["line_number"], r["colname"], r["err_code"], r["err_reason"], r["raw_line"])
-           for r in db.stl()]
+    stl = [(r["file_name"], r["line_number"], r["column_name"], r["error_code"], r["error_message"])
+           for r in db.load_errors()]
     return rows, stl
 
 

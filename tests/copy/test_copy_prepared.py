@@ -49,11 +49,17 @@ def test_a_prepared_copy_reports_its_rejections_in_its_turn(db, tmp_path):
     with pytest.raises(LoadError, match=r"b: COPY rejected 1 record .*f0017\.json line 1, column name"):
         emulate_copy(db.conn, spec_b, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
     db.conn.rollback()
-    assert [(r["filename"].rsplit("/", 1)[1], r["err_code"]) for r in db.stl()] == [("f0017.json", 1204)]
+    assert [(r["file_name"].rsplit("/", 1)[1], r["error_code"]) for r in db.load_errors()] == [("f0017.json", 1204)]
     assert not _producers()
 
 
-def test_a_prepared_copy_that_never_runs_is_stopped(db, tmp_path):
+def test_a_prepared_copy_that_never_runs_is_stopped(db, tmp_path, monkeypatch):
+    from sparkify.copy import producer, streaming
+
+    # Chunks of a few rows, one converted ahead: the producer is still at work (blocked on the full queue) when
+    # the COPY is closed, whatever the machine's speed; with the real sizes, 300 small files fit in the queue.
+    monkeypatch.setattr(producer, "SEND_BYTES", 64)
+    monkeypatch.setattr(streaming, "PREFETCH_CHUNKS", 1)
     db.execute("create table b (id integer, name varchar(8))")
     _write_files(tmp_path / "b", 300)
     prepared = prepare_copy(db.conn, CopySpec(table="b", source=str(tmp_path / "b") + "/"))

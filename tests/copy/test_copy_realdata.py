@@ -46,7 +46,7 @@ def test_log_data(staging, real_data):
     assert [r[3] for r in rows] == [e["sessionId"] for e in events]
     assert [(r[4], r[5]) for r in rows] == [(e["registration"], e["length"]) for e in events]
     assert staging.query("select count(*) from staging_events where page = 'NextSong'") == [(6820,)]
-    assert staging.stl() == []
+    assert staging.load_errors() == []
 
 
 def test_log_data_key_prefix_loads_days_1_to_9(staging, real_data):

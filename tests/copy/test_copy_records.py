@@ -33,12 +33,12 @@ def test_several_values_and_garbage_on_one_line():
 
 
 def test_truncated_object_resyncs_at_a_complete_line():
-    found, consumed, rest, rec = recover(b'{"a": {"b": 1}\n{"c": 2}\n{"d": 3}\n')
+    found, consumed, rest, _ = recover(b'{"a": {"b": 1}\n{"c": 2}\n{"d": 3}\n')
     assert found == [(1, "BAD"), (2, {"c": 2})] and consumed == 1 and rest == [b'{"d": 3}\n']
 
 
 def test_truncated_at_end_of_file():
-    found, consumed, rest, rec = recover(b'{"a": [1,\n 2,\n')
+    found, consumed, _, _ = recover(b'{"a": [1,\n 2,\n')
     assert found == [(1, "BAD")] and consumed == 1
 
 

@@ -95,20 +95,19 @@ def test_render_reports_every_problem_at_once():
 
 def test_load_errors_query_targets_the_last_copy():
     q = " ".join(load_errors.sql.split())
-    assert "from stl_load_errors" in q
-    assert "where le.query = coalesce( nullif(pg_last_copy_id(), -1)," in q
-    assert "(select max(query) from stl_load_errors where session = pg_backend_pid())" in q
-    for column in ("filename", "line_number", "colname", "raw_field_value", "err_code", "err_reason"):
+    assert "from sys_load_error_detail le" in q
+    assert "where le.query_id = coalesce( nullif(pg_last_copy_id(), -1)," in q
+    assert "(select max(query_id) from sys_load_error_detail where session_id = pg_backend_pid())" in q
+    for column in ("file_name", "line_number", "column_name", "error_code", "error_message"):
         assert column in q
-    assert "trim(le.filename)" in q  # char(256) columns come back padded
+    assert "trim(le.file_name)" in q  # char(256) columns come back padded
     assert q.endswith("limit 100")
 
 
 def _row(**kw):
-    row = {"query": 42, "filename": "s3://udacity-dend/log_data/2018/11/2018-11-05-events.json" + " " * 30,
-           "line_number": 17, "colname": "user_id" + " " * 120, "type": "int4", "col_length": "0", "position": 0,
-           "raw_line": "{...}", "raw_field_value": "abc   ", "err_code": 1207,
-           "err_reason": "Invalid digit, Value 'a', Pos 0, Type: Integer   "}
+    row = {"query_id": 42, "file_name": "s3://udacity-dend/log_data/2018/11/2018-11-05-events.json" + " " * 30,
+           "line_number": 17, "column_name": "user_id" + " " * 120, "column_type": "int4", "column_length": "0",
+           "position": 0, "error_code": 1207, "error_message": "Invalid digit, Value 'a', Pos 0, Type: Integer   "}
     row.update(kw)
     return row
 
@@ -117,27 +116,27 @@ def test_format_load_errors_from_redshift_rows():
     msg = format_load_errors("staging_events", [_row(), _row(line_number=18), _row(line_number=40)], 0)
     assert msg == ("staging_events: COPY rejected 3 records (MAXERROR 0); first: "
                    "log_data/2018/11/2018-11-05-events.json line 17, column user_id: Invalid digit, Value 'a', "
-                   "Pos 0, Type: Integer (value \"abc\") (see stl_load_errors)")
+                   "Pos 0, Type: Integer (see sys_load_error_detail)")
 
 
 def test_format_load_errors_single_record_without_column():
-    msg = format_load_errors("staging_songs", [_row(colname="", raw_field_value="", err_code=1216,
-                                                    err_reason="Invalid JSON: unexpected end of data")], 5)
+    msg = format_load_errors("staging_songs", [_row(column_name="", error_code=1216,
+                                                    error_message="Invalid JSON: unexpected end of data")], 5)
     assert msg == ("staging_songs: COPY rejected 1 record (MAXERROR 5); first: "
                    "log_data/2018/11/2018-11-05-events.json line 17: Invalid JSON: unexpected end of data "
-                   "(see stl_load_errors)")
+                   "(see sys_load_error_detail)")
 
 
 def test_format_load_errors_prefers_the_emulators_key():
-    msg = format_load_errors("t", [_row(filename="/tmp/x/log_data/a.json", key="log_data/a.json")], 0)
+    msg = format_load_errors("t", [_row(file_name="/tmp/x/log_data/a.json", key="log_data/a.json")], 0)
     assert "first: log_data/a.json line 17" in msg
 
 
-def test_format_load_errors_clips_long_values():
-    msg = format_load_errors("t", [_row(raw_field_value="x" * 500 + "\n")], 0)
-    assert '(value "' + "x" * 77 + '...")' in msg
+def test_format_load_errors_clips_long_messages_on_one_line():
+    msg = format_load_errors("t", [_row(error_message="x" * 500 + "\n")], 0)
+    assert ": " + "x" * 197 + "... (see sys_load_error_detail)" in msg and "\n" not in msg
 
 
 def test_format_load_errors_without_rows():
     msg = format_load_errors("staging_events", [], 0)
-    assert msg.startswith("staging_events: COPY failed and stl_load_errors holds no row")
+    assert msg.startswith("staging_events: COPY failed and sys_load_error_detail holds no row")

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from sparkify.errors import LoadError
-
-from .conftest import BAD, SONGS_DDL
+from tests.helpers.corpus import BAD
+from tests.helpers.schema import postgres_ddl
 
 BUCKET = "sparkify-test"
 
@@ -37,7 +37,8 @@ def test_key_prefix_on_s3(s3, t_table):
 
 
 def test_more_than_1000_objects_in_listing_order(s3, db):
-    db.execute(SONGS_DDL + "; alter table staging_songs add column seq bigint generated always as identity")
+    db.execute(postgres_ddl("staging_songs"))
+    db.execute("alter table staging_songs add column seq bigint generated always as identity")
     keys = [f"song_data/A/{i % 7}/TR{i:05d}.json" for i in range(1100)]
     for i, key in enumerate(keys):
         put(s3, key, json.dumps({"song_id": f"SO{i:05d}", "num_songs": 1, "title": f"t{i}", "year": 2000}))
@@ -52,7 +53,7 @@ def test_errors_name_the_s3_object(s3, t_table):
     with pytest.raises(LoadError) as exc:
         t_table.copy(source=f"s3://{BUCKET}/bad/")
     assert "first: bad/wrong_types.json line 1, column id: Invalid digit" in str(exc.value)
-    assert t_table.stl()[0]["filename"] == f"s3://{BUCKET}/bad/wrong_types.json"
+    assert t_table.load_errors()[0]["file_name"] == f"s3://{BUCKET}/bad/wrong_types.json"
 
 
 def test_prefix_matching_nothing_on_s3(s3, t_table):

@@ -14,8 +14,7 @@ import pytest
 from sparkify.copy import native
 from sparkify.copy.convert import Options, column_from_catalog
 from sparkify.copy.rows import RowBuilder
-
-from .native_diff import line, run
+from tests.helpers.native_diff import line, run
 
 
 @pytest.fixture

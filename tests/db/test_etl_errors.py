@@ -7,12 +7,11 @@ import shutil
 
 import pytest
 
-import create_tables
 import etl
 
 
 @pytest.fixture
-def sources(real_data, tmp_path):
+def copied_sources(real_data, tmp_path):
     """Two real log days and a few real song files, copied into a writable tree in the bucket's layout."""
     log_dir = tmp_path / "src" / "log_data" / "2018" / "11"
     log_dir.mkdir(parents=True)
@@ -41,13 +40,12 @@ def counts(conn):
     return out
 
 
-def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(sources, config_file, pg_conn, capsys):
-    good = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
-                       song_data=sources / "song_data")
-    assert create_tables.main(["--config", str(good), "-q"]) == 0
+def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(schema, copied_sources, config_file, pg_conn, capsys):
+    good = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                       song_data=copied_sources / "song_data")
     assert etl.main(["--config", str(good), "-q"]) == 0
     before = counts(pg_conn)
-    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
     corrupt_line(day5, 17, userId="abc")
     capsys.readouterr()
     assert etl.main(["--config", str(good), "-q"]) == 1
@@ -55,26 +53,25 @@ def test_bad_record_fails_the_run_with_one_line_and_changes_nothing(sources, con
     assert len(err) == 1
     assert err[0].startswith("etl.py: staging_events: COPY rejected 1 record (MAXERROR 0); first: "
                              "log_data/2018/11/2018-11-05-events.json line 17, column user_id: ")
-    assert err[0].endswith('(value "abc") (see stl_load_errors)')
+    assert err[0].endswith("Invalid digit, Value 'a', Pos 0, Type: Integer (see sys_load_error_detail)")
     assert counts(pg_conn) == before  # staging and star tables exactly as before
     with pg_conn.cursor() as cur:
-        cur.execute("select filename, line_number, colname, raw_field_value from stl_load_errors")
+        cur.execute("select file_name, line_number, column_name, error_code from sys_load_error_detail")
         rows = cur.fetchall()
     pg_conn.rollback()
-    assert [(r[0].endswith("2018-11-05-events.json"), r[1], r[2].strip(), r[3].strip()) for r in rows] == \
-        [(True, 17, "user_id", "abc")]
+    assert [(r[0].endswith("2018-11-05-events.json"), r[1], r[2].strip(), r[3]) for r in rows] == \
+        [(True, 17, "user_id", 1207)]
 
 
-def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(sources, config_file, pg_conn, capsys):
-    day5 = sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(schema, copied_sources, config_file, pg_conn, capsys):
+    day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
     total = len(day5.read_text().splitlines()) + len(
-        (sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
+        (copied_sources / "log_data" / "2018" / "11" / "2018-11-04-events.json").read_text().splitlines())
     corrupt_line(day5, 17, userId="abc")
     corrupt_line(day5, 20, sessionId="x")
-    cfg = config_file(log_data=sources / "log_data", log_jsonpath=sources / "log_json_path.json",
-                      song_data=sources / "song_data", maxerror=2)
-    assert create_tables.main(["--config", str(cfg), "-q"]) == 0
+    cfg = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                      song_data=copied_sources / "song_data", maxerror=2)
     assert etl.main(["--config", str(cfg), "-q"]) == 0
     out = capsys.readouterr().out
-    assert f"staging_events {total - 2}" in out and "2 records rejected (see stl_load_errors)" in out
+    assert f"staging_events {total - 2}" in out and "2 records rejected (see sys_load_error_detail)" in out
     assert counts(pg_conn)[0] == total - 2

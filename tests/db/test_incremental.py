@@ -24,14 +24,12 @@ import create_tables
 import etl
 import sql_queries
 from sparkify.config import load_config
-from sparkify.pipeline import create_tables as create_tables_job
 from sparkify.pipeline import run_etl
-from tests.db.conftest import query, run
+from tests.helpers.db import query, run
+from tests.helpers.star import CONTRACT, contract, latest_run, report_tables_disagree, star
 
 pytestmark = pytest.mark.realdata
 PROJECT = Path(__file__).resolve().parents[2]
-CONTRACT = {"songplays": 6820, "matched": 39, "users": 97, "paid_users": 22, "songs": 1943, "artists": 1809,
-            "time": 6813}
 DAYS = "2018/11/2018-11-"
 
 
@@ -59,43 +57,6 @@ def cfg(data, real_data, config_file):
     return make
 
 
-def star(conn) -> dict:
-    """The star schema's content, surrogate keys aside (songplay_id numbers plays in the order they came)."""
-    return {
-        "songplays": query(conn, "select start_time, user_id, level, song_id, artist_id, session_id, item_in_session, "
-                                 "location, user_agent, song_title, artist_name, song_length from songplays "
-                                 "order by session_id, item_in_session"),
-        **{t: query(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
-        # the report's tables, which every run keeps up to date
-        **{t: query(conn, f"select * from {t} order by {', '.join(str(i + 1) for i in range(len(columns)))}")
-           for t, columns in sql_queries.REPORT_TABLE_COLUMNS.items()},
-    }
-
-
-def report_tables_disagree(conn) -> list[str]:
-    """The report's tables that are not what songplays gives (sql_queries.REPORT_CHECKS)."""
-    from sparkify.checks import run_checks
-
-    with conn.cursor() as cur:
-        failed = [r.name for r in run_checks(cur, sql_queries.REPORT_CHECKS) if not r.passed]
-    conn.rollback()
-    return failed
-
-
-def contract(conn) -> dict:
-    (songplays, matched), = query(conn, "select count(*), count(song_id) from songplays")
-    (users, paid), = query(conn, "select count(*), count(case when level = 'paid' then 1 end) from users")
-    return {"songplays": songplays, "matched": matched, "users": users, "paid_users": paid,
-            **{t: query(conn, f"select count(*) from {t}")[0][0] for t in ("songs", "artists", "time")}}
-
-
-def latest_run(conn) -> dict:
-    """The latest etl_runs row, by column name."""
-    columns = sql_queries.ETL_RUN_COLUMNS
-    rows = query(conn, f"select {', '.join(columns)} from etl_runs order by run_id desc limit 1")
-    return dict(zip(columns, rows[0]))
-
-
 @pytest.fixture
 def full_load(cfg, pg_conn):
     """full_load() -> the star schema of one full load of the copy, in this database (tables recreated)."""
@@ -108,8 +69,7 @@ def full_load(cfg, pg_conn):
     return load
 
 
-def test_events_first_and_their_songs_later_give_the_full_load(cfg, pg_conn, full_load):
-    run(create_tables, cfg())
+def test_events_first_and_their_songs_later_give_the_full_load(schema, cfg, pg_conn, full_load):
     run(etl, cfg(song="A/A/A"))  # every event, 61 of the 1,943 songs
     early = contract(pg_conn)
     assert early["songplays"] == 6820 and early["matched"] < 39
@@ -128,8 +88,7 @@ def test_events_first_and_their_songs_later_give_the_full_load(cfg, pg_conn, ful
                  id="one-day-at-a-time-backwards"),
     pytest.param([("", "A/B"), (f"{DAYS}0", ""), (f"{DAYS}2", "A/C"), ("", "")], id="mixed"),
 ])
-def test_any_order_and_batch_size_gives_the_full_load(cfg, pg_conn, full_load, batches):
-    run(create_tables, cfg())
+def test_any_order_and_batch_size_gives_the_full_load(schema, cfg, pg_conn, full_load, batches):
     for log, song in batches:
         run(etl, cfg(log, song))
     assert contract(pg_conn) == CONTRACT
@@ -140,8 +99,7 @@ def test_any_order_and_batch_size_gives_the_full_load(cfg, pg_conn, full_load, b
     assert got == full_load()
 
 
-def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(cfg, pg_conn):
-    run(create_tables, cfg())
+def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(schema, cfg, pg_conn):
     run(etl, cfg())
     before = star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2")
     ids = query(pg_conn, "select songplay_id, session_id, item_in_session from songplays order by 1")
@@ -160,8 +118,7 @@ def test_a_run_with_nothing_new_stages_nothing_and_changes_nothing(cfg, pg_conn)
     assert {r[0] for r in recorded} == {1} and len(recorded) > 10
 
 
-def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data, pg_conn):
-    run(create_tables, cfg())
+def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(schema, cfg, data, pg_conn):
     run(etl, cfg())
     ids = {(s, i): pid for pid, s, i in query(pg_conn, "select songplay_id, session_id, item_in_session "
                                                       "from songplays")}
@@ -184,9 +141,8 @@ def test_an_event_appended_to_a_loaded_file_appears_after_the_next_run(cfg, data
     assert query(pg_conn, "select count(*) from loaded_objects") == [(1973,)]
 
 
-def test_an_object_that_disappeared_is_reported_and_its_rows_stay(cfg, data, pg_conn, caplog):
+def test_an_object_that_disappeared_is_reported_and_its_rows_stay(schema, cfg, data, pg_conn, caplog):
     config = load_config(cfg())
-    create_tables_job(config)
     run_etl(config, show_progress=False)
     before = star(pg_conn)
     (data / "log_data" / "2018" / "11" / "2018-11-30-events.json").unlink()
@@ -198,8 +154,7 @@ def test_an_object_that_disappeared_is_reported_and_its_rows_stay(cfg, data, pg_
     assert query(pg_conn, "select count(*) from loaded_objects") == [(1973,)]
 
 
-def test_reload_stages_everything_again_and_changes_nothing(cfg, data, pg_conn):
-    run(create_tables, cfg())
+def test_reload_stages_everything_again_and_changes_nothing(schema, cfg, data, pg_conn):
     run(etl, cfg())
     before = star(pg_conn)
     report = run_etl(load_config(cfg()), show_progress=False, reload=True)
@@ -208,9 +163,8 @@ def test_reload_stages_everything_again_and_changes_nothing(cfg, data, pg_conn):
     assert query(pg_conn, "select count(*), min(run_id), max(run_id) from loaded_objects") == [(1973, 2, 2)]
 
 
-def test_a_touched_file_is_loaded_again(cfg, data, pg_conn):
+def test_a_touched_file_is_loaded_again(schema, cfg, data, pg_conn):
     """Same size, another modification time: loaded again (the merge makes that harmless)."""
-    run(create_tables, cfg())
     run(etl, cfg())
     day = data / "log_data" / "2018" / "11" / "2018-11-07-events.json"
     st = day.stat()
@@ -221,8 +175,7 @@ def test_a_touched_file_is_loaded_again(cfg, data, pg_conn):
     assert contract(pg_conn) == CONTRACT
 
 
-def test_a_prefix_without_objects_fails_the_run_clearly(cfg, pg_conn, capsys):
-    run(create_tables, cfg())
+def test_a_prefix_without_objects_fails_the_run_clearly(schema, cfg, pg_conn, capsys):
     assert etl.main(["--config", str(cfg(log="2019")), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "staging_events: no object to COPY: the specified S3 prefix" in err and "2019' does not exist" in err
@@ -239,9 +192,8 @@ def _active_copy(dsn: str) -> bool:
         conn.close()
 
 
-def test_a_run_killed_mid_copy_leaves_ledger_and_star_schema_as_they_were(cfg, data, pg_conn, pg_dsn, tmp_path):
+def test_a_run_killed_mid_copy_leaves_ledger_and_star_schema_as_they_were(schema, cfg, data, pg_conn, pg_dsn, tmp_path):
     """SIGKILL while etl.py's COPY is running: nothing of that run remains; the next run completes."""
-    run(create_tables, cfg())
     run(etl, cfg(log=f"{DAYS}0"))  # days 1-9 loaded
     before = star(pg_conn), query(pg_conn, "select * from loaded_objects order by 1, 2"), \
         query(pg_conn, "select * from etl_runs")
@@ -298,10 +250,9 @@ def test_ledger_rows_sent_with_copy_are_the_rows_redshift_gets_as_literals(pg_co
     assert len(copied) == 3 and all(r[4] is not None for r in copied)
 
 
-def test_a_warehouse_without_a_newer_table_fails_naming_it_and_keeps_nothing(cfg, pg_conn, capsys):
+def test_a_warehouse_without_a_newer_table_fails_naming_it_and_keeps_nothing(schema, cfg, pg_conn, capsys):
     """A warehouse made by an older version (no etl_run_checks): the run fails at its end, rolls back, and the
     one line names the table and the fix."""
-    run(create_tables, cfg())
     with pg_conn.cursor() as cur:
         cur.execute("drop table etl_run_checks")
     pg_conn.commit()

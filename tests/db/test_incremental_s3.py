@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from sparkify.pipeline import create_tables, run_etl
-from tests.db.conftest import query
+from sparkify.pipeline import run_etl
+from tests.helpers.db import query
 
 BUCKET = "udacity-dend"
 OPS = "sparkify-ops"
@@ -44,9 +44,8 @@ def count(conn, sql):
 
 
 @pytest.mark.parametrize("manifests", [True, False], ids=["manifest", "list"])
-def test_each_run_loads_only_its_new_objects(bucket, local_config, pg_conn, real_data, manifests):
+def test_each_run_loads_only_its_new_objects(schema, bucket, local_config, pg_conn, real_data, manifests):
     config = s3_config(local_config, f"s3://{OPS}/manifests/" if manifests else None)
-    create_tables(config)
     first = run_etl(config, show_progress=False)
     assert first.staged == {"staging_events": sum(len(p.read_text().splitlines()) for p in bucket.days),
                             "staging_songs": 60}
@@ -74,9 +73,8 @@ def test_each_run_loads_only_its_new_objects(bucket, local_config, pg_conn, real
     assert all(e["mandatory"] for e in body["entries"])
 
 
-def test_a_manifest_that_cannot_be_written_fails_the_run_and_changes_nothing(bucket, local_config, pg_conn):
+def test_a_manifest_that_cannot_be_written_fails_the_run_and_changes_nothing(schema, bucket, local_config, pg_conn):
     config = s3_config(local_config, "s3://no-such-bucket-here/manifests")
-    create_tables(config)
     from sparkify.errors import LoadError
 
     with pytest.raises(LoadError, match=r"cannot write the COPY manifest s3://no-such-bucket-here/manifests/run-000001/"

@@ -20,19 +20,13 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-import create_tables
 import etl
 import sql_queries
-from tests.db.conftest import query, run
-from tests.db.test_incremental import CONTRACT, contract, star
+from tests.helpers.db import query, query_once, run
+from tests.helpers.star import CONTRACT, contract, star
 
 pytestmark = pytest.mark.realdata
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sources(real_sources):
-    return real_sources
 
 
 def bookkeeping(conn) -> tuple:
@@ -58,32 +52,21 @@ def backend_alive(dsn: str, pid: int) -> bool:
     return bool(query_once(dsn, "select 1 from pg_stat_activity where pid = %s", (pid,)))
 
 
-def query_once(dsn: str, sql: str, params=()) -> list:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
 def test_the_ledger_step_comes_before_the_statement_the_test_blocks_on():
     names = [s.name for s in sql_queries.etl_job]
     assert names.index("loaded_objects_insert") < names.index("row_counts_before") < names.index("etl_run_insert")
     assert sql_queries.row_counts_before.scope is sql_queries.Scope.BEFORE_MERGE
 
 
-def test_a_run_killed_after_its_ledger_rows_leaves_none(sources, pg_conn, pg_dsn):
-    run(create_tables, sources())
-    run(etl, sources("2018/11/2018-11-0"))  # days 1-9
+def test_a_run_killed_after_its_ledger_rows_leaves_none(schema, real_sources, pg_conn, pg_dsn):
+    run(etl, real_sources("2018/11/2018-11-0"))  # days 1-9
     before = bookkeeping(pg_conn)
     blocker = psycopg2.connect(pg_dsn)
     proc = None
     try:
         with blocker.cursor() as cur:
             cur.execute("lock table songplays in access exclusive mode")
-        proc = subprocess.Popen([sys.executable, "etl.py", "--config", str(sources()), "--quiet"], cwd=PROJECT,
+        proc = subprocess.Popen([sys.executable, "etl.py", "--config", str(real_sources()), "--quiet"], cwd=PROJECT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while (waiting := waiting_at_the_merge(pg_dsn)) is None:
@@ -105,7 +88,7 @@ def test_a_run_killed_after_its_ledger_rows_leaves_none(sources, pg_conn, pg_dsn
         time.sleep(0.05)
     assert bookkeeping(pg_conn) == before
     assert ledger_written, "the run reached the merge without its ledger rows in its open transaction"
-    run(etl, sources())
+    run(etl, real_sources())
     assert contract(pg_conn) == CONTRACT
     (loaded,), = query(pg_conn, "select objects_loaded from etl_runs order by run_id desc limit 1")
     assert loaded == 30 - 9  # days 10-30: the killed run left none of them marked as loaded

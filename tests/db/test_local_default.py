@@ -15,6 +15,9 @@ import stop_local
 from sparkify import config as config_module
 from sparkify import localdb
 from sparkify.errors import LoadError, WarehouseError
+from tests.helpers.dwhcfg import DwhCfg
+
+pytestmark = pytest.mark.db  # each test starts a PostgreSQL server of its own
 
 
 @pytest.fixture
@@ -88,9 +91,8 @@ def test_a_server_that_cannot_start_is_one_clear_error(tmp_path):
 def test_a_script_whose_server_cannot_start_prints_one_line(tmp_path, capsys):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    cfg = tmp_path / "dwh.cfg"
-    cfg.write_text(f"[WAREHOUSE]\nENGINE = local\nDATA_DIR = {blocker / 'pgdata'}\n[S3]\nLOG_DATA = {tmp_path}/l\n"
-                   f"LOG_JSONPATH = {tmp_path}/j.json\nSONG_DATA = {tmp_path}/s\n")
+    cfg = DwhCfg.local(data_dir=blocker / "pgdata", log_data=f"{tmp_path}/l", log_jsonpath=f"{tmp_path}/j.json",
+                       song_data=f"{tmp_path}/s").write(tmp_path / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "-q"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"create_tables.py: {blocker / 'pgdata'}: the embedded PostgreSQL server did not start")

@@ -16,7 +16,7 @@ import pytest
 import analytics
 import create_tables
 import etl
-from tests.db.conftest import query, run
+from tests.helpers.db import query, run
 
 pytestmark = pytest.mark.realdata
 EPOCH = datetime(1970, 1, 1)
@@ -58,7 +58,7 @@ def expected_state(events: list[dict], songs: list[dict]) -> dict:
 
 
 @pytest.fixture
-def real_config(real_data, config_file):
+def real_day_cfg(real_data, config_file):
     def make(log_prefix=""):
         return config_file(log_data=f"{real_data / 'log_data'}{'/2018/11/' + log_prefix if log_prefix else ''}",
                            log_jsonpath=real_data / "log_json_path.json", song_data=real_data / "song_data",
@@ -66,8 +66,8 @@ def real_config(real_data, config_file):
     return make
 
 
-def test_full_load_gives_the_published_counts(real_data, real_config, pg_conn, capsys):
-    cfg = real_config()
+def test_full_load_gives_the_published_counts(real_data, real_day_cfg, pg_conn, capsys):
+    cfg = real_day_cfg()
     run(create_tables, cfg)
     run(etl, cfg)
     counts = dict(query(pg_conn, """
@@ -99,20 +99,20 @@ def test_full_load_gives_the_published_counts(real_data, real_config, pg_conn, c
     assert top_plays == max(plays_per_user.values()) and plays_per_user[top_user] == top_plays
 
 
-def test_incremental_loads_in_any_order(real_data, real_config, pg_conn):
+def test_incremental_loads_in_any_order(real_data, real_day_cfg, pg_conn):
     """Days 1-9, then all days, then days 1-9 again, then all again: exact state after each step. Each run
     stages only the objects it had not loaded (tests/db/test_incremental.py covers the ledger itself)."""
     songs = read_songs(real_data / "song_data")
     all_events = read_events(real_data / "log_data")
     days_1_9 = read_events(real_data / "log_data", "2018/11/2018-11-0")
     assert 0 < len(days_1_9) < len(all_events)
-    run(create_tables, real_config())
+    run(create_tables, real_day_cfg())
     loaded: list[dict] = []
     previous_ids = {}
     for prefix, batch, new_events in [("2018-11-0", days_1_9, len(days_1_9)),
                                       ("", all_events, len(all_events) - len(days_1_9)),
                                       ("2018-11-0", days_1_9, 0), ("", all_events, 0)]:
-        run(etl, real_config(prefix))
+        run(etl, real_day_cfg(prefix))
         loaded += batch
         exp = expected_state(loaded, songs)
         assert query(pg_conn, "select count(*), count(song_id) from songplays") == [(exp["songplays"],
@@ -123,8 +123,8 @@ def test_incremental_loads_in_any_order(real_data, real_config, pg_conn):
         assert query(pg_conn, "select count(*) from songs") == [(exp["songs"],)]
         assert query(pg_conn, "select count(*) from artists") == [(exp["artists"],)]
         # a play keeps its songplay_id forever
-        ids = dict(((s, i), pid) for pid, s, i in
-                   query(pg_conn, "select songplay_id, session_id, item_in_session from songplays"))
+        ids = {(s, i): pid for pid, s, i in
+               query(pg_conn, "select songplay_id, session_id, item_in_session from songplays")}
         assert {k: ids[k] for k in previous_ids} == previous_ids
         previous_ids = ids
     levels_after_days_1_9 = expected_state(days_1_9, songs)["levels"]

@@ -37,7 +37,7 @@ def known_batch(make_event, make_song):
         e.update(user_agent=agent, location=location)
         return e
 
-    song = dict(song="Song A", artist="Artist A", length=200.5)
+    song = {"song": "Song A", "artist": "Artist A", "length": 200.5}
     events = [
         # user 7, free, session 1 on Nov 5: 3 plays over 20 minutes (two match the catalog)
         play(7, 1, 0, D5 + timedelta(hours=10, seconds=0.123), "free", CHROME_WINDOWS, **song),
@@ -125,21 +125,21 @@ UA_CASES = [
     (EDGE_WINDOWS, "Edge", "Windows"),
     (FIREFOX_MAC, "Firefox", "macOS"),
     (SAFARI_IPHONE, "Safari", "iOS"),
-    ('"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.78.2 (KHTML, like Gecko) Version/7.0.6 '
-     'Safari/537.78.2"', "Safari", "macOS"),
-    ('"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Ubuntu Chromium/36.0.1985.125 '
-     'Chrome/36.0.1985.125 Safari/537.36"', "Chromium", "Linux"),
+    (('"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.78.2 (KHTML, like Gecko) Version/7.0.6 '
+      'Safari/537.78.2"'), "Safari", "macOS"),
+    (('"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Ubuntu Chromium/36.0.1985.125 '
+      'Chrome/36.0.1985.125 Safari/537.36"'), "Chromium", "Linux"),
     ("Mozilla/5.0 (X11; Linux x86_64; rv:31.0) Gecko/20100101 Firefox/31.0", "Firefox", "Linux"),
     ("Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; WOW64; Trident/6.0)", "Internet Explorer", "Windows"),
     ("Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko", "Internet Explorer", "Windows"),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile "
-     "Safari/537.36", "Chrome", "Android"),
-    ("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 "
-     "Mobile/15E148 Safari/604.1", "Chrome", "iOS"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
-     "Safari/537.36 OPR/106.0.0.0", "Opera", "Windows"),
-    ("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
-     "Safari/537.36", "Chrome", "Chrome OS"),
+    (("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile "
+      "Safari/537.36"), "Chrome", "Android"),
+    (("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 "
+      "Mobile/15E148 Safari/604.1"), "Chrome", "iOS"),
+    (("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+      "Safari/537.36 OPR/106.0.0.0"), "Opera", "Windows"),
+    (("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+      "Safari/537.36"), "Chrome", "Chrome OS"),
     ("curl/8.4.0", "other", "other"),
     ("", "(unknown)", "(unknown)"),
     (None, "(unknown)", "(unknown)"),
@@ -161,7 +161,7 @@ def marks(svg: str, role: str = "bar") -> int:
 
 def figures(page: str) -> dict[str, str]:
     """figure id -> its HTML, for the chart figures of the page."""
-    return dict(re.findall(r'<figure class="chart" id="([^"]+)">(.*?)</figure>', page, re.S))
+    return dict(re.findall(r'<figure class="chart" id="([^"]+)">(.*?)</figure>', page, re.DOTALL))
 
 
 def test_html_report_of_a_known_batch(known, tmp_path, capsys):
@@ -172,8 +172,8 @@ def test_html_report_of_a_known_batch(known, tmp_path, capsys):
 
     # self-contained: nothing to fetch, no script; the CSP would refuse a request anyway
     assert "<script" not in page.lower()
-    assert not re.search(r"""(?:src|href)\s*=\s*(?!["']?(?:data:|#))""", page, re.I), "a link to another resource"
-    assert not re.search(r"url\((?!#)|@import", page, re.I)
+    assert not re.search(r"""(?:src|href)\s*=\s*(?!["']?(?:data:|#))""", page, re.IGNORECASE), "a link to another resource"
+    assert not re.search(r"url\((?!#)|@import", page, re.IGNORECASE)
     assert not re.search(r"https?://(?!www\.w3\.org/(?:2000/svg|1999/xlink))", page), "a URL in the page"
     assert "default-src 'none'" in page
     ids = re.findall(r'\sid="([^"]+)"', page)
@@ -208,7 +208,7 @@ def test_html_report_of_a_known_batch(known, tmp_path, capsys):
     assert "<td>2-5</td><td class=\"num\">3</td>" in charts["chart-session-plays"]
     assert "<td>10-30 min</td><td class=\"num\">2</td>" in charts["chart-session-length"]
     assert '<td class="num">10.0%</td>' in charts["chart-catalog-match"]
-    per_day = re.search(r'<figure class="table-only" id="per-day">(.*?)</figure>', page, re.S).group(1)
+    per_day = re.search(r'<figure class="table-only" id="per-day">(.*?)</figure>', page, re.DOTALL).group(1)
     assert ("<tr><td>2018-11-06</td><td class=\"num\">12</td><td class=\"num\">2</td><td class=\"num\">1</td>"
             "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td></tr>") in per_day
     assert f"<b>{N_FIRST_LOAD_CHECKS} of {N_FIRST_LOAD_CHECKS}</b>" in page and "\u2713 pass" in page
@@ -238,6 +238,6 @@ def test_html_report_to_a_missing_directory_fails_first_in_one_line(config_file,
     assert analytics.main(["--config", str(config_file()), "--html", str(path), "--quiet"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.splitlines() == [f"analytics.py: cannot write the report to {path}: No such file or "
-                                         "directory: give a path in an existing, writable directory"]
+    assert captured.err.splitlines() == [(f"analytics.py: cannot write the report to {path}: No such file or "
+                                          "directory: give a path in an existing, writable directory")]
     assert not (tmp_path / "no").exists()

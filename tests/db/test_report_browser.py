@@ -5,6 +5,7 @@ layout where no chart is cut across pages (A4 or Letter)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -39,7 +40,7 @@ def expected_marks(plays: list[dict]) -> dict[str, int]:
         by_user[e["userId"]].append(e)
     for user_plays in by_user.values():
         user_plays.sort(key=lambda e: (e["ts"], e["sessionId"], e["itemInSession"]))
-        for before, after in zip(user_plays, user_plays[1:]):
+        for before, after in itertools.pairwise(user_plays):
             if before["level"] != after["level"]:
                 changes[(day[id(after)], after["level"])] += 1
     sessions = defaultdict(list)

@@ -29,8 +29,8 @@ from sparkify.errors import WarehouseError
 from sparkify.pipeline import upgrade
 from sparkify.schema import SchemaFound
 from sql_queries import Migration, Statement
-from tests.db.conftest import query
-from tests.db.test_incremental import CONTRACT, contract, star
+from tests.helpers.db import query
+from tests.helpers.star import CONTRACT, contract, star
 
 pytestmark = pytest.mark.realdata
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,11 +76,6 @@ def run_release(tree: Path, script: str, cfg: Path) -> None:
     assert done.returncode == 0, f"{tree.name}'s {script}: {done.stderr[-3000:]}"
 
 
-@pytest.fixture
-def sources(real_sources):
-    return real_sources
-
-
 def everything(conn) -> dict:
     """Every row of every table of the toolkit, by table (a snapshot to compare)."""
     tables = [t for t, in query(conn, "select table_name from information_schema.tables "
@@ -113,9 +108,9 @@ def fresh_database(pg_server, name: str):
 
 
 @pytest.fixture
-def release_warehouse(release, sources, pg_conn):
+def release_warehouse(release, real_sources, pg_conn):
     """A warehouse made and loaded (days 1-9, every song) by the previous release's own scripts."""
-    cfg = sources(FIRST_DAYS)
+    cfg = real_sources(FIRST_DAYS)
     run_release(release, "create_tables.py", cfg)
     run_release(release, "etl.py", cfg)
     assert query(pg_conn, "select count(*) from etl_runs") == [(1,)]
@@ -124,12 +119,12 @@ def release_warehouse(release, sources, pg_conn):
 
 
 def test_the_previous_release_is_refused_until_upgraded_then_loads_like_one_full_load(
-        release_warehouse, sources, pg_conn, pg_server, capsys):
+        release_warehouse, real_sources, pg_conn, pg_server, capsys):
     before = everything(pg_conn)
 
     # the current scripts refuse the older schema, naming the upgrade, and change nothing
     for script in (etl, analytics):
-        assert script.main(["--config", str(sources()), "--quiet"]) == 1
+        assert script.main(["--config", str(real_sources()), "--quiet"]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].endswith(
             "is at schema version 1 (the release of 2026-11-30: the load ledger, song_records, etl_runs, etl_run_checks; "
@@ -138,7 +133,7 @@ def test_the_previous_release_is_refused_until_upgraded_then_loads_like_one_full
     assert everything(pg_conn) == before
 
     # the upgrade keeps every row (the ledger, the runs and their checks included) and records the versions
-    assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 0
+    assert create_tables.main(["--config", str(real_sources()), "--quiet", "--upgrade"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("upgraded the warehouse from schema version 1 (") and out.rstrip().endswith(
         f"to schema version {sql_queries.SCHEMA_VERSION} ({len(sql_queries.MIGRATIONS)} migrations); every row and "
@@ -159,21 +154,21 @@ def test_the_previous_release_is_refused_until_upgraded_then_loads_like_one_full
                                  *((m.version, m.description, "upgraded") for m in sql_queries.MIGRATIONS)]
 
     # idempotent: again, nothing changes
-    assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 0
+    assert create_tables.main(["--config", str(real_sources()), "--quiet", "--upgrade"]) == 0
     assert capsys.readouterr().out.strip() == (f"the warehouse is at schema version {sql_queries.SCHEMA_VERSION}, "
                                                "the current one: nothing to upgrade")
     assert everything(pg_conn) == after
 
     # load the rest with the current code: the ledger is honoured (what the release loaded is skipped)
     loaded_before = len(before["loaded_objects"])
-    assert etl.main(["--config", str(sources()), "--quiet"]) == 0
+    assert etl.main(["--config", str(real_sources()), "--quiet"]) == 0
     (skipped, loaded), = query(pg_conn, "select objects_skipped, objects_loaded from etl_runs where run_id = 2")
     assert skipped == loaded_before and loaded == 30 - 9  # days 10-30; every song was loaded by the release
 
     # one full load of the same files into a fresh warehouse at the current version: the same star schema
     fresh = fresh_database(pg_server, f"{pg_conn.info.dbname}_fresh")
     try:
-        cfg = sources(name="fresh.cfg")
+        cfg = real_sources(name="fresh.cfg")
         cfg.write_text(cfg.read_text().replace(f"DB_NAME = {pg_conn.info.dbname}\n",
                                                f"DB_NAME = {pg_conn.info.dbname}_fresh\n"))
         assert create_tables.main(["--config", str(cfg), "--quiet"]) == 0
@@ -195,28 +190,28 @@ def test_the_previous_release_is_refused_until_upgraded_then_loads_like_one_full
 # What the upgrade refuses, and how it fails
 
 
-def test_a_warehouse_of_the_release_is_recognised_by_its_tables(release, sources, pg_conn):
+def test_a_warehouse_of_the_release_is_recognised_by_its_tables(release, real_sources, pg_conn):
     """The release's own create_tables.py (nothing loaded): the shape sql_queries.RELEASE_TABLES declares."""
-    run_release(release, "create_tables.py", sources())
+    run_release(release, "create_tables.py", real_sources())
     found = SchemaFound.of(query(pg_conn, sql_queries.schema_tables_select.sql))
     assert found.tables == sql_queries.RELEASE_TABLES[1] and found.recognised == 1 and not found.versioned
 
 
-def test_the_preflight_names_the_upgrade(release, sources, capsys):
+def test_the_preflight_names_the_upgrade(release, real_sources, capsys):
     """etl.py --preflight (run before every Redshift load) says what etl.py would: upgrade, not re-create."""
-    run_release(release, "create_tables.py", sources())
-    assert etl.main(["--config", str(sources()), "--preflight"]) == 1
+    run_release(release, "create_tables.py", real_sources())
+    assert etl.main(["--config", str(real_sources()), "--preflight"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("FATAL tables.schema: the warehouse is at schema version 1 (") and out[1].endswith(
         f"this toolkit needs version {sql_queries.SCHEMA_VERSION}: {UPGRADE_FIX}"), out
     assert not any("drops" in line for line in out)
 
 
-def test_a_warehouse_made_before_the_load_ledger_is_refused(before_ledger, sources, pg_conn, capsys):
+def test_a_warehouse_made_before_the_load_ledger_is_refused(before_ledger, real_sources, pg_conn, capsys):
     """Made by the last commit before the load ledger, its own create_tables.py: refused, naming why and the fix."""
-    run_release(before_ledger, "create_tables.py", sources())
+    run_release(before_ledger, "create_tables.py", real_sources())
     before = everything(pg_conn)
-    assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 1
+    assert create_tables.main(["--config", str(real_sources()), "--quiet", "--upgrade"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tables match no schema version this toolkit knows (compared with version 1: " \
         "missing tables: song_records, loaded_objects" in err[0], err
@@ -230,29 +225,29 @@ def test_a_warehouse_made_before_the_load_ledger_is_refused(before_ledger, sourc
     ("alter table songplays drop column song_length", "other columns in: songplays"),
     ("drop table etl_run_checks", "missing tables: etl_run_checks"),
 ])
-def test_a_warehouse_whose_tables_match_no_version_is_refused(damage, message, release, sources, pg_conn, capsys):
-    run_release(release, "create_tables.py", sources())
+def test_a_warehouse_whose_tables_match_no_version_is_refused(damage, message, release, real_sources, pg_conn, capsys):
+    run_release(release, "create_tables.py", real_sources())
     with pg_conn.cursor() as cur:
         cur.execute(damage)
     pg_conn.commit()
-    assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 1
+    assert create_tables.main(["--config", str(real_sources()), "--quiet", "--upgrade"]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not query(pg_conn, "select 1 from information_schema.tables where table_name = 'schema_versions'")
 
 
-def test_an_empty_warehouse_is_refused_naming_create_tables(sources, capsys):
-    assert create_tables.main(["--config", str(sources()), "--quiet", "--upgrade"]) == 1
+def test_an_empty_warehouse_is_refused_naming_create_tables(real_sources, capsys):
+    assert create_tables.main(["--config", str(real_sources()), "--quiet", "--upgrade"]) == 1
     assert "has no tables yet (etl_runs is missing): run create_tables.py first" in capsys.readouterr().err
 
 
-def test_a_newer_warehouse_is_refused_by_every_script(sources, pg_conn, capsys):
-    assert create_tables.main(["--config", str(sources()), "--quiet"]) == 0
+def test_a_newer_warehouse_is_refused_by_every_script(real_sources, pg_conn, capsys):
+    assert create_tables.main(["--config", str(real_sources()), "--quiet"]) == 0
     with pg_conn.cursor() as cur:
         cur.execute("insert into schema_versions values (99, 'from the future', 'created', now())")
     pg_conn.commit()
     for script, args in ((create_tables, ["--upgrade"]), (etl, []), (analytics, [])):
-        assert script.main(["--config", str(sources()), "--quiet", *args]) == 1
+        assert script.main(["--config", str(real_sources()), "--quiet", *args]) == 1
         assert (f"is at schema version 99, newer than this toolkit's ({sql_queries.SCHEMA_VERSION}): run a newer "
                 "release of the toolkit") in capsys.readouterr().err
 
@@ -269,9 +264,9 @@ BAD_V3 = Migration("test_bad_v3", "", version=3, description="a migration whose 
                           Statement("v3_broken", "alter table etl_runs add column run_id bigint")))  # exists
 
 
-def test_migrations_apply_in_order_once_and_are_recorded(release, sources, pg_conn):
-    run_release(release, "create_tables.py", sources())
-    config = load_config(sources())
+def test_migrations_apply_in_order_once_and_are_recorded(release, real_sources, pg_conn):
+    run_release(release, "create_tables.py", real_sources())
+    config = load_config(real_sources())
     found, applied = upgrade(config, (*sql_queries.MIGRATIONS, V3))
     assert found.recognised == 1 and [m.version for m in applied] == [*range(2, sql_queries.SCHEMA_VERSION + 1), 3]
     assert [v for v, _, _ in versions(pg_conn)] == [1, *range(2, sql_queries.SCHEMA_VERSION + 1), 3]
@@ -282,24 +277,24 @@ def test_migrations_apply_in_order_once_and_are_recorded(release, sources, pg_co
     assert found.recorded == 3 and applied == []
 
 
-def test_a_failing_migration_changes_nothing(release, sources, pg_conn):
-    run_release(release, "create_tables.py", sources())
+def test_a_failing_migration_changes_nothing(release, real_sources, pg_conn):
+    run_release(release, "create_tables.py", real_sources())
     before = everything(pg_conn), shape(pg_conn)
     with pytest.raises(psycopg2.errors.DuplicateColumn):
-        upgrade(load_config(sources()), (*sql_queries.MIGRATIONS, BAD_V3))
+        upgrade(load_config(real_sources()), (*sql_queries.MIGRATIONS, BAD_V3))
     assert (everything(pg_conn), shape(pg_conn)) == before  # not even schema_versions, nor etl_runs.note
 
 
-def test_the_upgrade_waits_for_a_running_etl(release, sources, pg_conn, pg_dsn):
+def test_the_upgrade_waits_for_a_running_etl(release, real_sources, pg_conn, pg_dsn):
     """The upgrade takes the ETL lock first: while another session holds it, the upgrade waits, then fails
     after [ETL] LOCK_TIMEOUT without changing anything."""
-    run_release(release, "create_tables.py", sources())
+    run_release(release, "create_tables.py", real_sources())
     holder = psycopg2.connect(pg_dsn)
     try:
         with holder.cursor() as cur:
             cur.execute("lock etl_runs")
         with pytest.raises(WarehouseError, match="another etl.py run still held the lock on etl_runs"):
-            upgrade(load_config(sources()))
+            upgrade(load_config(real_sources()))
     finally:
         holder.rollback()
         holder.close()

@@ -1,5 +1,5 @@
 """The dry run shows exactly what runs: the real code paths on ENGINE = redshift, with psycopg2.connect replaced by
-a recorder (tests/redshift/conftest.py FakeConnection), send the dry run's statements, in the same order.
+a recorder (tests/helpers/recording.py), send the dry run's statements, in the same order.
 
 This is what keeps the dry run honest where the run does more than send what the steps render
 (Warehouse.acquire_etl_lock, checks.run_checks, a failing COPY): if any of them changes, these tests fail.
@@ -7,22 +7,13 @@ This is what keeps the dry run honest where the run does more than send what the
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 import sql_queries
 from sparkify import dryrun, pipeline
 from sparkify.errors import LoadError
-from sparkify.pipeline import state
 from sparkify.warehouse import Warehouse, lock_statements
-
-FROZEN = datetime(2018, 11, 30, 23, 59, 59, 123456)
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(state, "utcnow", lambda: FROZEN)
+from tests.helpers.dwhcfg import DwhCfg
 
 
 def sqls(run: dryrun.DryRun) -> list[str]:
@@ -44,7 +35,7 @@ def test_etl_sends_its_dry_run(redshift_config, udacity_bucket, recorded, frozen
                                    "transform", "checks"}
 
 
-def test_etl_with_a_ledger_and_a_manifest_prefix_sends_its_dry_run(tmp_path, write_cfg, udacity_bucket, recorded,
+def test_etl_with_a_ledger_and_a_manifest_prefix_sends_its_dry_run(tmp_path, udacity_bucket, recorded,
                                                                    frozen_clock):
     """Objects the ledger has are skipped, the new ones go through the run's manifest, which the run writes to
     S3 with exactly those objects (mandatory) and the dry run does not."""
@@ -57,8 +48,7 @@ def test_etl_with_a_ledger_and_a_manifest_prefix_sends_its_dry_run(tmp_path, wri
         ("s3://udacity-dend/log_data/2018/11/2018-11-01-events.json", head["ContentLength"], head["ETag"])]
     recorded.results["coalesce(max(run_id)"] = [(7,)]
     udacity_bucket.create_bucket(Bucket="sparkify-ops", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-    cfg = write_cfg(tmp_path / "dwh.cfg")
-    cfg.write_text(cfg.read_text().replace("[ETL]", "MANIFEST_PREFIX = s3://sparkify-ops/manifests\n\n[ETL]"))
+    cfg = DwhCfg.redshift().set("S3", MANIFEST_PREFIX="s3://sparkify-ops/manifests").write(tmp_path / "dwh.cfg")
     config = load_config(cfg, environ={})
     pipeline.run_etl(config, show_progress=False)
     sent = list(recorded)
@@ -82,8 +72,8 @@ def test_analytics_sends_its_dry_run(flags, redshift_config, recorded):
     assert list(recorded) == sqls(dryrun.analytics_dry_run(redshift_config, with_checks=flags))
 
 
-def test_a_failed_copy_rolls_back_then_reads_stl_load_errors(redshift_config, udacity_bucket, recorded):
-    """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then stl_load_errors is read in
+def test_a_failed_copy_rolls_back_then_reads_its_load_errors(redshift_config, udacity_bucket, recorded):
+    """Redshift has no SAVEPOINT: the aborted transaction is rolled back, then sys_load_error_detail is read in
     the same session; nothing after the COPY runs, and the statements are the dry run's 'other paths'."""
     recorded.fail_on = lambda sql: sql.startswith("copy staging_events")
     with pytest.raises(LoadError, match="staging_events: COPY failed: Load into table 'staging_events' failed"):

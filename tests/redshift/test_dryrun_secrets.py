@@ -13,6 +13,7 @@ import pytest
 
 from sparkify import dryrun
 from sparkify.config import load_config
+from tests.helpers.dwhcfg import DwhCfg
 
 FILE_PW = "File-Passw0rd-66"
 ENV_PW = "Env-Passw0rd-77"
@@ -35,13 +36,13 @@ def secret_environment(monkeypatch, udacity_bucket):
 
 
 @pytest.fixture
-def secret_cfg(tmp_path, write_cfg, secret_environment):
+def secret_cfg(tmp_path, secret_environment):
     """A dwh.cfg holding every kind of secret, whose log prefix names the file's AWS key and secret and whose song
     prefix names the environment's."""
-    path = write_cfg(tmp_path / "dwh.cfg", password=FILE_PW,
-                     log_data=f"s3://udacity-dend/log_data/{FILE_KEY}/{FILE_SECRET}",
-                     song_data=f"s3://udacity-dend/song_data/{ENV_SECRET}/{ENV_TOKEN}",
-                     extra=f"[DWH]\nDWH_DB_PASSWORD = {DWH_PW}\n[AWS]\nKEY = {FILE_KEY}\nSECRET = {FILE_SECRET}\n")
+    path = (DwhCfg.redshift(password=FILE_PW, log_data=f"s3://udacity-dend/log_data/{FILE_KEY}/{FILE_SECRET}",
+                            song_data=f"s3://udacity-dend/song_data/{ENV_SECRET}/{ENV_TOKEN}")
+            .set("DWH", DWH_DB_PASSWORD=DWH_PW).set("AWS", KEY=FILE_KEY, SECRET=FILE_SECRET)
+            .write(tmp_path / "dwh.cfg"))
     path.chmod(0o600)
     return path
 

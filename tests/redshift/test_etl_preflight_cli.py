@@ -1,5 +1,7 @@
 """etl.py --preflight, and the preflight that starts every Redshift etl.py: moto for AWS, the embedded PostgreSQL
-standing in for the cluster's database (found through [DWH] DWH_CLUSTER_IDENTIFIER, as its HOST is local)."""
+behind a TLS endpoint on localhost standing in for the cluster (tests/helpers/tls_server.py; its certificate
+verified against the test CA, [CLUSTER] SSL_ROOT_CERT), found through [DWH] DWH_CLUSTER_IDENTIFIER, as its HOST
+is not an AWS endpoint name."""
 
 from __future__ import annotations
 
@@ -8,20 +10,22 @@ import pytest
 import etl
 import sql_queries
 from sparkify.pipeline import RunResult, create_tables, plans
+from tests.helpers.dwhcfg import DwhCfg
 
 
 @pytest.fixture
-def cluster_cfg(aws_world, local_config, write_cfg, tmp_path):
+def cluster_cfg(schema, aws_world, local_config, tmp_path, tls_endpoint, test_ca):
     """cluster_cfg(region=...) -> a dwh.cfg with ENGINE = redshift whose [CLUSTER] is this test's PostgreSQL
-    database, whose role, cluster and bucket are in moto, and whose tables exist."""
+    database behind the verified TLS endpoint, whose role, cluster and bucket are in moto, and whose tables
+    exist."""
     world = aws_world()
-    create_tables(local_config)
     c = local_config.cluster
 
     def write(region="us-west-2", **overrides):
-        return write_cfg(tmp_path / "dwh.cfg", host=c.host, port=c.db_port, db_name=c.db_name, db_user=c.db_user,
-                         arn=world.role_arn, region=region,
-                         extra="[DWH]\nDWH_CLUSTER_IDENTIFIER = sparkify-dwh\nDWH_REGION = us-west-2\n", **overrides)
+        cfg = DwhCfg.redshift(host="localhost", port=tls_endpoint().port, db_name=c.db_name, db_user=c.db_user,
+                              arn=world.role_arn, region=region, **overrides)
+        cfg.set("CLUSTER", SSL_ROOT_CERT=test_ca.path)
+        return cfg.set("DWH", DWH_CLUSTER_IDENTIFIER="sparkify-dwh", DWH_REGION="us-west-2").write(tmp_path / "dwh.cfg")
 
     return write
 
@@ -173,7 +177,8 @@ def issued_tokens(monkeypatch):
 
 
 def test_without_a_password_the_preflight_and_the_warehouse_use_iam_credentials(
-        cluster_cfg, iam_role_in_postgres, issued_tokens, capsys, caplog):
+        cluster_cfg, iam_role_in_postgres, issued_tokens, capsys, caplog, tls_endpoint):
+    """IAM-issued credentials over verified TLS: the connection is encrypted, and went through the endpoint."""
     from sparkify.config import load_config
     from sparkify.warehouse import Warehouse
 
@@ -182,10 +187,14 @@ def test_without_a_password_the_preflight_and_the_warehouse_use_iam_credentials(
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("ok    cluster.login: logged in to ")
     assert out.splitlines()[0].endswith(" as IAM:postgres (temporary credentials from IAM)")
+    mark = tls_endpoint().mark()
     conn = Warehouse(load_config(cfg)).connect()
+    assert conn.info.ssl_in_use and conn.info.ssl_attribute("protocol").startswith("TLS")
     with conn.cursor() as cur:
         cur.execute("select current_user")
         assert cur.fetchone()[0] == "IAM:postgres"
     conn.close()
+    (through,) = tls_endpoint().since(mark)
+    assert through.tls_asked and through.refused is None and through.to_server > 0
     assert len(issued_tokens) == 1  # fetched once, reused by the second connection
     assert issued_tokens[0] and issued_tokens[0] not in out + err + caplog.text

@@ -2,103 +2,23 @@
 
 The statements are those of the three dry runs (create_tables.py, etl.py, analytics.py --check) for a
 realistic ENGINE = redshift configuration (so the COPY statements carry the real options, role ARN and
-region), plus the statements sent only on other paths (lock retry, a failed COPY's stl_load_errors query,
+region), plus the statements sent only on other paths (lock retry, a failed COPY's load-errors query,
 a failed check's sample query), the preflight's information_schema query and its COPY ... NOLOAD statements. One test per statement, named
 after it, so a failure names the statement. The negative tests prove the grammar check can fail.
 """
 
 from __future__ import annotations
 
-import configparser
 import re
-from pathlib import Path
 
 import pytest
 
 import sql_queries
-from sparkify import dryrun, noload, preflight
-from sparkify.config import parse_config
-from sparkify.pipeline.state import RunState
-from sparkify.schema import SchemaFound
-from sparkify.warehouse import render_params
-from sql_queries import When
+from sparkify import dryrun
+from tests.helpers.statements import CASES, CONFIG, RUNS
 
-REALISTIC_CFG = """\
-[WAREHOUSE]
-ENGINE = redshift
-[CLUSTER]
-HOST = sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com
-DB_NAME = dev
-DB_USER = awsuser
-DB_PASSWORD = Passw0rd-Very-Secret
-DB_PORT = 5439
-[IAM_ROLE]
-ARN = arn:aws:iam::123456789012:role/sparkify-dwh-s3-read
-[S3]
-LOG_DATA = s3://udacity-dend/log_data
-LOG_JSONPATH = s3://udacity-dend/log_json_path.json
-SONG_DATA = s3://udacity-dend/song_data
-REGION = us-west-2
-[ETL]
-MAXERROR = 10
-LOCK_TIMEOUT = 120
-"""
+pytestmark = pytest.mark.slow  # sqlfluff's parser: up to seconds per statement, more per whole dry run
 
-
-def realistic_config():
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.read_string(REALISTIC_CFG)
-    return parse_config(cp, Path("/nonexistent/dwh.cfg"), {})
-
-
-def etl_states(config) -> list[RunState]:
-    """Two runs of etl.py, as etl_state would read them (no I/O here): one whose new and changed objects go
-    through the run's manifests (ledger rows replaced and inserted), one without MANIFEST_PREFIX (whole
-    prefixes), each loading both tables."""
-    from dataclasses import replace
-    from datetime import datetime
-
-    from sparkify import ledger
-
-    def obj(key: str, size: int) -> ledger.ListedObject:
-        return ledger.ListedObject(f"s3://udacity-dend/{key}", key, size, '"9b2cf535f27731c974343645a3985328"',
-                                   datetime(2018, 11, 30, 12, 0, 0, 123456))
-
-    def state(cfg) -> RunState:
-        new_log = obj("log_data/2018/11/2018-11-30-events.json", 214321)
-        old_log = obj("log_data/2018/11/2018-11-29-events.json", 198765)
-        song = obj("song_data/A/A/A/TRAAAAK128F9318786.json", 254)
-        tables = {
-            "staging_events": ledger.TablePlan("staging_events", cfg.s3.log_data, new=[new_log], reloaded=[old_log],
-                                               unchanged=28),
-            "staging_songs": ledger.TablePlan("staging_songs", cfg.s3.song_data, new=[song], unchanged=14895),
-        }
-        manifests = {t: ledger.manifest_url(cfg.s3.manifest_prefix, 42, t) for t in tables} \
-            if cfg.s3.manifest_prefix else {}
-        return RunState(cfg, run_id=42, previous_totals={t: 1000 for t in ("songplays", "users", "songs",
-                                                                                    "artists", "time")},
-                                 tables=tables, loaded=set(tables), manifests=manifests,
-                                 proven={When.PLAYS_SEEN_AGAIN},  # plays seen again: their correction
-                                 loaded_at=datetime(2018, 11, 30, 23, 59, 59, 123456))
-
-    with_manifests = replace(config, s3=replace(config.s3, manifest_prefix="s3://sparkify-ops/manifests"))
-    return [state(with_manifests), state(config)]
-
-
-CONFIG = realistic_config()
-RUNS = [
-    dryrun.create_tables_dry_run(CONFIG),
-    # the upgrade of a warehouse of the release of 2026-11-30 (it records no version: every migration runs)
-    dryrun.upgrade_dry_run_of(RunState(CONFIG, schema=SchemaFound(dict(sql_queries.RELEASE_TABLES[1])))),
-    *(dryrun.etl_dry_run_of(state) for state in etl_states(CONFIG)),
-    dryrun.analytics_dry_run(CONFIG, with_checks=True),
-]
-CASES = [(f"{run.prog} {i:02d} {s.label}", s.sql) for run in RUNS for i, s in enumerate(run.statements)]
-CASES += [(f"other path: {s.label}", s.sql) for s in dryrun.conditional_statements(CONFIG)]
-CASES.append(("preflight tables query", render_params(preflight.TABLES_QUERY,
-                                                               preflight.tables_query_params())))
-CASES.append(("preflight server version", "select version()"))
-CASES += [(f"preflight noload {i}", sql) for i, sql in enumerate(noload.noload_statements(CONFIG))]
 
 # The statement type sqlfluff must recognise, by first keyword (a statement parsed as something else is a bug).
 EXPECTED_TYPES = {

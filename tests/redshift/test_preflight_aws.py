@@ -10,6 +10,8 @@ from sparkify import preflight
 from sparkify.aws.policies import evaluate_policies
 from sparkify.preflight.clients import AwsClients
 from sparkify.preflight.role import role_policy_documents
+from tests.helpers.dwhcfg import DwhCfg
+from tests.helpers.strict_moto import add_aws_managed_policies
 
 
 @pytest.fixture
@@ -243,7 +245,7 @@ def test_role_in_another_account_is_not_checked(aws_world, tmp_path, run):
 def test_cluster_found_by_dwh_identifier_when_host_is_not_an_endpoint(aws_world, tmp_path, run):
     world = aws_world(attach=False)
     config = world.config(tmp_path, host="127.0.0.1",
-                          extra="[DWH]\nDWH_CLUSTER_IDENTIFIER = sparkify-dwh\nDWH_REGION = us-west-2\n")
+                          dwh={"DWH_CLUSTER_IDENTIFIER": "sparkify-dwh", "DWH_REGION": "us-west-2"})
     assert only(run(config), "iam.attached").message.startswith(
         "role sparkify-dwh-s3-read is not attached to cluster sparkify-dwh")
 
@@ -260,7 +262,7 @@ def test_cluster_not_visible(aws_world, tmp_path, run):
 # Credentials
 
 
-def test_without_aws_credentials_the_aws_checks_are_skipped(aws_env, monkeypatch, tmp_path, write_cfg):
+def test_without_aws_credentials_the_aws_checks_are_skipped(monkeypatch, tmp_path):
     """No moto here (it would provide credentials): boto3 finds none and no request is made."""
     import boto3
 
@@ -268,20 +270,36 @@ def test_without_aws_credentials_the_aws_checks_are_skipped(aws_env, monkeypatch
 
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    findings = preflight.check_aws(load_config(write_cfg(tmp_path / "dwh.cfg"), environ={}), session=boto3.Session())
+    config = load_config(DwhCfg.redshift().write(tmp_path / "dwh.cfg"), environ={})
+    findings = preflight.check_aws(config, session=boto3.Session())
     assert [f.line() for f in findings] == [
         ("WARN  aws.credentials: no AWS credentials found: the IAM role and S3 checks are skipped (they use your "
         "credentials; etl.py itself needs none)")]
     assert preflight.exit_code(findings) == 0
 
 
-def test_the_aws_managed_read_only_policy_allows_copy(aws_world, monkeypatch):
+def test_without_aws_credentials_a_data_api_run_cannot_start(monkeypatch, tmp_path):
+    """TRANSPORT = data-api sends every statement with the AWS credentials: having none is fatal, not a skip."""
+    import boto3
+
+    from sparkify.config import load_config
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    cfg = DwhCfg.redshift().set("CLUSTER", TRANSPORT="data-api", DB_PASSWORD=None).write(tmp_path / "dwh.cfg")
+    findings = preflight.check_aws(load_config(cfg, environ={}), session=boto3.Session())
+    assert [f.line() for f in findings] == [
+        ("FATAL aws.credentials: no AWS credentials found: TRANSPORT = data-api sends every statement with them "
+         "(aws configure, or AWS_PROFILE)")]
+    assert preflight.exit_code(findings) == 1
+
+
+def test_the_aws_managed_read_only_policy_allows_copy(aws_world):
     """A role with AWS's AmazonS3ReadOnlyAccess (what earlier versions of create_cluster.py attached): its real
     document allows COPY."""
     import boto3
 
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # read when moto's IAM backend is created
-    world = aws_world(policies=("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",))
+    world = aws_world(policies=add_aws_managed_policies("AmazonS3ReadOnlyAccess"))
     role = boto3.client("iam").get_role(RoleName="sparkify-dwh-s3-read")["Role"]
     docs, boundary = role_policy_documents(AwsClients(boto3.Session()), role)
     assert boundary == []

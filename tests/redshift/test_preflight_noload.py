@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from sparkify import noload, preflight
-from sparkify.pipeline import create_tables
-from tests.redshift.conftest import FakeConnection, FakeCursor
+from tests.helpers.corpus import jsonpaths
+from tests.helpers.recording import FakeConnection, FakeCursor
 
 REDSHIFT_VERSION = ("PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 "
                     "(Red Hat 3.4.2-6.fc3), Redshift 1.0.77467")
@@ -44,7 +44,7 @@ def test_each_copy_runs_with_noload_in_a_transaction_that_is_rolled_back(redshif
     assert [c.split()[1] for c in copies] == ["staging_events", "staging_songs"]
     assert all(c.endswith(" maxerror 10 compupdate off statupdate off noload") for c in copies)
     findings = preflight.check_noload(redshift_config)
-    rejected_count = "select count(*) from stl_load_errors where query = pg_last_copy_id()"
+    rejected_count = "select count(*) from sys_load_error_detail where query_id = pg_last_copy_id()"
     assert list(redshift_sent) == ["begin", "select version()", "rollback",
                                    "begin", copies[0], rejected_count, "rollback",
                                    "begin", copies[1], rejected_count, "rollback"]
@@ -55,7 +55,7 @@ def test_each_copy_runs_with_noload_in_a_transaction_that_is_rolled_back(redshif
          "rejected; nothing was loaded")]
 
 
-def test_a_refused_copy_is_rolled_back_then_explained_from_stl_load_errors(redshift_config, redshift_sent):
+def test_a_refused_copy_is_rolled_back_then_explained_from_its_load_errors(redshift_config, redshift_sent):
     from sql_queries import load_errors
 
     redshift_sent.fail_on = lambda sql: sql.startswith("copy staging_events")
@@ -70,11 +70,10 @@ def test_a_refused_copy_is_rolled_back_then_explained_from_stl_load_errors(redsh
                                         "what can be seen without it)")
 
 
-def test_noload_on_the_embedded_postgresql_with_the_real_data(local_config, real_data, capsys):
+def test_noload_on_the_embedded_postgresql_with_the_real_data(schema, local_config, real_data, capsys):
     config = dataclasses.replace(local_config, s3=dataclasses.replace(
         local_config.s3, log_data=str(real_data / "log_data"), song_data=str(real_data / "song_data"),
         log_jsonpath=str(real_data / "log_json_path.json")))
-    create_tables(config)
     findings = preflight.run_preflight(config, noload=True)
     assert [f.line() for f in findings if f.check.startswith("copy")] == [
         "ok    copy.staging_events: COPY ... NOLOAD from " + str(real_data / "log_data") + ": the emulated COPY read "
@@ -89,7 +88,7 @@ def test_noload_on_the_embedded_postgresql_with_the_real_data(local_config, real
     conn.close()
 
 
-def test_noload_on_the_embedded_postgresql_reports_bad_records(local_config, tmp_path, pg_dsn):
+def test_noload_on_the_embedded_postgresql_reports_bad_records(schema, local_config, tmp_path, pg_dsn):
     import json
 
     import psycopg2
@@ -99,12 +98,9 @@ def test_noload_on_the_embedded_postgresql_reports_bad_records(local_config, tmp
                                                   '{"userId": "abc", "ts": 1541105830796}\n')
     (tmp_path / "song_data").mkdir()
     (tmp_path / "song_data" / "s.json").write_text('{"num_songs": 1, "song_id": "S1", "year": 2000}')
-    names = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
-             "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
-    (tmp_path / "paths.json").write_text(json.dumps({"jsonpaths": [f"$.{n}" for n in names]}))
+    (tmp_path / "paths.json").write_text(json.dumps(jsonpaths()))
     config = dataclasses.replace(local_config, s3=dataclasses.replace(
         local_config.s3, log_jsonpath=str(tmp_path / "paths.json")))
-    create_tables(config)
 
     findings = preflight.check_noload(dataclasses.replace(config, maxerror=0))
     assert [f.level for f in findings] == ["fatal", "ok"]
@@ -113,10 +109,10 @@ def test_noload_on_the_embedded_postgresql_reports_bad_records(local_config, tmp
     findings = preflight.check_noload(dataclasses.replace(config, maxerror=1))
     assert findings[0].line() == ("WARN  copy.staging_events: COPY ... NOLOAD from " + str(tmp_path / "log_data")
                                   + ": 1 files, 1 rows would load, 1 record(s) would be rejected (MAXERROR 1; see "
-                                  "stl_load_errors)")
+                                  "sys_load_error_detail)")
     with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
         cur.execute("select count(*) from staging_events")
         assert cur.fetchone()[0] == 0  # nothing inserted, either time
-        cur.execute("select line_number, colname, err_code from stl_load_errors order by query")
+        cur.execute("select line_number, column_name, error_code from sys_load_error_detail order by query_id")
         assert cur.fetchall() == [(2, "user_id", 1207), (2, "user_id", 1207)]  # one row per NOLOAD run
     conn.close()

@@ -1,10 +1,8 @@
 """create_tables.py --upgrade on ENGINE = redshift: its dry run reads the warehouse's version (read only) and
 shows the migrations it would apply, and the upgrade sends exactly those statements (psycopg2 replaced by the
-recorder of tests/redshift/conftest.py, answering as a warehouse of the release of 2026-11-30 would)."""
+recorder of tests/helpers/recording.py, answering as a warehouse of the release of 2026-11-30 would)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import pytest
 
@@ -12,17 +10,11 @@ import create_tables
 import sql_queries
 from sparkify import dryrun, pipeline
 from sparkify.errors import WarehouseError
-from sparkify.pipeline import state
 from sql_queries import When
-from tests.redshift.test_dryrun import statements_of
+from tests.helpers.dryrun import statements_of
+from tests.helpers.dwhcfg import DwhCfg
 
-FROZEN = datetime(2026, 12, 7, 12, 0, 0, 250000)
 SHAPE = "pg_catalog.pg_attribute"
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(state, "utcnow", lambda: FROZEN)
 
 
 @pytest.fixture
@@ -48,7 +40,7 @@ def test_the_dry_run_of_an_upgrade_shows_the_migrations(redshift_cfg, release_1,
     assert "diststyle all" in stmts[5]  # Redshift's DDL, untranslated
     assert stmts[-2] == ("insert into schema_versions (version, description, how, applied_at)\nvalues "
                          + ", ".join(f"({v}, '{sql_queries.DESCRIPTIONS[v]}', '{how}', "
-                                     "'2026-12-07T12:00:00.250000'::timestamp)"
+                                     f"'{frozen_clock.isoformat()}'::timestamp)"
                                      for v, how in [(1, "recognised"), *((m.version, "upgraded")
                                                                          for m in sql_queries.MIGRATIONS)]))
     assert stmts[-1] == "commit"
@@ -73,8 +65,8 @@ def test_a_current_warehouse_has_nothing_to_upgrade(redshift_config, recorded, f
     assert [s.split()[0] for s in recorded] == ["begin", "set", "lock", "set", "select", "select", "commit"]
 
 
-def test_a_dry_run_that_cannot_connect_shows_the_upgrade_of_the_release(tmp_path, write_cfg, capsys):
-    cfg = write_cfg(tmp_path / "dwh.cfg", host="no-such-cluster.invalid")
+def test_a_dry_run_that_cannot_connect_shows_the_upgrade_of_the_release(tmp_path, capsys):
+    cfg = DwhCfg.redshift(host="no-such-cluster.invalid").write(tmp_path / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "--upgrade", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "-- NOTE: the warehouse's schema could not be read (cannot connect to the redshift at no-such-cluster" in out

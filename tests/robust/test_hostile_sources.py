@@ -15,7 +15,7 @@ from sparkify.copy.emulator import emulate_copy
 from sparkify.copy.sources import list_local
 from sparkify.copy.spec import CopySpec
 from sparkify.errors import LoadError
-from sparkify.pipeline import create_tables, run_etl
+from sparkify.pipeline import run_etl
 
 LATIN1_NAME = b"caf\xe9.json"  # "café.json" as a Latin-1 file system would hold it: not UTF-8
 SONG = {"num_songs": 1, "artist_id": "ARX", "artist_latitude": None, "artist_longitude": None, "artist_location": "",
@@ -38,14 +38,13 @@ def test_the_copys_listing_names_the_file_with_its_bytes_escaped(songs_with_a_la
     with pytest.raises(LoadError) as info:
         list(list_local(str(songs_with_a_latin1_name)))
     assert str(info.value) == (f"{songs_with_a_latin1_name}/caf\\xe9.json: the file name is not valid UTF-8 (S3 keys, "
-                               "stl_load_errors and the load ledger are UTF-8): rename the file")
+                               "sys_load_error_detail and the load ledger are UTF-8): rename the file")
 
 
-def test_a_run_fails_with_one_line_and_changes_nothing(songs_with_a_latin1_name, local_config, pg_dsn, real_data):
+def test_a_run_fails_with_one_line_and_changes_nothing(schema, songs_with_a_latin1_name, local_config, pg_dsn, real_data):
     config = replace(local_config, s3=replace(local_config.s3, song_data=str(songs_with_a_latin1_name),
                                               log_data=str(real_data / "log_data" / "2018" / "11" / "2018-11-01"),
                                               log_jsonpath=str(real_data / "log_json_path.json")))
-    create_tables(config)
     with pytest.raises(LoadError) as info:
         run_etl(config, show_progress=False)
     message = str(info.value)

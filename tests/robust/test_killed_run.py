@@ -12,8 +12,6 @@ from pathlib import Path
 
 import psycopg2
 
-import create_tables
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,10 +38,9 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"{what} not within {timeout} s")
 
 
-def test_a_killed_run_releases_the_lock_within_seconds(config_file, pg_dsn, real_data):
+def test_a_killed_run_releases_the_lock_within_seconds(schema, config_file, pg_dsn, real_data):
     cfg = config_file(log_data=real_data / "log_data" / "2018" / "11" / "2018-11-0",
                       log_jsonpath=real_data / "log_json_path.json", song_data=real_data / "song_data" / "A" / "A")
-    assert create_tables.main(["--config", str(cfg), "-q"]) == 0
     watcher = psycopg2.connect(pg_dsn)
     watcher.autocommit = True
     blocker = psycopg2.connect(pg_dsn)  # holds the ledger's table, so that a run blocks inside a statement

@@ -13,10 +13,11 @@ import pytest
 
 from sparkify.errors import LoadError
 from sparkify.pipeline import create_tables, run_etl
+from sql_queries import STAR_TABLES
+from tests.helpers.dwhcfg import DwhCfg
+from tests.helpers.s3data import BUCKET, upload
+from tests.helpers.s3data import OPS_BUCKET as OPS
 
-from .conftest import BUCKET, OPS, upload
-
-STAR = ("songplays", "users", "songs", "artists", "time")
 FAULT_CYCLE = ("slowdown", "internal", "reset", "cut")
 
 
@@ -32,7 +33,7 @@ def star(dsn: str) -> dict[str, list[tuple]]:
     try:
         with conn.cursor() as cur:
             out = {}
-            for table in STAR:
+            for table in STAR_TABLES:
                 cur.execute(f"select * from {table} order by 1, 2")
                 out[table] = cur.fetchall()
             return out
@@ -45,7 +46,7 @@ def counts(dsn: str) -> dict[str, int]:
     try:
         with conn.cursor() as cur:
             out = {}
-            for table in (*STAR, "loaded_objects", "etl_runs", "staging_events", "staging_songs"):
+            for table in (*STAR_TABLES, "loaded_objects", "etl_runs", "staging_events", "staging_songs"):
                 cur.execute(f"select count(*) from {table}")
                 out[table] = cur.fetchone()[0]
             return out
@@ -85,10 +86,10 @@ def test_every_kind_of_fault_once_everywhere_then_the_star_schema_of_a_clean_run
     create_tables(config)
     run_etl(config, show_progress=False)
     assert star(pg_dsn) == faulty_run
-    assert all(faulty_run[table] for table in STAR)
+    assert all(faulty_run[table] for table in STAR_TABLES)
 
 
-def test_listing_pages_are_retried_one_by_one(faulty_s3, local_config, pg_dsn, real_data):
+def test_listing_pages_are_retried_one_by_one(schema, faulty_s3, local_config, pg_dsn, real_data):
     """Past 1,000 keys ListObjectsV2 answers in pages: a fault on page 2 retries page 2 (same token)."""
     proxy, direct = faulty_s3
     song = (next(real_data.glob("song_data/**/*.json"))).read_bytes()
@@ -99,7 +100,6 @@ def test_listing_pages_are_retried_one_by_one(faulty_s3, local_config, pg_dsn, r
     second_page = lambda path, query, headers: "continuation-token" in query
     proxy.fail("GET", second_page, ["cut", "slowdown", "reset"])
     config = s3_config(local_config, proxy, manifests=False)
-    create_tables(config)
     report = run_etl(config, show_progress=False)
     assert report.staged["staging_songs"] == 1005
     assert proxy.faults_left() == 0
@@ -136,7 +136,7 @@ def test_a_streamed_object_resumes_from_the_last_byte_with_if_match(real_bucket,
     assert star(pg_dsn) == faulty_run
 
 
-def test_an_object_changed_while_streamed_is_not_spliced(real_bucket, local_config, pg_dsn, monkeypatch, real_data):
+def test_an_object_changed_while_streamed_is_not_spliced(schema, real_bucket, local_config, pg_dsn, monkeypatch, real_data):
     from sparkify.copy import sources
 
     proxy, direct, keys = real_bucket
@@ -152,7 +152,6 @@ def test_an_object_changed_while_streamed_is_not_spliced(real_bucket, local_conf
     proxy.fail("GET", f"{BUCKET}/{log_key}", "cut")
     proxy.fail("GET", replace_it_before_the_resume, "reset")  # (never answers with a fault: it only acts)
     config = s3_config(local_config, proxy, manifests=False)
-    create_tables(config)
     before = counts(pg_dsn)
     with pytest.raises(LoadError) as info:
         run_etl(config, show_progress=False)
@@ -191,11 +190,10 @@ def test_etl_py_prints_one_line_naming_the_object(real_bucket, tmp_path, local_c
 
     proxy, _, keys = real_bucket
     c = local_config.cluster
-    cfg = tmp_path / "dwh.cfg"
-    cfg.write_text("[WAREHOUSE]\nENGINE = postgres\n"
-                   f"[CLUSTER]\nHOST = {c.host}\nDB_NAME = {c.db_name}\nDB_USER = {c.db_user}\nDB_PORT = {c.db_port}\n"
-                   f"[S3]\nLOG_DATA = s3://{BUCKET}/log_data\nSONG_DATA = s3://{BUCKET}/song_data\n"
-                   f"LOG_JSONPATH = s3://{BUCKET}/log_json_path.json\nREGION = us-west-2\nENDPOINT_URL = {proxy.url}\n")
+    cfg = DwhCfg.postgres(host=c.host, db_name=c.db_name, db_user=c.db_user, db_port=c.db_port,
+                          log_data=f"s3://{BUCKET}/log_data", log_jsonpath=f"s3://{BUCKET}/log_json_path.json",
+                          song_data=f"s3://{BUCKET}/song_data").set("S3", REGION="us-west-2", ENDPOINT_URL=proxy.url)
+    cfg = cfg.write(tmp_path / "dwh.cfg")
     assert create_tables_script.main(["--config", str(cfg), "-q"]) == 0
     proxy.fail("GET", f"{BUCKET}/{keys[4]}", "slowdown", times=100)
     assert etl.main(["--config", str(cfg), "-q"]) == 1

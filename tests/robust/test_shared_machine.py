@@ -24,9 +24,11 @@ import pytest
 
 from sparkify import localdb, localdb_exec
 from sparkify.errors import WarehouseError
+from tests.helpers.dwhcfg import DwhCfg
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="switching to another OS user (and PostgreSQL's refusal "
                                "of root) needs root; CI runs as root, so these run there")
+pytestmark = pytest.mark.db  # the tests start PostgreSQL servers of their own
 
 
 @pytest.fixture
@@ -196,9 +198,8 @@ def test_data_dir_with_spaces_and_shell_metacharacters(base, capsys):
 
     canary = base / "pwned"
     data_dir = base / f"a b $(touch {canary}) `touch {canary}` ;touch {canary}; 'q' \"dq\" %s \\ #x" / "pgdata"
-    cfg = base / "dwh.cfg"
-    cfg.write_text(f"[WAREHOUSE]\nENGINE = local\nDATA_DIR = {data_dir}\n[S3]\nLOG_DATA = {base}/l\n"
-                   f"LOG_JSONPATH = {base}/j.json\nSONG_DATA = {base}/s\n")
+    cfg = DwhCfg.local(data_dir=data_dir, log_data=f"{base}/l", log_jsonpath=f"{base}/j.json",
+                       song_data=f"{base}/s").write(base / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "-q"]) == 0
     assert localdb.is_running(data_dir)
     server = localdb.ensure_server(data_dir)

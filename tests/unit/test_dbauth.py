@@ -18,20 +18,20 @@ from botocore.stub import Stubber
 from sparkify import dbauth
 from sparkify.config import load_config
 from sparkify.errors import ConfigError, WarehouseError
+from tests.helpers.dwhcfg import DwhCfg
 
 CLUSTER_HOST = "sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com"
 WORKGROUP_HOST = "sparkify-wg.123456789012.eu-west-1.redshift-serverless.amazonaws.com"
 TOKEN = "Tmp-Token-From-AWS-4f9c2e"
 
 
-def cfg(tmp_path, *, host=CLUSTER_HOST, password="", auth=None, extra=""):
-    path = tmp_path / "dwh.cfg"
-    path.write_text("[WAREHOUSE]\nENGINE = redshift\n[CLUSTER]\n"
-                    f"HOST = {host}\nDB_NAME = dev\nDB_USER = awsuser\nDB_PORT = 5439\n"
-                    + (f"DB_PASSWORD = {password}\n" if password else "") + (f"AUTH = {auth}\n" if auth else "")
-                    + "[IAM_ROLE]\nARN = arn:aws:iam::123456789012:role/r\n[S3]\nLOG_DATA = s3://b/l\n"
-                    "LOG_JSONPATH = s3://b/j.json\nSONG_DATA = s3://b/s\n" + extra)
-    return load_config(path, environ={})
+def cfg(tmp_path, *, host=CLUSTER_HOST, password="", auth=None, dwh=None):
+    built = DwhCfg.redshift(host=host, password=password or None, arn="arn:aws:iam::123456789012:role/r",
+                            region=None, log_data="s3://b/l", log_jsonpath="s3://b/j.json", song_data="s3://b/s")
+    built.set("CLUSTER", AUTH=auth)
+    if dwh:
+        built.set("DWH", **dwh)
+    return load_config(built.write(tmp_path / "dwh.cfg"), environ={})
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +78,7 @@ def redshift_stub(fake_aws):
 
 def _issued(expires_in_s=900):
     return {"DbUser": "IAM:awsuser", "DbPassword": TOKEN,
-            "Expiration": dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in_s)}
+            "Expiration": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in_s)}
 
 
 REQUEST = {"DbUser": "awsuser", "DbName": "dev", "ClusterIdentifier": "sparkify-dwh", "DurationSeconds": 900,
@@ -89,8 +89,8 @@ def test_target_comes_from_the_endpoint_name_else_from_dwh(tmp_path):
     assert dbauth.target_of(cfg(tmp_path)) == dbauth.Target("cluster", "sparkify-dwh", "us-west-2")
     assert dbauth.target_of(cfg(tmp_path, host=WORKGROUP_HOST)) == dbauth.Target("serverless", "sparkify-wg",
                                                                                  "eu-west-1")
-    local = cfg(tmp_path, host="/tmp/socket-dir", extra="[DWH]\nDWH_MODE = serverless\nDWH_WORKGROUP = wg-1\n"
-                                                         "DWH_REGION = eu-central-1\n")
+    local = cfg(tmp_path, host="localhost",
+                dwh={"DWH_MODE": "serverless", "DWH_WORKGROUP": "wg-1", "DWH_REGION": "eu-central-1"})
     assert dbauth.target_of(local) == dbauth.Target("serverless", "wg-1", "eu-central-1")
 
 
@@ -120,7 +120,10 @@ def test_cluster_credentials_are_asked_for_exactly_and_reused(tmp_path, redshift
     first = dbauth.credentials(config, session=session)
     again = dbauth.dsn_kwargs(config, session=session)  # cached: no second request (the Stubber has none)
     assert (first.user, first.password, first.source) == ("IAM:awsuser", TOKEN, "iam")
-    assert again == {"host": CLUSTER_HOST, "dbname": "dev", "user": "IAM:awsuser", "password": TOKEN, "port": 5439}
+    from sparkify.tls import system_trust_store
+
+    assert again == {"host": CLUSTER_HOST, "dbname": "dev", "user": "IAM:awsuser", "password": TOKEN, "port": 5439,
+                     "sslmode": "verify-full", "sslrootcert": str(system_trust_store())}
     assert TOKEN not in repr(first) and TOKEN not in caplog.text
     assert "temporary database credentials for IAM:awsuser issued by AWS to cluster sparkify-dwh in us-west-2" \
         in caplog.text
@@ -146,7 +149,7 @@ def test_an_aws_refusal_is_one_line_without_the_token(tmp_path, redshift_stub):
 
 
 def test_serverless_credentials_from_a_workgroup(tmp_path, fake_aws, monkeypatch, caplog):
-    from tests.aws.fake_serverless import FakeServerless
+    from tests.helpers.serverless import FakeServerless
 
     fake = FakeServerless(region="eu-west-1")
     try:
@@ -165,7 +168,6 @@ def test_serverless_credentials_from_a_workgroup(tmp_path, fake_aws, monkeypatch
 
 
 def test_postgres_engine_may_connect_without_a_password(tmp_path):
-    path = tmp_path / "dwh.cfg"
-    path.write_text("[WAREHOUSE]\nENGINE = postgres\n[CLUSTER]\nHOST = /tmp\nDB_NAME = d\nDB_USER = u\nDB_PORT = 5432\n"
-                    "[S3]\nLOG_DATA = l\nLOG_JSONPATH = auto\nSONG_DATA = s\n")
+    path = DwhCfg.postgres(host="/tmp", db_name="d", db_user="u", log_data="l", log_jsonpath="auto",
+                           song_data="s").write(tmp_path / "dwh.cfg")
     assert dbauth.credentials(load_config(path, environ={})) == dbauth.Credentials("u", "")

@@ -54,11 +54,11 @@ def test_log_lines_show_data_escaped_on_one_line(capsys):
 
 def test_an_error_line_shows_data_escaped(capsys):
     def body():
-        raise LoadError('staging_events: COPY rejected 1 record; first: value "\x1b[2J\x1b[H" (see stl_load_errors)')
+        raise LoadError('staging_events: COPY rejected 1 record; first: value "\x1b[2J\x1b[H" (see sys_load_error_detail)')
 
     assert cli.run("etl.py", body) == 1
     err = capsys.readouterr().err
-    assert err == 'etl.py: staging_events: COPY rejected 1 record; first: value "\\x1b[2J\\x1b[H" (see stl_load_errors)\n'
+    assert err == 'etl.py: staging_events: COPY rejected 1 record; first: value "\\x1b[2J\\x1b[H" (see sys_load_error_detail)\n'
 
 
 def test_an_unexpected_error_line_shows_data_escaped(capsys):

@@ -7,12 +7,19 @@ import configparser
 
 import boto3
 
+from sparkify.aws.base import Timing
 from sparkify.aws.provision import create_all
 from sparkify.aws.teardown import delete_all
 from sparkify.config import load_dwh_settings
-from tests.aws.conftest import new_session
+from tests.helpers.boto import new_session
 
 REGION = "us-west-2"
+
+
+def fast_timing(sleeps: list[float] | None = None) -> Timing:
+    """Timings for tests: no real sleeping (each wait recorded in `sleeps`), small bounds."""
+    return Timing(delay=0, max_attempts=3, progress_every=0, retry_delay=7, retry_attempts=3, sg_retry_delay=5,
+                  sg_retry_attempts=3, sleep=(sleeps.append if sleeps is not None else lambda seconds: None))
 
 
 def clients():

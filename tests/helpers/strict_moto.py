@@ -1,6 +1,6 @@
 """moto made as strict as AWS where sparkify relies on AWS refusing something that moto 5.2 accepts, or on an
-operation moto lacks. Installed by the AWS fixtures (tests/aws/conftest.py, tests/redshift/conftest.py) for the
-in-process mock (`strict_mock_aws`), and by `python -m tests.aws.strict_moto -p PORT -H 127.0.0.1` for moto_server.
+operation moto lacks. `install()` patches moto's classes in this process, for the in-process mock and for the
+moto server the tests run in this process alike (tests/fixtures/aws.py installs it once per session).
 
 Redshift:
 - DeleteCluster without SkipFinalClusterSnapshot = true or a FinalClusterSnapshotIdentifier: AWS's default is
@@ -22,10 +22,10 @@ S3:
 from __future__ import annotations
 
 import base64
-import contextlib
+import functools
 import hashlib
-import sys
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable
 
 _BOOLEAN_PARAMETERS = {"require_ssl", "use_fips_ssl", "enable_user_activity_logging", "auto_analyze"}
 
@@ -147,21 +147,24 @@ def install() -> Callable[[], None]:
     return undo
 
 
-@contextlib.contextmanager
-def strict_mock_aws() -> Iterator[None]:
-    """moto's mock_aws, with the patches above for as long as it runs."""
-    from moto import mock_aws
+def add_aws_managed_policies(*names: str, account: str = "123456789012") -> list[str]:
+    """Add the AWS-managed IAM policies `names` ("AmazonS3ReadOnlyAccess") to moto's account, with the documents
+    moto ships; returns their ARNs. The tests' moto loads none of them (MOTO_IAM_LOAD_MANAGED_POLICIES=false:
+    ~1,300 of them cost seconds at every reset), so a test that attaches one adds it first."""
+    from moto.iam.models import AWSManagedPolicy, iam_backends
 
-    undo = install()
-    try:
-        with mock_aws():
-            yield
-    finally:
-        undo()
+    backend = iam_backends[account]["global"]
+    arns = []
+    for name in names:
+        policy = AWSManagedPolicy.from_data(name, account, backend.region_name, _managed_policy_data()[name])
+        backend.aws_managed_policies.append(policy)
+        backend.managed_policies[policy.arn] = policy
+        arns.append(policy.arn)
+    return arns
 
 
-if __name__ == "__main__":  # moto_server, strict: python -m tests.aws.strict_moto -p PORT -H 127.0.0.1
-    from moto.server import main
+@functools.cache
+def _managed_policy_data() -> dict:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-    install()
-    main(sys.argv[1:])
+    return json.loads(aws_managed_policies_data)
