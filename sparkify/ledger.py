@@ -31,6 +31,7 @@ from typing import NamedTuple
 import orjson
 
 from sparkify import s3io
+from sparkify.copy import native
 from sparkify.copy.convert import copy_escape
 from sparkify.copy.sources import is_s3, list_s3, local_prefix, utf8_name
 from sparkify.errors import LoadError
@@ -122,10 +123,15 @@ def list_objects(prefix: str, client_factory=None) -> Iterator[ListedObject]:
     yield from _list_local(prefix)
 
 
+_DIRECTORY, _FILE = ord("d"), ord("f")  # native.list_stat's kinds
+
+
 def _list_local(prefix: str) -> Iterator[ListedObject]:
     """The regular files whose absolute path starts with `prefix` (the key-prefix rule of the COPY emulation,
-    sparkify.copy.sources.list_local), with one stat each, made relative to the open directory: 100,000
-    one-song files take a fraction of a second. Symbolic links are followed, as the COPY does."""
+    sparkify.copy.sources.list_local), with one stat each. Symbolic links are followed, as the COPY does.
+    With the C library one call lists and stats a whole directory (sparkify.copy.native.list_stat); else
+    os.scandir, the reference. 100,000 one-song files in 704 directories: 0.31 s, against 0.48-0.53 s with
+    os.scandir (2026-12-07)."""
     full = local_prefix(prefix)
     parent = os.path.dirname(full.rstrip(os.sep)) if full.endswith(os.sep) else os.path.dirname(full)
     start = full.rstrip(os.sep) if full.endswith(os.sep) else parent
@@ -139,6 +145,18 @@ def _list_local(prefix: str) -> Iterator[ListedObject]:
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         try:
+            listed = native.list_stat(directory) if native.load_library() is not None else None
+            if listed is not None:  # the C lister: one call per directory, the same entries
+                names, kinds, sizes, mtimes = listed
+                for name, kind, size, mtime_ns in zip(names, kinds, sizes, mtimes, strict=True):
+                    path = base + name
+                    if kind == _DIRECTORY:
+                        as_dir = path + os.sep
+                        if as_dir.startswith(full) or full.startswith(as_dir):
+                            stack.append(path)
+                    elif kind == _FILE and path.startswith(full):
+                        yield ListedObject(utf8_name(path), path[cut:], size, f"mtime:{mtime_ns}", None, mtime_ns)
+                continue
             with os.scandir(fd) as entries:
                 for entry in entries:
                     path = base + entry.name

@@ -21,6 +21,7 @@ Otherwise, without a compiler at install time, or with SPARKIFY_NATIVE=0, everyt
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import logging
 import os
@@ -45,6 +46,7 @@ _lib: ctypes.CDLL | None = None
 _lib_error: str | None = None
 _read_files = None  # sparkify_read_files through a CDLL handle: it runs without the GIL
 _list_dir = None  # sparkify_list_dir, also without the GIL
+_list_stat = None  # sparkify_list_stat, also without the GIL
 _buffers = threading.local()
 _load_lock = threading.Lock()
 READ_BUFFER_BYTES = 2 * 1024 * 1024
@@ -141,9 +143,9 @@ def use_library(path: Path) -> ctypes.CDLL:
 
     For the test session only (tests/conftest.py's --native-lib option loads the sanitizer build this way);
     the toolkit never calls it, and no environment variable or configuration can point the loader elsewhere."""
-    global _lib, _lib_error, _read_files, _list_dir
+    global _lib, _lib_error, _read_files, _list_dir, _list_stat
     with _load_lock:
-        _lib = _lib_error = _read_files = _list_dir = None
+        _lib = _lib_error = _read_files = _list_dir = _list_stat = None
         _load(Path(path), quiet=True)
         if _lib is None:
             raise Refused(_lib_error or "not loaded")
@@ -151,7 +153,7 @@ def use_library(path: Path) -> ctypes.CDLL:
 
 
 def _load(path: Path, quiet: bool = False) -> None:
-    global _lib, _lib_error, _read_files, _list_dir
+    global _lib, _lib_error, _read_files, _list_dir, _list_stat
     try:
         check_file(path)
         check_built_from_source(path)
@@ -164,7 +166,7 @@ def _load(path: Path, quiet: bool = False) -> None:
         fn.argtypes = [ctypes.POINTER(_Spec), ctypes.c_char_p, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                        ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long)]
         fn.restype = ctypes.c_int
-        nogil = ctypes.CDLL(str(path))
+        nogil = ctypes.CDLL(str(path), use_errno=True)
         reader = nogil.sparkify_read_files
         reader.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p, ctypes.c_long,
                            ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_int)]
@@ -172,12 +174,16 @@ def _load(path: Path, quiet: bool = False) -> None:
         lister = nogil.sparkify_list_dir
         lister.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_long]
         lister.restype = ctypes.c_long
+        stat_lister = nogil.sparkify_list_stat
+        stat_lister.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_long, ctypes.POINTER(ctypes.c_long),
+                                ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
+        stat_lister.restype = ctypes.c_long
     except (Refused, OSError, AttributeError) as exc:  # OSError: dlopen; AttributeError: a missing function
         _lib_error = str(exc)
         if not quiet:
             log.info("the C converter is not used (%s): converting in pure Python (same results, slower)", exc)
         return
-    _read_files, _list_dir, _lib = reader, lister, lib
+    _read_files, _list_dir, _list_stat, _lib = reader, lister, stat_lister, lib
 
 
 def _kind(col: Column, opts: Options) -> int | None:
@@ -289,6 +295,36 @@ def list_dir(path: str) -> list[tuple[str, str]] | None:
         return None
     blob = ctypes.string_at(out, used)
     return [(chr(item[0]), os.fsdecode(item[1:])) for item in blob.split(b"\0")[:-1]]
+
+
+def list_stat(path: str) -> tuple[list[str], bytes, list[int], list[int]] | None:
+    """A directory's entries as the load ledger lists them, in one call: (names, kinds, sizes, mtimes_ns),
+    kinds one byte per entry (b'd' directory, b'f' regular file, b'o' other), symbolic links followed and
+    entries gone meanwhile left out. None without the library (the caller lists with os.scandir); OSError if
+    the directory cannot be read or an entry cannot be stat()ed."""
+    if _list_stat is None:
+        return None
+    used = ctypes.c_long(0)
+    while True:
+        bufs = getattr(_buffers, "stat", None)
+        if bufs is None:
+            entries = getattr(_buffers, "stat_entries", 4096)
+            bufs = _buffers.stat = (ctypes.create_string_buffer(entries * 64), ctypes.create_string_buffer(entries),
+                                    (ctypes.c_int64 * entries)(), (ctypes.c_int64 * entries)(), entries)
+        names, kinds, sizes, mtimes, entries = bufs
+        n = _list_stat(os.fsencode(path), names, len(names), ctypes.byref(used), kinds, sizes, mtimes, entries)
+        if n != -2:
+            break
+        _buffers.stat_entries, _buffers.stat = entries * 4, None  # a larger directory than any before
+    if n < 0:
+        err = ctypes.get_errno() or errno.EIO
+        raise OSError(err, os.strerror(err), path)
+    blob = ctypes.string_at(names, used.value)
+    try:  # the common case: every name valid UTF-8, decoded at once
+        decoded = blob.decode("utf-8").split("\0")[:n]
+    except UnicodeDecodeError:  # as os.scandir gives them: undecodable bytes as lone surrogates
+        decoded = [os.fsdecode(b) for b in blob.split(b"\0")[:n]]
+    return decoded, kinds.raw[:n], sizes[:n], mtimes[:n]
 
 
 def converter(columns: Sequence[Column], paths: Sequence[tuple], opts: Options,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkify import ledger
 from sparkify.copy import native, sources
 from sparkify.copy.convert import Options, column_from_catalog
 from sparkify.copy.jsonpaths import parse_jsonpaths_file
@@ -250,6 +251,41 @@ def test_native_listing_matches_scandir(tree, prefix, monkeypatch):
     listed = [(s.url, s.key) for s in sources.list_local(location)]
     monkeypatch.setattr(native, "list_dir", lambda path: None)
     assert listed == [(s.url, s.key) for s in sources.list_local(location)]
+
+
+@pytest.mark.parametrize("prefix", ["", "A", "A/", "A/B", "A-", "A/T", "nothing"])
+def test_native_ledger_listing_matches_scandir(tree, prefix, monkeypatch):
+    """The load ledger's listing (sizes and versions; links followed, dangling ones left out) is the same with
+    the C lister (native.list_stat) as with os.scandir, the reference."""
+    os.symlink(tree / "A" / "gone.json", tree / "A" / "dangling.json")
+    os.mkfifo(tree / "A" / "fifo.json")  # neither a file nor a directory: not listed
+    location = str(tree) + "/" + prefix
+    listed = sorted(ledger.list_objects(location))
+    assert native.list_stat(str(tree / "A")) is not None  # the C lister did list
+    monkeypatch.setattr(native, "list_stat", lambda path: None)
+    assert listed == sorted(ledger.list_objects(location))
+    if prefix == "A/":
+        assert {o.key for o in listed} == {"A/B/TRA.json", "A/C/TRA.json", "A/TRB.json", "A/big.json",
+                                           "A/empty.json", "A/link.json"}
+        assert {o.size for o in listed if o.key == "A/big.json"} == {(len(line()) + 1) * 1000}
+
+
+def test_native_ledger_listing_of_a_large_directory_and_a_name_not_utf8(tmp_path, monkeypatch):
+    """A directory of more entries than the lister's first buffers hold (it grows them and lists again), and a
+    file name that is not UTF-8, which both listings name in the same error."""
+    for i in range(5000):
+        (tmp_path / f"song-{i:05d}-{'x' * 40}.json").write_bytes(b"{}" * (i % 7))
+    listed = sorted(ledger.list_objects(str(tmp_path) + "/"))
+    assert len(listed) == 5000 and listed[6].size == 12
+    (tmp_path / os.fsdecode(b"bad-\xff.json")).write_bytes(b"{}")
+    with pytest.raises(LoadError) as native_error:
+        list(ledger.list_objects(str(tmp_path) + "/"))
+    monkeypatch.setattr(native, "list_stat", lambda path: None)
+    with pytest.raises(LoadError) as reference_error:
+        list(ledger.list_objects(str(tmp_path) + "/"))
+    assert str(native_error.value) == str(reference_error.value) and "bad-\\xff.json" in str(native_error.value)
+    (tmp_path / os.fsdecode(b"bad-\xff.json")).unlink()
+    assert sorted(ledger.list_objects(str(tmp_path) + "/")) == listed
 
 
 def test_read_all_gives_every_file_in_order(tree):
