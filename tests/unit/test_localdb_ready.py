@@ -19,7 +19,11 @@ _stand_ins: dict[str, int] = {}
 def server_stand_in(tmp_path):
     """A process working in tmp_path, as a server works in its data directory (localdb checks that a pid file's
     process is one: a pid that another program reuses is no server)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path)
+    # SIGINT stops it as it stops a server, even where the test runner inherited SIGINT ignored (a job started with
+    # `&` in a non-interactive shell), which Python would keep for this child too
+    code = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); print('ready', flush=True); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "ready\n"  # its SIGINT disposition set
     _stand_ins[str(tmp_path)] = proc.pid
     yield proc
     proc.kill()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import sys
 
 import psycopg2
@@ -19,6 +20,9 @@ def _refuse(*args, **kwargs):
 
 
 if __name__ == "__main__":
+    # Ctrl-C as in a terminal, even where the test runner inherited SIGINT ignored (a job started with `&` in a
+    # non-interactive shell), which Python would keep for this child too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     psycopg2.connect = _refuse
     sys.argv = sys.argv[1:]
     sys.path.insert(0, os.getcwd())
