@@ -55,6 +55,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
+from bench.script import add_output_options, emit, log_level, run, setup_logging
+
 log = logging.getLogger("bench.load")
 
 DEFAULT_CACHE = PROJECT_DIR / "bench" / ".cache"
@@ -96,11 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep-server", action="store_true", help="--engine local: leave the server running")
     p.add_argument("--no-daily", action="store_true",
                    help="skip the daily-run measurement (bench/incremental.py: a re-run with nothing new, one new day)")
-    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
-    p.add_argument("--output", type=Path, default=None, metavar="FILE", help="also write the JSON object to FILE")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    add_output_options(p)
     args = p.parse_args(argv)
     if args.events < 1 or args.songs < 1:
         p.error("--events and --songs must be at least 1")
@@ -109,12 +107,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.engine == "postgres" and args.config is None:
         p.error("--engine postgres needs --config (a dwh.cfg with ENGINE = postgres and [CLUSTER])")
     return args
-
-
-def setup_logging(level: int) -> None:
-    from sparkify import cli
-
-    cli.setup_logging(level=level, loggers=("sparkify", "bench"), show_names=True)
 
 
 def sample_dir(cache: Path, events: int, songs: int, seed: int) -> Path:
@@ -676,7 +668,7 @@ def _converter() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    level = log_level(args)
     setup_logging(level)
     from sparkify import localdb, sample
     from sparkify.warehouse import Warehouse
@@ -761,27 +753,9 @@ def main(argv: list[str] | None = None) -> int:
         if started_server and not args.keep_server:
             localdb.stop_server(config.data_dir)
 
-    text = json.dumps(result, indent=2, default=str)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
-    print(text if args.json else format_table(result))
+    emit(result, args, format_table)
     return 0
 
 
-def cli(argv: list[str] | None = None) -> int:
-    """main() with the toolkit's errors (configuration, connection, load) as one line on stderr."""
-    from sparkify.errors import SparkifyError
-
-    try:
-        return main(argv)
-    except SparkifyError as exc:
-        print(f"bench/load.py: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 1) or 1
-    except KeyboardInterrupt:
-        print("bench/load.py: interrupted", file=sys.stderr)
-        return 130
-
-
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(run(main, "bench/load.py"))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import os
 import statistics
@@ -36,6 +35,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
+
+from bench.script import add_output_options, emit, log_level, run, setup_logging
 
 log = logging.getLogger("bench.report")
 
@@ -56,11 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                    help="generated samples and the server's data (default: bench/.cache)")
     p.add_argument("--keep-server", action="store_true", help="leave the server running")
-    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
-    p.add_argument("--output", type=Path, default=None, metavar="FILE", help="also write the JSON object to FILE")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    add_output_options(p)
     args = p.parse_args(argv)
     if any(n < 1 for n in args.events) or args.songs < 1 or args.repeat < 1:
         p.error("--events, --songs and --repeat must be at least 1")
@@ -145,8 +142,7 @@ def format_table(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    from bench.load import setup_logging
+    level = log_level(args)
     from sparkify import localdb
 
     setup_logging(level)
@@ -161,26 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if started_server and not args.keep_server:
             localdb.stop_server(data_dir)
-    text = json.dumps(result, indent=2)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
-    print(text if args.json else format_table(result))
+    emit(result, args, format_table)
     return 0
 
 
-def cli(argv: list[str] | None = None) -> int:
-    from sparkify.errors import SparkifyError
-
-    try:
-        return main(argv)
-    except SparkifyError as exc:
-        print(f"bench/report.py: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 1) or 1
-    except KeyboardInterrupt:
-        print("bench/report.py: interrupted", file=sys.stderr)
-        return 130
-
-
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(run(main, "bench/report.py"))

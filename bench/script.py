@@ -1,0 +1,53 @@
+"""What the benchmark scripts (bench/load.py, bench/report.py) share as command-line programs: the output and
+logging options, the log set-up, printing the results, and their errors as one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """--json, --output FILE, -v / -q."""
+    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
+    p.add_argument("--output", type=Path, default=None, metavar="FILE", help="also write the JSON object to FILE")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+
+
+def log_level(args: argparse.Namespace) -> int:
+    return logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+
+
+def setup_logging(level: int) -> None:
+    from sparkify import cli
+
+    cli.setup_logging(level=level, loggers=("sparkify", "bench"), show_names=True)
+
+
+def emit(result: dict, args: argparse.Namespace, format_table: Callable[[dict], str]) -> None:
+    """The results: to --output as JSON if given, and to stdout as JSON (--json) or as the table."""
+    text = json.dumps(result, indent=2, default=str)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n")
+    print(text if args.json else format_table(result))
+
+
+def run(main: Callable[[list[str] | None], int], prog: str, argv: list[str] | None = None) -> int:
+    """main(argv) with the toolkit's errors (configuration, connection, load) as one line on stderr."""
+    from sparkify.errors import SparkifyError
+
+    try:
+        return main(argv)
+    except SparkifyError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1) or 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
