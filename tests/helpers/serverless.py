@@ -10,12 +10,12 @@ Requests are not authenticated; botocore has already validated their parameters 
 
 from __future__ import annotations
 
-import http.server
-import json
 import secrets
 import threading
 import time
 import uuid
+
+from tests.helpers.awsjson import json_service
 
 
 class ServerlessError(Exception):
@@ -64,25 +64,7 @@ class FakeServerless:
         self.requests: list[tuple[str, dict]] = []
         self._countdown: dict[str, int] = {}
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                op = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = fake.handle(op, json.loads(body or b"{}"))
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = json_service(self.handle)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()

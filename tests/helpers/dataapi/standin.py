@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import http.server
 import itertools
 import json
 import threading
@@ -46,6 +45,7 @@ import psycopg2.extensions
 from sparkify import sqlscan
 from sparkify.copy.load_errors import LOAD_ERRORS_DDL, VIEW
 from sparkify.warehouse import translate_for_postgres
+from tests.helpers.awsjson import json_service
 from tests.helpers.dataapi.sqltext import ParameterError, bind_named, is_copy, parse_copy
 
 _pg_connect = psycopg2.connect  # taken at import: tests refuse psycopg2.connect to the toolkit, not to us
@@ -143,25 +143,7 @@ class DataApiStandIn:
                 cur.execute(statement)
             cur.execute("select current_database()")
             cur.execute(f'alter database "{cur.fetchone()[0]}" set search_path = public, standin, pg_catalog')
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # (http.server's name)
-                op = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = stand_in.handle(op, json.loads(body or b"{}"))
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = json_service(self.handle)
         self._threads = [threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                           daemon=True),
                          threading.Thread(target=self._reap, daemon=True)]
