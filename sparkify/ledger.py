@@ -126,6 +126,26 @@ def list_objects(prefix: str, client_factory=None) -> Iterator[ListedObject]:
 _DIRECTORY, _FILE = ord("d"), ord("f")  # native.list_stat's kinds
 
 
+def _directory_entries(directory: str, fd: int) -> Iterator[tuple[str, int, int, int]]:
+    """(name, kind, size, mtime_ns) of the directories and regular files in `directory` (open as `fd`), links
+    followed and entries gone meanwhile left out: the C lister's, one call per directory, or os.scandir's, the
+    reference (size and time 0 for a directory)."""
+    listed = native.list_stat(directory) if native.load_library() is not None else None
+    if listed is not None:
+        yield from zip(*listed, strict=True)
+        return
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield entry.name, _DIRECTORY, 0, 0
+            elif entry.is_file():
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue  # deleted while listed: not there
+                yield entry.name, _FILE, st.st_size, st.st_mtime_ns
+
+
 def _list_local(prefix: str) -> Iterator[ListedObject]:
     """The regular files whose absolute path starts with `prefix` (the key-prefix rule of the COPY emulation,
     sparkify.copy.sources.list_local), with one stat each. Symbolic links are followed, as the COPY does.
@@ -145,33 +165,14 @@ def _list_local(prefix: str) -> Iterator[ListedObject]:
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         try:
-            listed = native.list_stat(directory) if native.load_library() is not None else None
-            if listed is not None:  # the C lister: one call per directory, the same entries
-                names, kinds, sizes, mtimes = listed
-                for name, kind, size, mtime_ns in zip(names, kinds, sizes, mtimes, strict=True):
-                    path = base + name
-                    if kind == _DIRECTORY:
-                        as_dir = path + os.sep
-                        if as_dir.startswith(full) or full.startswith(as_dir):
-                            stack.append(path)
-                    elif kind == _FILE and path.startswith(full):
-                        yield ListedObject(utf8_name(path), path[cut:], size, f"mtime:{mtime_ns}", None, mtime_ns)
-                continue
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    path = base + entry.name
-                    if entry.is_dir():
-                        as_dir = path + os.sep
-                        if as_dir.startswith(full) or full.startswith(as_dir):
-                            stack.append(path)
-                    elif path.startswith(full) and entry.is_file():
-                        try:
-                            st = entry.stat()
-                        except FileNotFoundError:
-                            continue  # deleted while listed: not there
-                        mtime_ns = st.st_mtime_ns
-                        yield ListedObject(utf8_name(path), path[cut:], st.st_size, f"mtime:{mtime_ns}", None,
-                                           mtime_ns)
+            for name, kind, size, mtime_ns in _directory_entries(directory, fd):
+                path = base + name
+                if kind == _DIRECTORY:
+                    as_dir = path + os.sep
+                    if as_dir.startswith(full) or full.startswith(as_dir):
+                        stack.append(path)
+                elif kind == _FILE and path.startswith(full):
+                    yield ListedObject(utf8_name(path), path[cut:], size, f"mtime:{mtime_ns}", None, mtime_ns)
         except OSError as exc:
             raise LoadError(f"cannot list {directory}: {exc.strerror}") from None
         finally:
