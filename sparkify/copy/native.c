@@ -561,6 +561,11 @@ long sparkify_read_files(const char *paths, int n, long max_bytes, unsigned char
     return used;
 }
 
+/* "." and "..", which no listing returns */
+static int is_dot_entry(const char *name) {
+    return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+}
+
 /*
  * The entries of a directory in one call (os.scandir releases and takes back the GIL once per entry,
  * which threads reading files at the same time make slow). Writes, per entry but "." and "..", a type
@@ -578,7 +583,7 @@ long sparkify_list_dir(const char *path, unsigned char *out, long out_cap) {
         e = readdir(dir);
         if (!e) break;
         const char *name = e->d_name;
-        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+        if (is_dot_entry(name)) continue;
         size_t len = strlen(name);
         if (used + (long)len + 2 > out_cap) { closedir(dir); return -2; }
         out[used++] = e->d_type == DT_DIR ? 'd' : e->d_type == DT_REG ? 'f' : '?';
@@ -596,8 +601,9 @@ long sparkify_list_dir(const char *path, unsigned char *out, long out_cap) {
  * prefix): one call per directory instead of a DirEntry and a stat() call per file through Python. Every
  * entry but "." and ".." is stat()ed relative to the open directory, following symbolic links as the COPY
  * does; an entry gone meanwhile (or a dangling link) is left out, as os.scandir's is_file() leaves it out.
- * Writes the names, NUL-terminated, to names (their bytes to *names_used), and per entry one kind byte to kinds ('d' directory, 'f'
- * regular file, 'o' anything else), its size to sizes and its modification time in nanoseconds to mtimes.
+ * Writes the names, NUL-terminated, to names (their bytes to *names_used), and per entry one kind byte to
+ * kinds ('d' directory, 'f' regular file, 'o' anything else), its size to sizes and its modification time in
+ * nanoseconds to mtimes.
  * Returns the entries written, -1 if the directory cannot be read or an entry cannot be stat()ed for another
  * reason (errno tells why), -2 if a buffer is too small (the caller retries with larger ones).
  */
@@ -614,7 +620,7 @@ long sparkify_list_stat(const char *path, unsigned char *names, long names_cap, 
         e = readdir(dir);
         if (!e) break;
         const char *name = e->d_name;
-        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+        if (is_dot_entry(name)) continue;
         if (fstatat(dfd, name, &st, 0) != 0) {
             if (errno == ENOENT) continue;
             int err = errno;
