@@ -38,6 +38,22 @@ def _exactly_once(stats: str, offenders: str) -> str:
     from {stats} as s"""
 
 
+def _key_rows(name: str, table: str, key: str, run: str) -> str:
+    """Two CTEs of a "run keys in the table exactly once" check: `<name>_rows`, the rows of `table` whose `key`
+    is one of the run's (the CTE `run`), and `<name>_stats`, the counts _exactly_once compares."""
+    alias = table[0]
+    return f"""{name}_rows as (
+    select {alias}.{key}
+    from {table} as {alias}
+    where {alias}.{key} in (select {key} from {run})
+),
+
+{name}_stats as (
+    select (select count(*) from {run}) as wanted, count(*) as rows, count(distinct {key}) as keys
+    from {name}_rows
+)"""
+
+
 def _copies(run: str, rows: str, key: str) -> str:
     """The run's keys (`run`) that `rows` does not hold exactly once."""
     return (f"select r.{key} from {run} as r "
@@ -168,7 +184,7 @@ run_time_stats as (
     CheckGroup(
         "run users",
         when=(When.EVENTS_STAGED,),
-        with_clause="""
+        with_clause=f"""
 with run_users as (
     select distinct user_id
     from staging_events
@@ -177,16 +193,7 @@ with run_users as (
       and ts is not null
 ),
 
-user_rows as (
-    select u.user_id
-    from users as u
-    where u.user_id in (select user_id from run_users)
-),
-
-user_stats as (
-    select (select count(*) from run_users) as wanted, count(*) as rows, count(distinct user_id) as keys
-    from user_rows
-)
+{_key_rows("user", "users", "user_id", "run_users")}
 """,
         checks=(
             Check("users.run_user_id_once", "users of this run not in users exactly once",
@@ -197,7 +204,7 @@ user_stats as (
     CheckGroup(
         "run songs",
         when=(When.SONGS_STAGED,),
-        with_clause="""
+        with_clause=f"""
 with run_songs as (
     select distinct r.song_id
     from song_records as r
@@ -206,16 +213,7 @@ with run_songs as (
       and r.artist_id is not null
 ),
 
-song_rows as (
-    select s.song_id
-    from songs as s
-    where s.song_id in (select song_id from run_songs)
-),
-
-song_stats as (
-    select (select count(*) from run_songs) as wanted, count(*) as rows, count(distinct song_id) as keys
-    from song_rows
-),
+{_key_rows("song", "songs", "song_id", "run_songs")},
 
 run_artists as (
     select distinct artist_id
@@ -223,16 +221,7 @@ run_artists as (
     where artist_id is not null
 ),
 
-artist_rows as (
-    select a.artist_id
-    from artists as a
-    where a.artist_id in (select artist_id from run_artists)
-),
-
-artist_stats as (
-    select (select count(*) from run_artists) as wanted, count(*) as rows, count(distinct artist_id) as keys
-    from artist_rows
-)
+{_key_rows("artist", "artists", "artist_id", "run_artists")}
 """,
         checks=(
             Check("songs.run_song_id_once", "songs of this run not in songs exactly once",
