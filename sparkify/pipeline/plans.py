@@ -40,35 +40,23 @@ from sql_queries import (
     Values,
 )
 
+# The step of each kind of statement; a plain Statement's step follows from what its result is for.
+_KIND_STEPS: dict[type, type[Step]] = {
+    Lock: LockStep, Copy: CopyStep, RowCounts: CountsStep, Settings: SettingsStep, Analyze: AnalyzeStep,
+    TruncateEmpty: TruncateEmptyStep, CheckRun: ChecksStep, Migration: MigrationStep, SchemaGate: SchemaGateStep,
+}
+_VALUES_STEPS: dict[Params, type[Step]] = {Params.LOADED_OBJECTS: LedgerInsertStep,
+                                           Params.SCHEMA_VERSION_ROWS: VersionRowsStep}
+_RESULT_STEPS: dict[Result, type[Step]] = {Result.LEDGER: ObjectsStep, Result.SCHEMA_TABLES: SchemaTablesStep}
+
 
 def step_for(statement: Statement, timing: str | None = None) -> Step:
     """The step that runs `statement`, by its kind (and, for the ledger's, by what is bound to it)."""
-    if isinstance(statement, Lock):
-        return LockStep(statement, timing)
-    if isinstance(statement, Copy):
-        return CopyStep(statement, timing)
-    if isinstance(statement, RowCounts):
-        return CountsStep(statement, timing)
-    if isinstance(statement, Settings):
-        return SettingsStep(statement, timing)
-    if isinstance(statement, Analyze):
-        return AnalyzeStep(statement, timing)
-    if isinstance(statement, TruncateEmpty):
-        return TruncateEmptyStep(statement, timing)
-    if isinstance(statement, CheckRun):
-        return ChecksStep(statement, timing)
     if isinstance(statement, Values):
-        kind = {Params.LOADED_OBJECTS: LedgerInsertStep, Params.SCHEMA_VERSION_ROWS: VersionRowsStep}
-        return kind.get(statement.params, ValuesStep)(statement, timing)
-    if isinstance(statement, Migration):
-        return MigrationStep(statement, timing)
-    if isinstance(statement, SchemaGate):
-        return SchemaGateStep(statement, timing)
-    if statement.result is Result.LEDGER:
-        return ObjectsStep(statement, timing)
-    if statement.result is Result.SCHEMA_TABLES:
-        return SchemaTablesStep(statement, timing)
-    return StatementStep(statement, timing)
+        step = _VALUES_STEPS.get(statement.params, ValuesStep)
+    else:
+        step = _KIND_STEPS.get(type(statement)) or _RESULT_STEPS.get(statement.result, StatementStep)
+    return step(statement, timing)
 
 
 def etl_timing(statement: Statement) -> str | None:
