@@ -15,6 +15,7 @@ import pytest
 import sql_queries
 from sparkify.errors import CheckError
 from sql_queries import Statement
+from tests.helpers.star import star
 
 T0 = datetime(2018, 11, 5, 10, 0, 0, 123000)
 
@@ -311,19 +312,6 @@ def test_the_merge_tunes_postgresql_for_its_own_transaction_only(warehouse):
 
 # --------------------------------------------------------------------------------------------------
 # Order independence: the star schema is a function of the batches' union, not of their order
-
-
-def star(conn) -> dict:
-    """The star schema's content, surrogate keys left out (they number plays in arrival order)."""
-    return {
-        "songplays": rows(conn, "select start_time, user_id, level, song_id, artist_id, session_id, item_in_session, "
-                                "location, user_agent, song_title, artist_name, song_length from songplays order by "
-                                "session_id, item_in_session"),
-        **{t: rows(conn, f"select * from {t} order by 1") for t in ("users", "songs", "artists", "time")},
-        # the report's tables, in full (etl.py keeps them up to date, run by run)
-        **{t: rows(conn, f"select * from {t} order by {', '.join(str(i + 1) for i in range(len(cols)))}")
-           for t, cols in sql_queries.REPORT_TABLE_COLUMNS.items()},
-    }
 
 
 def test_a_song_loaded_after_its_plays_matches_them(make_event, make_song, load_batch, pg_conn):
