@@ -298,6 +298,16 @@ where songplays.session_id = c.session_id
   and songplays.item_in_session = c.item_in_session
 """, writes=("songplays",), tally="songplays_changed", when=(*_LATER, When.PLAYS_CORRECTED))
 
+# The run's plays whose natural key songplays did not have before it (batch_stored_keys): what the insert below
+# adds, and what the report's tables add (sql_queries.report_tables.play_changes_added).
+NEW_PLAYS = """from batch_plays as b
+where not exists (
+    select 1
+    from batch_stored_keys as s
+    where s.session_id = b.session_id
+      and s.item_in_session = b.item_in_session
+)"""
+
 # New plays: those of the run whose natural key songplays does not have (each fact row written once).
 songplay_table_insert = Statement("songplay_table_insert", f"""
 insert into songplays (
@@ -305,13 +315,7 @@ insert into songplays (
 )
 select
     {_listed(_PLAY_COLUMNS, "b.")}
-from batch_plays as b
-where not exists (
-    select 1
-    from batch_stored_keys as s
-    where s.session_id = b.session_id
-      and s.item_in_session = b.item_in_session
-)
+{NEW_PLAYS}
 """, writes=("songplays",), tally="songplays_added", when=_LATER)
 
 analyze_songplays = Analyze("analyze_songplays", "analyze songplays", table="songplays", when=_EVENTS)

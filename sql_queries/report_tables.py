@@ -21,6 +21,7 @@ compares (sql_queries.checks.REPORT_CHECKS).
 
 from __future__ import annotations
 
+from sql_queries.merge_events import NEW_PLAYS
 from sql_queries.rules import Column, same_values
 from sql_queries.statement import Analyze, Statement, When
 
@@ -84,13 +85,7 @@ play_changes_added = Statement("play_changes_added", f"""
 insert into batch_play_changes ({_CHANGE_COLUMNS})
 select 1, 'play', b.start_time, b.user_id, b.level, b.song_id, b.artist_id, b.session_id, b.item_in_session,
        b.location, b.user_agent
-from batch_plays as b
-where not exists (
-    select 1
-    from batch_stored_keys as s
-    where s.session_id = b.session_id
-      and s.item_in_session = b.item_in_session
-)
+{NEW_PLAYS}
 """, when=(When.EVENTS_STAGED, When.SONGPLAYS_HAD_ROWS), proves=When.PLAYS_CHANGED)
 
 
