@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 import create_tables
@@ -25,7 +24,7 @@ import etl
 import sql_queries
 from sparkify.config import load_config
 from sparkify.pipeline import run_etl
-from tests.helpers.db import query, run
+from tests.helpers.db import query, query_once, run
 from tests.helpers.star import CONTRACT, contract, latest_run, report_tables_disagree, star
 
 pytestmark = pytest.mark.realdata
@@ -182,14 +181,9 @@ def test_a_prefix_without_objects_fails_the_run_clearly(schema, cfg, pg_conn, ca
 
 
 def _active_copy(dsn: str) -> bool:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select count(*) from pg_stat_activity where query ilike 'copy %%staging_events%%from stdin%%' "
-                        "and state = 'active'")
-            return cur.fetchone()[0] > 0
-    finally:
-        conn.close()
+    (active,), = query_once(dsn, "select count(*) from pg_stat_activity "
+                                 "where query ilike 'copy %%staging_events%%from stdin%%' and state = 'active'")
+    return active > 0
 
 
 def test_a_run_killed_mid_copy_leaves_ledger_and_star_schema_as_they_were(schema, cfg, data, pg_conn, pg_dsn, tmp_path):

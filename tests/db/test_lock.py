@@ -10,6 +10,7 @@ import pytest
 
 from sparkify.errors import LockTimeout
 from sparkify.warehouse import Warehouse
+from tests.helpers.db import query_once
 
 
 def hold_lock(pg_dsn):
@@ -34,14 +35,8 @@ def test_second_run_fails_clearly_after_the_timeout(warehouse, pg_dsn, caplog):
 
 def lock_holders(pg_dsn) -> list[int]:
     """Backend pids holding the ETL lock (`lock etl_runs`: ACCESS EXCLUSIVE on etl_runs), seen from a third session."""
-    conn = psycopg2.connect(pg_dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select pid from pg_locks where relation = 'etl_runs'::regclass "
-                        "and mode = 'AccessExclusiveLock' and granted")
-            return [r[0] for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return [r[0] for r in query_once(pg_dsn, "select pid from pg_locks where relation = 'etl_runs'::regclass "
+                                              "and mode = 'AccessExclusiveLock' and granted")]
 
 
 def test_second_run_waits_and_proceeds_when_the_first_finishes(warehouse, pg_dsn):

@@ -20,6 +20,7 @@ import etl
 from sparkify import tls
 from sparkify.config import load_config
 from sparkify.errors import ConfigError
+from tests.helpers.db import query_once
 from tests.helpers.dwhcfg import PASSWORD, DwhCfg
 
 
@@ -58,14 +59,8 @@ def statements(pg_server, pg_dsn, database) -> StatementLog:
 
 def tables_in(pg_dsn) -> list[str]:
     """The tables of the database, read directly on the server's Unix socket (not through an endpoint)."""
-    conn = psycopg2.connect(pg_dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select table_name from information_schema.tables where table_schema = 'public' "
-                        "order by table_name")
-            return [r[0] for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return [r[0] for r in query_once(pg_dsn, "select table_name from information_schema.tables "
+                                              "where table_schema = 'public' order by table_name")]
 
 
 def postgres_cfg(path, host, port, database, *, ssl_root_cert=None, ssl_mode=None):

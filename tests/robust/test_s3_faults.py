@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import psycopg2
 import pytest
 
 from sparkify.errors import LoadError
 from sparkify.pipeline import create_tables, run_etl
 from sql_queries import STAR_TABLES
+from tests.helpers.db import query_once
 from tests.helpers.dwhcfg import DwhCfg
 from tests.helpers.s3data import BUCKET, upload
 from tests.helpers.s3data import OPS_BUCKET as OPS
@@ -29,29 +29,12 @@ def s3_config(local_config, proxy, manifests: bool = True):
 
 
 def star(dsn: str) -> dict[str, list[tuple]]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            out = {}
-            for table in STAR_TABLES:
-                cur.execute(f"select * from {table} order by 1, 2")
-                out[table] = cur.fetchall()
-            return out
-    finally:
-        conn.close()
+    return {table: query_once(dsn, f"select * from {table} order by 1, 2") for table in STAR_TABLES}
 
 
 def counts(dsn: str) -> dict[str, int]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            out = {}
-            for table in (*STAR_TABLES, "loaded_objects", "etl_runs", "staging_events", "staging_songs"):
-                cur.execute(f"select count(*) from {table}")
-                out[table] = cur.fetchone()[0]
-            return out
-    finally:
-        conn.close()
+    return {table: query_once(dsn, f"select count(*) from {table}")[0][0]
+            for table in (*STAR_TABLES, "loaded_objects", "etl_runs", "staging_events", "staging_songs")}
 
 
 @pytest.fixture
