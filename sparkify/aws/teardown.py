@@ -142,6 +142,16 @@ def _left(kind: str, name: str, detail: str = "not created by sparkify") -> Reso
     return ResourceOutcome(kind, name, "left in place", detail)
 
 
+def _delete_if_ours(kind: str, name: str, resource, managed: bool,
+                    delete: Callable[[], ResourceOutcome]) -> ResourceOutcome:
+    """delete() for a resource that exists and carries the tag; "not found" or "left in place" otherwise."""
+    if resource is None:
+        return ResourceOutcome(kind, name, "not found")
+    if not managed:
+        return _left(kind, name)
+    return delete()
+
+
 def delete_all(settings: DwhSettings, *, confirm: Callable[[list[str]], bool] | None = None,
                final_snapshot: str | None = None, timing: Timing | None = None,
                session=None) -> DeleteReport | None:
@@ -166,12 +176,8 @@ def delete_all(settings: DwhSettings, *, confirm: Callable[[list[str]], bool] | 
         steps += _delete_serverless(client(session, "redshift-serverless"), settings, found, final_snapshot, timing)
     else:
         steps += _delete_cluster(client(session, "redshift"), settings, found, final_snapshot, timing)
-    if found.role is None:
-        steps.append(ResourceOutcome("IAM role", settings.iam_role_name, "not found"))
-    elif not found.role_managed:
-        steps.append(_left("IAM role", settings.iam_role_name))
-    else:
-        steps.append(delete_role(iam, settings))
+    steps.append(_delete_if_ours("IAM role", settings.iam_role_name, found.role, found.role_managed,
+                                 lambda: delete_role(iam, settings)))
     if not found.groups:
         steps.append(ResourceOutcome("security group", settings.security_group_name, "not found"))
     for group in found.groups:
@@ -184,43 +190,28 @@ def delete_all(settings: DwhSettings, *, confirm: Callable[[list[str]], bool] | 
 
 def _delete_cluster(redshift, settings: DwhSettings, found: Found, final_snapshot: str | None,
                     timing: Timing) -> list[ResourceOutcome]:
-    steps = []
-    if found.cluster is None:
-        steps.append(ResourceOutcome("Redshift cluster", settings.cluster_identifier, "not found"))
-    elif not found.cluster_managed:
-        steps.append(_left("Redshift cluster", settings.cluster_identifier))
-    else:
-        steps.append(cluster_mod.delete_cluster(redshift, settings, found.cluster, final_snapshot, timing))
-    name = paramgroup.group_name(settings)
-    if found.parameter_group is None:
-        steps.append(ResourceOutcome("parameter group", name, "not found"))
-    elif not found.parameter_group_managed:
-        steps.append(_left("parameter group", name))
-    else:
-        steps.append(paramgroup.delete_group(redshift, settings))
-    return steps
+    return [
+        _delete_if_ours("Redshift cluster", settings.cluster_identifier, found.cluster, found.cluster_managed,
+                        lambda: cluster_mod.delete_cluster(redshift, settings, found.cluster, final_snapshot, timing)),
+        _delete_if_ours("parameter group", paramgroup.group_name(settings), found.parameter_group,
+                        found.parameter_group_managed, lambda: paramgroup.delete_group(redshift, settings)),
+    ]
 
 
 def _delete_serverless(rs, settings: DwhSettings, found: Found, final_snapshot: str | None,
                        timing: Timing) -> list[ResourceOutcome]:
-    steps = []
-    if found.workgroup is None:
-        steps.append(ResourceOutcome("workgroup", settings.workgroup, "not found"))
-    elif not found.workgroup_managed:
-        steps.append(_left("workgroup", settings.workgroup))
-    else:
-        steps.append(serverless.delete_workgroup(rs, settings, timing))
-    if found.namespace is None:
-        steps.append(ResourceOutcome("namespace", settings.namespace, "not found"))
-    elif not found.namespace_managed:
-        steps.append(_left("namespace", settings.namespace))
-    elif found.workgroup is not None and not found.workgroup_managed:
-        raise ProvisioningError(f"Redshift Serverless namespace '{settings.namespace}' is still used by workgroup "
-                                f"'{settings.workgroup}', which sparkify did not create: delete that workgroup "
-                                f"first (the namespace, the role and the security group were kept)")
-    else:
-        steps.append(serverless.delete_namespace(rs, settings, final_snapshot, timing))
-    return steps
+    def delete_namespace() -> ResourceOutcome:
+        if found.workgroup is not None and not found.workgroup_managed:
+            raise ProvisioningError(f"Redshift Serverless namespace '{settings.namespace}' is still used by workgroup "
+                                    f"'{settings.workgroup}', which sparkify did not create: delete that workgroup "
+                                    f"first (the namespace, the role and the security group were kept)")
+        return serverless.delete_namespace(rs, settings, final_snapshot, timing)
+
+    return [
+        _delete_if_ours("workgroup", settings.workgroup, found.workgroup, found.workgroup_managed,
+                        lambda: serverless.delete_workgroup(rs, settings, timing)),
+        _delete_if_ours("namespace", settings.namespace, found.namespace, found.namespace_managed, delete_namespace),
+    ]
 
 
 def make_confirm(*, assume_yes: bool, interactive: bool, ask: Callable[[str], str]) -> Callable[[list[str]], bool]:
