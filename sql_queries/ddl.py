@@ -42,7 +42,9 @@ schema_versions_table_drop = Statement("schema_versions_table_drop", "drop table
 # --------------------------------------------------------------------------- create staging
 # Staging holds only the latest run's objects, which every run replaces (the ledger and the star schema keep
 # what matters): BACKUP NO leaves it out of snapshots ("for tables, such as staging tables, that don't contain
-# critical data", CREATE TABLE in the Redshift developer guide); the PostgreSQL engines make it UNLOGGED.
+# critical data", CREATE TABLE in the Redshift developer guide) on DC2 clusters. RA3 clusters and Serverless
+# accept it and back the table up anyway ("Creating a manual snapshot", management guide). The PostgreSQL
+# engines make it UNLOGGED.
 # Column order of staging_events is the order of the 18 paths in log_json_path.json: COPY maps
 # JSONPaths to columns by position. VARCHAR lengths are bytes on Redshift; TRUNCATECOLUMNS cuts
 # longer values (on a character boundary) instead of rejecting the record.
