@@ -30,6 +30,7 @@ import traceback
 from pathlib import Path
 
 from bench.child import run_in_child
+from bench.script import format_steps, slowest_steps
 
 log = logging.getLogger("bench.incremental")
 
@@ -46,7 +47,8 @@ def _child(config, log_level: int, conn_out) -> None:
         t0 = time.perf_counter()
         report = run_etl(config, show_progress=False)
         seconds = time.perf_counter() - t0
-        conn_out.send({"seconds": seconds, "timings": dict(report.timings), "staged": dict(report.staged),
+        conn_out.send({"seconds": seconds, "timings": dict(report.timings), "steps": dict(report.steps),
+                       "staged": dict(report.staged),
                        "row_counts": dict(report.row_counts),
                        "objects": {t: p.summary() for t, p in report.objects.items()}})
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -120,7 +122,8 @@ def run(wh, sample_dir: Path, cache_dir: Path, repeat: int, log_level: int, rese
         log.info("daily runs %d/%d: the last day %.3f s", i + 1, repeat, one_day["seconds"])
         runs.append({"full_load_s": full["seconds"], "noop_rerun_s": noop["seconds"], "one_day_s": one_day["seconds"],
                      "full_timings": full["timings"], "noop_timings": noop["timings"],
-                     "one_day_timings": one_day["timings"], "one_day_staged": one_day["staged"]})
+                     "one_day_timings": one_day["timings"], "one_day_staged": one_day["staged"],
+                     "one_day_steps": one_day["steps"]})
     shutil.rmtree(daily, ignore_errors=True)
     full_s = statistics.median(r["full_load_s"] for r in runs)
     noop_s = statistics.median(r["noop_rerun_s"] for r in runs)
@@ -132,9 +135,11 @@ def run(wh, sample_dir: Path, cache_dir: Path, repeat: int, log_level: int, rese
         "noop_rerun_ratio": round(noop_s / full_s, 4),
         "one_day_ratio": round(day_s / full_s, 4),
         "days": len(days),
+        # where the day's time goes: its slowest statements (RunResult.steps), median seconds
+        "one_day_slowest_steps_s": slowest_steps([r["one_day_steps"] for r in runs], top=10),
         "runs": [{k: (round(v, 3) if isinstance(v, float) else
                       {kk: round(vv, 3) for kk, vv in v.items()} if k.endswith("timings") else v)
-                  for k, v in r.items()} for r in runs],
+                  for k, v in r.items() if k != "one_day_steps"} for r in runs],
     }
     out["targets"] = {k: {"target": t, "value": out[k], "met": out[k] <= t} for k, t in TARGETS.items()}
     return out
@@ -146,4 +151,5 @@ def format_lines(r: dict) -> list[str]:
         f"  first full load ({r['days']} days){'':<22}{r['full_load_s']:9.2f}",
         f"  re-run with nothing new{'':<20}{r['noop_rerun_s']:9.3f}{'':12}{r['noop_rerun_ratio']:8.3f}x full",
         f"  day {r['days']} onto days 1-{r['days'] - 1}{'':<22}{r['one_day_s']:9.3f}{'':12}{r['one_day_ratio']:8.3f}x full",
+        *format_steps(f"  day {r['days']}", r["one_day_slowest_steps_s"], r["one_day_s"]),
     ]

@@ -55,7 +55,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from bench.script import add_output_options, emit, log_level, run, setup_logging
+from bench.script import (
+    add_output_options,
+    emit,
+    format_steps,
+    log_level,
+    run,
+    setup_logging,
+    slowest_steps,
+)
 
 log = logging.getLogger("bench.load")
 
@@ -423,7 +431,8 @@ def _child_main(config, log_level: int, before_merge: list[str], transform_timeo
         workers = [pid for pid in tree.hwm_kb if pid != os.getpid()]
         conn_out.send({
             "staging_load_s": t1 - t0, "transform_s": transform_s, "transform_error": transform_error,
-            "commit_s": commit_s, "timings": dict(report.timings), "staged": dict(report.staged),
+            "commit_s": commit_s, "timings": dict(report.timings), "steps": dict(report.steps),
+            "staged": dict(report.staged),
             "rejected": dict(report.rejected), "row_counts": dict(report.row_counts),
             "run_counts": dict(report.run_counts), "peak_rss_kb": rss["VmHWM"], "ru_maxrss_kb": rss["ru_maxrss"],
             "rss_before_load_kb": rss_before["VmHWM"],
@@ -575,6 +584,8 @@ def summarize(args, sample_summary, info: dict, toolkit: list[dict], baseline: l
         # every part etl.py times (sparkify.pipeline.plans.etl_timing), median seconds
         "timings_s": {k: round(median([t["timings"].get(k, 0.0) for t in toolkit]), 3)
                       for k in dict.fromkeys(k for t in toolkit for k in t["timings"])},
+        # where the pipeline's time goes: its slowest statements (RunResult.steps), median seconds
+        "slowest_steps_s": slowest_steps([t["steps"] for t in toolkit], top=12),
         "transform_error": next((t["transform_error"] for t in toolkit if t["transform_error"]), None),
         "before_merge": list(args.before_merge),
         "commit_s": round(median([t["commit_s"] for t in toolkit]), 3),
@@ -649,6 +660,7 @@ def format_table(r: dict) -> str:
                  f"process and {r['load_workers_seen']} worker processes; main process {r['peak_rss_main_process_mb']:.1f} MB "
                  f"({r['load_process_rss_before_load_mb']:.1f} MB before the load began), each worker at most "
                  f"{r['peak_rss_per_worker_mb']:.1f} MB")
+    lines += format_steps("first load", r["slowest_steps_s"], r["pipeline_s"])
     if "daily" in r:
         from bench import incremental
 

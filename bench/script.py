@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,3 +52,18 @@ def run(main: Callable[[list[str] | None], int], prog: str, argv: list[str] | No
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def slowest_steps(runs: list[dict], top: int = 10) -> dict[str, float]:
+    """The `top` statements that took longest, median seconds over `runs` (each a RunResult.steps: step name ->
+    seconds), longest first: the profile a missed target is explained by."""
+    names = dict.fromkeys(name for run in runs for name in run)
+    medians = {name: statistics.median(run.get(name, 0.0) for run in runs) for name in names}
+    return {name: round(s, 3) for name, s in sorted(medians.items(), key=lambda kv: -kv[1])[:top]}
+
+
+def format_steps(title: str, steps: dict[str, float], total: float) -> list[str]:
+    """Lines of a slowest_steps profile, each with its share of `total` seconds."""
+    lines = [f"{title} (slowest statements, median seconds, share of the run):"]
+    lines += [f"  {name:<42}{s:9.3f}{s / total:11.1%}" for name, s in steps.items()] if total else []
+    return lines

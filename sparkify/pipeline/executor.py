@@ -1,4 +1,5 @@
-"""Running a plan: its steps in order, in one transaction, each step's duration added to its timing.
+"""Running a plan: its steps in order, in one transaction, each step's duration added to its timing and, where
+the result keeps them (RunResult.steps: the benchmark's profile), recorded under its name.
 
 Emulated COPYs that follow each other overlap: when the first starts, the next ones are prepared
 (sparkify.copy.streaming.prepare_copy), so their files are read and converted while the server ingests the
@@ -19,6 +20,7 @@ from sparkify.warehouse import Warehouse
 def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
     """Run `steps` in order in ctx's transaction (which the caller ends)."""
     timings = ctx.result.timings
+    profile = getattr(ctx.result, "steps", None)
     try:
         for i, step in enumerate(steps):
             if isinstance(step, CopyStep) and step.applies(ctx.state) and not ctx.wh.is_redshift \
@@ -29,8 +31,11 @@ def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
             try:
                 step.run(ctx)
             finally:
+                seconds = time.monotonic() - t0
                 if step.timing:
-                    timings[step.timing] = timings.get(step.timing, 0.0) + time.monotonic() - t0
+                    timings[step.timing] = timings.get(step.timing, 0.0) + seconds
+                if profile is not None:
+                    profile[step.name] = profile.get(step.name, 0.0) + seconds
     finally:
         for prepared in ctx.prepared.values():  # (a step failed before their turn)
             prepared.close()

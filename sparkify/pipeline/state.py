@@ -33,6 +33,7 @@ class RunResult:
     run_counts: dict[str, object] = field(default_factory=dict)  # the run's etl_runs row
     row_counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)  # step (statement) name -> seconds, in the order run
     checks: list = field(default_factory=list)
 
 

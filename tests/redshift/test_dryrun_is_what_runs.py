@@ -33,6 +33,12 @@ def test_etl_sends_its_dry_run(redshift_config, udacity_bucket, recorded, frozen
     assert len(recorded.connects) == 2  # the run's one transaction, then the dry run's read-only look
     assert set(report.timings) >= {"lock", "objects", "copy staging_events", "copy staging_songs", "ledger",
                                    "transform", "checks"}
+    # the benchmark's profile: every step of the plan under its statement's name, in the order they ran
+    steps = list(report.steps)
+    assert steps[0] == "etl_lock" and "songplay_first_insert" in steps and "run_check_groups" in steps
+    assert steps.index("songplay_first_insert") < steps.index("run_check_groups")
+    assert all(s >= 0 for s in report.steps.values())
+    assert sum(report.steps.values()) <= report.timings["total"]
 
 
 def test_etl_with_a_ledger_and_a_manifest_prefix_sends_its_dry_run(tmp_path, udacity_bucket, recorded,
