@@ -259,9 +259,17 @@ def ledger_rows(plan: TablePlan, run_id: int, loaded_at: datetime) -> list[tuple
 
 
 def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
-    """ledger_rows(...) as the text of a COPY FROM STDIN (LEDGER_COLUMNS order): what the PostgreSQL engines
-    send (100,000 rows in a fraction of a second, where building them as literals takes seconds). Urls and
-    versions are escaped only when one of them needs it (one scan of them all, then per value)."""
+    """ledger_rows(...) as the text of a COPY FROM STDIN (LEDGER_COLUMNS order): ledger_copy_chunks, joined."""
+    return b"".join(ledger_copy_chunks(plan, run_id, loaded_at)).decode("utf-8")
+
+
+def ledger_copy_chunks(plan: TablePlan, run_id: int, loaded_at: datetime, rows: int = 512) -> Iterator[bytes]:
+    """ledger_rows(...) as the text of a COPY FROM STDIN (LEDGER_COLUMNS order), `rows` rows per chunk, UTF-8:
+    what the PostgreSQL engines send (100,000 rows in a fraction of a second, where building them as literals
+    takes seconds). Each chunk is made while the server takes the one before; chunks of about 100 KB, which a
+    socket's buffer holds, keep both sides busy (a first load's 100,030 rows: 0.25-0.32 s, against 0.42 s for
+    4,096-row chunks and for the text made whole first, 2026-12-07). Urls and versions are escaped only when one
+    of them needs it (one scan of them all, then per value)."""
     head = f"{copy_escape(plan.table)}\t"
     tail = f"\t{int(run_id)}\t{loaded_at.isoformat(sep=' ')}\n"
     objects = plan.to_load
@@ -272,19 +280,21 @@ def ledger_copy_text(plan: TablePlan, run_id: int, loaded_at: datetime) -> str:
     if _needs_copy_escape(versions):
         versions = [copy_escape(v) for v in versions]
     dates: dict[int, str] = {}  # whole seconds -> their text (files written together share them)
-    lines = []
-    append = lines.append
-    for o, url, version in zip(objects, urls, versions, strict=True):
-        if o.mtime_ns is not None:
-            seconds, ns = divmod(o.mtime_ns, 1_000_000_000)
-            date = dates.get(seconds)
-            if date is None:
-                date = dates[seconds] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
-            modified = f"{date}.{ns // 1000:06d}"
-        else:
-            modified = o.last_modified.isoformat(sep=" ") if o.last_modified is not None else "\\N"
-        append(f"{head}{url}\t{o.size}\t{version}\t{modified}{tail}")
-    return "".join(lines)
+    for start in range(0, len(objects), rows):
+        lines = []
+        append = lines.append
+        for o, url, version in zip(objects[start:start + rows], urls[start:start + rows],
+                                   versions[start:start + rows], strict=True):
+            if o.mtime_ns is not None:
+                seconds, ns = divmod(o.mtime_ns, 1_000_000_000)
+                date = dates.get(seconds)
+                if date is None:
+                    date = dates[seconds] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+                modified = f"{date}.{ns // 1000:06d}"
+            else:
+                modified = o.last_modified.isoformat(sep=" ") if o.last_modified is not None else "\\N"
+            append(f"{head}{url}\t{o.size}\t{version}\t{modified}{tail}")
+        yield "".join(lines).encode("utf-8")
 
 
 def _needs_copy_escape(values: list[str]) -> bool:

@@ -53,6 +53,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import IO
 
 import psycopg2
 import psycopg2.errors
@@ -343,11 +344,12 @@ class Session:
     def description(self):
         return getattr(self._cursor, "description", None)
 
-    def copy_in(self, sql: str, text: str) -> None:
-        """COPY ... FROM STDIN with `text` (PostgreSQL's text format)."""
+    def copy_in(self, sql: str, text: str | IO) -> None:
+        """COPY ... FROM STDIN with `text` (PostgreSQL's text format), or from a file-like object holding it (such as
+        sparkify.copy.streaming.ChunkReader, whose chunks are made while the server takes the ones before)."""
         if self._cursor is None:
             self._cursor = self.conn.cursor()
-        self._cursor.copy_expert(sql, io.StringIO(text))
+        self._cursor.copy_expert(sql, io.StringIO(text) if isinstance(text, str) else text)
 
     def rollback(self) -> None:
         self.conn.rollback()

@@ -243,9 +243,12 @@ class LedgerInsertStep(Step):
         if ctx.wh.is_redshift or s.postgres is None:
             super().run(ctx)
             return
+        from sparkify.copy.streaming import ChunkReader
+
         for plan in state.tables.values():
             if plan.to_load:
-                ctx.session.copy_in(s.postgres.sql, ledger.ledger_copy_text(plan, state.run_id or 0, state.ledger_time()))
+                chunks = ledger.ledger_copy_chunks(plan, state.run_id or 0, state.ledger_time())
+                ctx.session.copy_in(s.postgres.sql, ChunkReader(chunks))
                 log.debug("%s: %d objects recorded in loaded_objects", plan.table, len(plan.to_load))
 
 

@@ -46,3 +46,34 @@ def test_ledger_rows_outside_the_prefix_are_not_missing():
     rows = ledger.ledger_from_rows([(f"{PREFIX}/a", 10, '"etag-1"'), ("s3://bucket/other/b", 10, '"x"')])
     plan = ledger.plan_table("staging_events", PREFIX, [], rows)
     assert plan.missing == [f"{PREFIX}/a"]
+
+
+def _reference_copy_text(plan: ledger.TablePlan, run_id: int, loaded_at) -> str:
+    """ledger_rows in COPY text, one value at a time: what ledger_copy_chunks must send."""
+    from sparkify.copy.convert import copy_escape
+
+    def field(v):
+        return "\\N" if v is None else copy_escape(v) if isinstance(v, str) else str(v)
+
+    return "".join("\t".join(field(v) for v in row) + "\n" for row in ledger.ledger_rows(plan, run_id, loaded_at))
+
+
+@pytest.mark.parametrize("names, version", [
+    (["a", "b", "c", "d", "e"], '"etag-1"'),
+    (["plain", "back\\slash"], '"etag-1"'),  # one value needs escaping: all go through copy_escape
+    (["tab\there", "new\nline", "carriage\rreturn"], "mtime:1"),
+    (["a"], "\x02"),  # a version equal to the NULL marker
+    ([], '"etag-1"'),
+], ids=["plain", "backslash", "control", "null-marker", "none"])
+@pytest.mark.parametrize("rows", [1, 2, 512])
+def test_ledger_copy_chunks_send_the_rows_one_value_at_a_time_would(names, version, rows):
+    from datetime import datetime
+
+    loaded_at = datetime(2026, 12, 7, 5, 20, 1, 123456)
+    plan = ledger.TablePlan("staging_events", PREFIX, new=[obj(n, version=version) for n in names])
+    plan.new.append(ListedObject("/data/x.json", "x.json", 3, "mtime:1796606437957795877", None,
+                                 1796606437957795877))
+    chunks = list(ledger.ledger_copy_chunks(plan, 7, loaded_at, rows=rows))
+    assert b"".join(chunks).decode() == _reference_copy_text(plan, 7, loaded_at)
+    assert len(chunks) == -(-len(plan.to_load) // rows)
+    assert ledger.ledger_copy_text(plan, 7, loaded_at) == _reference_copy_text(plan, 7, loaded_at)
