@@ -172,8 +172,8 @@ def _list_local(prefix: str) -> Iterator[ListedObject]:
     sparkify.copy.sources.list_local), with one stat each. Symbolic links are followed, as the COPY does.
     With the C library one call lists and stats a whole directory (sparkify.copy.native.list_stat); else
     os.scandir, the reference. Each directory's files become ListedObjects in bulk (a daily run lists every
-    song file to find the few new ones): 100,000 one-song files in 704 directories, listed and compared with
-    the ledger, 0.27 s against 0.57 s one file at a time (2026-12-07)."""
+    song file to find the few new ones): 100,000 one-song files in 704 directories, 0.34 s against 0.38 s one
+    file at a time, of which the C calls 0.16-0.23 s (2026-12-07)."""
     full = local_prefix(prefix)
     parent = os.path.dirname(full.rstrip(os.sep)) if full.endswith(os.sep) else os.path.dirname(full)
     start = full.rstrip(os.sep) if full.endswith(os.sep) else parent
