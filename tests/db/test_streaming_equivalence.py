@@ -327,6 +327,15 @@ def test_bench_load_smoke(config_file, pg_dsn, tmp_path):
     assert result["staged_rows"] == {"staging_events": 2000, "staging_songs": 200}
     assert result["star_rows"]["songplays"] > 0
     assert all(result[k] > 0 for k in ("baseline_copy_s", "staging_load_s", "transform_s", "peak_rss_mb"))
+    # the profile of the first load and of the day: their slowest statements, longest first, and the text of both
+    for steps in (result["slowest_steps_s"], result["daily"]["one_day_slowest_steps_s"]):
+        assert steps and list(steps.values()) == sorted(steps.values(), reverse=True)
+    assert "songplay_first_insert" in result["slowest_steps_s"]
+    assert "staging_events_copy" in result["daily"]["one_day_slowest_steps_s"]  # the day's events were copied
+    from bench.load import format_table
+
+    text = format_table(result)
+    assert "first load (slowest statements" in text and "day 30 (slowest statements" in text
     # the benchmark worked in its own schema, dropped at the end: the database's own tables were never touched
     conn = psycopg2.connect(pg_dsn)
     try:
