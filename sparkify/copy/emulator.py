@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,9 +59,11 @@ def _table_identifier(table: str) -> sql.Composable:
 
 
 def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], object],
-                 progress: Callable[[dict], None] | None = None, prepared: PreparedCopy | None = None) -> CopyResult:
+                 progress: Callable[[dict], None] | None = None, prepared: PreparedCopy | None = None,
+                 ahead: threading.Event | None = None) -> CopyResult:
     """Load `spec` into `spec.table` on PostgreSQL as Redshift's COPY would (see the module docstring).
-    `prepared`: from prepare_copy(conn, spec) (its converted chunks are sent first)."""
+    `prepared`: from prepare_copy(conn, spec) (its converted chunks are sent first). `ahead`: set once this
+    COPY's conversion is ahead of the server or done (streaming.Background), for the COPYs prepared after it."""
     t0 = time.monotonic()
     if prepared is None:
         prepared = prepare_copy(conn, spec, start=False)
@@ -76,7 +79,9 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
     use_savepoint = not conn.autocommit
     chunks = prepared.chunks
     if chunks is None:
-        chunks = Background(load.chunks())
+        chunks = Background(load.chunks(), ahead=ahead)
+    elif ahead is not None:
+        ahead.set()  # (converted ahead already: nothing to wait for)
     reader = ChunkReader(chunks)
     log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
     with conn.cursor() as cur:

@@ -3,11 +3,13 @@ the result keeps them (RunResult.steps: the benchmark's profile), recorded under
 
 Emulated COPYs that follow each other overlap: when the first starts, the next ones are prepared
 (sparkify.copy.streaming.prepare_copy), so their files are read and converted while the server ingests the
-first table; each still runs, reports and fails in its own turn.
+first table, from the moment the first one's conversion is ahead of the server; each still runs, reports and
+fails in its own turn.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
@@ -43,8 +45,11 @@ def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
 
 
 def _prepare_following_copies(ctx: RunContext, rest: Sequence[Step]) -> None:
+    """Prepare the emulated COPYs that follow the one about to run; each starts converting once that one is ahead
+    of the server (ctx.copy_ahead, which its producer sets: see sparkify.copy.streaming.prepare_copy)."""
     from sparkify.copy.streaming import prepare_copy
 
+    ctx.copy_ahead = threading.Event()
     for step in rest:
         if not isinstance(step, CopyStep):
             break
@@ -53,7 +58,7 @@ def _prepare_following_copies(ctx: RunContext, rest: Sequence[Step]) -> None:
         spec = step.spec(ctx.state)
         if spec.manifest:
             continue  # (its manifest is written in its turn)
-        ctx.prepared[spec.table] = prepare_copy(ctx.session.conn, spec)
+        ctx.prepared[spec.table] = prepare_copy(ctx.session.conn, spec, after=ctx.copy_ahead)
 
 
 def execute_plan(wh: Warehouse, steps: Sequence[Step], state: RunState, *, show_progress: bool = True,

@@ -205,7 +205,7 @@ class CopyStep(Step):
         progress = ProgressLog(spec.table) if ctx.show_progress else None
         result = emulator.emulate_copy(
             ctx.session.conn, spec, error_conn_factory=lambda: ctx.wh.connect(autocommit=True), progress=progress,
-            prepared=ctx.prepared.pop(spec.table, None),
+            prepared=ctx.prepared.pop(spec.table, None), ahead=ctx.copy_ahead,
         )
         if result.rejected:
             log.warning("%s: %d records rejected (MAXERROR %d); see the %s table",

@@ -11,6 +11,7 @@ another run, a failing COPY or check). What a statement returns, writes or prove
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,8 @@ class RunContext:
     state: RunState
     show_progress: bool = True
     prepared: dict = field(default_factory=dict)  # staging table -> a COPY converting ahead (sparkify.copy.streaming)
+    # set when the running emulated COPY no longer needs the client to itself: the prepared ones then convert
+    copy_ahead: threading.Event | None = None
 
     @property
     def config(self) -> Config:

@@ -74,3 +74,53 @@ def test_a_prepared_copy_of_a_missing_prefix_fails_in_its_turn(db, tmp_path):
     prepared = prepare_copy(db.conn, spec)  # no exception yet
     with pytest.raises(LoadError, match="b: COPY found no file"):
         emulate_copy(db.conn, spec, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
+
+
+def test_a_prepared_copy_waits_until_the_copy_before_has_sent_its_first_chunks(db, tmp_path, monkeypatch):
+    """prepare_copy(after=event) converts nothing until the COPY before sets `ahead`: when it has sent
+    START_NEXT_AFTER chunks (here 3 of its 100), or converted all it had."""
+    from sparkify.copy import streaming
+
+    monkeypatch.setattr(streaming, "START_NEXT_AFTER", 3)
+    db.execute("create table b (id integer, name varchar(8))")
+    _write_files(tmp_path / "b", 20)
+    spec_b = CopySpec(table="b", source=str(tmp_path / "b") + "/")
+    ahead = threading.Event()
+    prepared = prepare_copy(db.conn, spec_b, after=ahead)
+    assert prepared.load.files_done == 0
+    first = streaming.Background(iter([b"1\tn\n"] * 100), ahead=ahead)  # the COPY before, as its producer
+    for _ in range(2):
+        next(first)
+    assert not ahead.wait(0.3) and prepared.load.files_done == 0  # two chunks sent: b still waits
+    next(first)
+    assert ahead.wait(5)  # the third: b converts now
+    first.close()
+    result = emulate_copy(db.conn, spec_b, error_conn_factory=lambda: psycopg2.connect(db.dsn), prepared=prepared)
+    assert (result.loaded, result.files) == (20, 20)
+    assert not _producers()
+
+
+def test_the_copy_before_frees_the_prepared_ones_when_it_ends_or_fails(db, tmp_path):
+    """A COPY shorter than START_NEXT_AFTER chunks sets `ahead` when its conversion ends; one that fails or is
+    closed sets it too; and a prepared COPY that waits is stopped by close() (no thread is left waiting)."""
+    from sparkify.copy import streaming
+
+    db.execute("create table a (id integer, name varchar(8))")
+    _write_files(tmp_path / "a", 5)
+    ahead = threading.Event()
+    short = streaming.Background(iter([b"1\tn\n"]), ahead=ahead)
+    assert list(short) == [b"1\tn\n"] and ahead.is_set()
+
+    def failing():
+        yield b"1\tn\n"
+        raise LoadError("a: the converter failed")
+
+    ahead = threading.Event()
+    with pytest.raises(LoadError, match="converter failed"):
+        list(streaming.Background(failing(), ahead=ahead))
+    assert ahead.is_set()
+
+    waiting = prepare_copy(db.conn, CopySpec(table="a", source=str(tmp_path / "a") + "/"), after=threading.Event())
+    assert _producers()
+    waiting.close()
+    assert not _producers() and waiting.load.files_done == 0
