@@ -561,9 +561,15 @@ long sparkify_read_files(const char *paths, int n, long max_bytes, unsigned char
     return used;
 }
 
-/* "." and "..", which no listing returns */
-static int is_dot_entry(const char *name) {
-    return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+/* The next entry of dir but "." and "..", or NULL: at the end (errno 0) or on an error (errno set). */
+static struct dirent *next_entry(DIR *dir) {
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(dir);
+        if (!e) return NULL;
+        const char *n = e->d_name;
+        if (!(n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0)))) return e;
+    }
 }
 
 /*
@@ -578,12 +584,8 @@ long sparkify_list_dir(const char *path, unsigned char *out, long out_cap) {
     if (!dir) return -1;
     long used = 0;
     struct dirent *e;
-    for (;;) {
-        errno = 0;
-        e = readdir(dir);
-        if (!e) break;
+    while ((e = next_entry(dir)) != NULL) {
         const char *name = e->d_name;
-        if (is_dot_entry(name)) continue;
         size_t len = strlen(name);
         if (used + (long)len + 2 > out_cap) { closedir(dir); return -2; }
         out[used++] = e->d_type == DT_DIR ? 'd' : e->d_type == DT_REG ? 'f' : '?';
@@ -615,12 +617,8 @@ long sparkify_list_stat(const char *path, unsigned char *names, long names_cap, 
     long used = 0, n = 0;
     struct dirent *e;
     struct stat st;
-    for (;;) {
-        errno = 0;
-        e = readdir(dir);
-        if (!e) break;
+    while ((e = next_entry(dir)) != NULL) {
         const char *name = e->d_name;
-        if (is_dot_entry(name)) continue;
         if (fstatat(dfd, name, &st, 0) != 0) {
             if (errno == ENOENT) continue;
             int err = errno;
