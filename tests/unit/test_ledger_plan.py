@@ -60,7 +60,7 @@ def _reference_copy_text(plan: ledger.TablePlan, run_id: int, loaded_at) -> str:
 
 @pytest.mark.parametrize("names, version", [
     (["a", "b", "c", "d", "e"], '"etag-1"'),
-    (["plain", "back\\slash"], '"etag-1"'),  # one value needs escaping: all go through copy_escape
+    (["plain", "back\\slash"], '"etag-1"'),  # one value needs escaping, the other not
     (["tab\there", "new\nline", "carriage\rreturn"], "mtime:1"),
     (["a"], "\x02"),  # a version equal to the NULL marker
     ([], '"etag-1"'),
