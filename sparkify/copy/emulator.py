@@ -63,7 +63,8 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
                  ahead: threading.Event | None = None) -> CopyResult:
     """Load `spec` into `spec.table` on PostgreSQL as Redshift's COPY would (see the module docstring).
     `prepared`: from prepare_copy(conn, spec) (its converted chunks are sent first). `ahead`: set once this
-    COPY's conversion is ahead of the server or done (streaming.Background), for the COPYs prepared after it."""
+    COPY (when not prepared) has sent its first chunks or converted all it had (streaming.Background), for the
+    COPYs prepared after it."""
     t0 = time.monotonic()
     if prepared is None:
         prepared = prepare_copy(conn, spec, start=False)
@@ -80,8 +81,6 @@ def emulate_copy(conn, spec: CopySpec, *, error_conn_factory: Callable[[], objec
     chunks = prepared.chunks
     if chunks is None:
         chunks = Background(load.chunks(), ahead=ahead)
-    elif ahead is not None:
-        ahead.set()  # (converted ahead already: nothing to wait for)
     reader = ChunkReader(chunks)
     log.debug("%s: emulated COPY from %s (%s)", spec.table, spec.source, spec.json)
     with conn.cursor() as cur:
