@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 
 from bench.child import run_in_child
-from bench.script import format_steps, slowest_steps
+from bench.script import format_steps, setup_logging, slowest_steps
 
 log = logging.getLogger("bench.incremental")
 
@@ -39,9 +39,7 @@ TARGETS = {"noop_rerun_ratio": 0.05, "one_day_ratio": 0.10}  # issue 22
 
 def _child(config, log_level: int, conn_out) -> None:
     try:
-        from sparkify import cli
-
-        cli.setup_logging(level=log_level, loggers=("sparkify", "bench"), show_names=True)
+        setup_logging(log_level)
         from sparkify.pipeline import run_etl
 
         t0 = time.perf_counter()

@@ -56,18 +56,18 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.script import (
+    add_cache_option,
     add_output_options,
     emit,
     format_steps,
-    log_level,
     run,
     setup_logging,
     slowest_steps,
+    start,
 )
 
 log = logging.getLogger("bench.load")
 
-DEFAULT_CACHE = PROJECT_DIR / "bench" / ".cache"
 BENCH_DB = "bench"  # the database of the dedicated local server
 BENCH_SCHEMA = "sparkify_bench"  # --engine postgres: everything happens in this schema
 COPY_BUFFER = 1 << 20
@@ -101,11 +101,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--before-merge", action="append", default=[], metavar="SQL",
                    help="experiment: a statement run on the load's connection just before merge_staging, timed as "
                         "part of the transform (e.g. \"analyze staging_events\"); repeatable")
-    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
-                   help="generated samples and the local server's data (default: bench/.cache)")
     p.add_argument("--keep-server", action="store_true", help="--engine local: leave the server running")
     p.add_argument("--no-daily", action="store_true",
                    help="skip the daily-run measurement (bench/incremental.py: a re-run with nothing new, one new day)")
+    add_cache_option(p)
     add_output_options(p)
     args = p.parse_args(argv)
     if args.events < 1 or args.songs < 1:
@@ -680,13 +679,10 @@ def _converter() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    level = log_level(args)
-    setup_logging(level)
+    level = start(args)
     from sparkify import localdb, sample
     from sparkify.warehouse import Warehouse
 
-    args.cache_dir = args.cache_dir.resolve()
-    args.cache_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     code = code_version()
     sdir = sample_dir(args.cache_dir, args.events, args.songs, args.seed)

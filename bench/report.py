@@ -36,11 +36,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from bench.script import add_output_options, emit, log_level, run, setup_logging
+from bench.script import add_cache_option, add_output_options, emit, run, start
 
 log = logging.getLogger("bench.report")
 
-DEFAULT_CACHE = PROJECT_DIR / "bench" / ".cache"
 REPORT_DB = "bench_report"
 TARGETS = {"report_growth": 1.5, "report_vs_load": 0.10}  # issue 22
 
@@ -54,9 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--songs", type=int, default=100_000, help="song files of each sample (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="sample seed (default: %(default)s)")
     p.add_argument("--repeat", type=int, default=3, help="reports per size; medians are reported (default: %(default)s)")
-    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
-                   help="generated samples and the server's data (default: bench/.cache)")
     p.add_argument("--keep-server", action="store_true", help="leave the server running")
+    add_cache_option(p)
     add_output_options(p)
     args = p.parse_args(argv)
     if any(n < 1 for n in args.events) or args.songs < 1 or args.repeat < 1:
@@ -142,12 +140,9 @@ def format_table(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    level = log_level(args)
+    level = start(args)
     from sparkify import localdb
 
-    setup_logging(level)
-    args.cache_dir = args.cache_dir.resolve()
-    args.cache_dir.mkdir(parents=True, exist_ok=True)
     data_dir = (args.cache_dir / "pgdata").resolve()
     started_server = not localdb.is_running(data_dir)
     try:

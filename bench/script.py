@@ -1,5 +1,5 @@
-"""What the benchmark scripts (bench/load.py, bench/report.py) share as command-line programs: the output and
-logging options, the log set-up, printing the results, and their errors as one line on stderr."""
+"""What the benchmark scripts (bench/load.py, bench/report.py) share as command-line programs: the cache, output
+and logging options, the log set-up, printing the results, and their errors as one line on stderr."""
 
 from __future__ import annotations
 
@@ -10,6 +10,23 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def add_cache_option(p: argparse.ArgumentParser) -> None:
+    """--cache-dir DIR (see start)."""
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
+                   help="generated samples and the local server's data (default: bench/.cache)")
+
+
+def start(args: argparse.Namespace) -> int:
+    """The log set-up for -v / -q, and --cache-dir made absolute and created; returns the log level."""
+    level = log_level(args)
+    setup_logging(level)
+    args.cache_dir = args.cache_dir.resolve()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    return level
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
