@@ -430,8 +430,15 @@ _MS = [f"{ms:03d}" for ms in range(1000)]
 
 @functools.cache
 def _hms() -> list[str]:
-    """'HH:MM:SS.' of each second of a day: built on first use (a tenth of a second: not at every script's import)."""
-    return [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400)]
+    """'HH:MM:SS.' of each second of a day, built on first use: by every emulated COPY of a timestamp column, also with
+    the C converter, whose declined lines go through these converters. Joined from 24 hours, 60 minutes and 60
+    seconds written once: 0.012 s, where formatting each of the 86,400 seconds took 0.12 s, a twentieth of a daily
+    run (2026-12-07)."""
+    hours = [f"{h:02d}:" for h in range(24)]
+    sixty = [f"{m:02d}" for m in range(60)]
+    minutes = [f"{m}:" for m in sixty]
+    seconds = [f"{s}." for s in sixty]
+    return [h + m + s for h in hours for m in minutes for s in seconds]
 
 
 class EpochFormatter:

@@ -154,6 +154,16 @@ def test_epochmillisecs_matches_datetime_arithmetic():
                            f"{ref.second:02d}.{ref.microsecond // 1000:03d}")
 
 
+def test_epochmillisecs_every_second_of_a_day():
+    """The formatter's table of a day's seconds, whole: each second of 2018-11-01, with a different millisecond each."""
+    fmt = EpochFormatter()
+    day = dt.datetime(2018, 11, 1)
+    start = int((day - dt.datetime(1970, 1, 1)).total_seconds()) * 1000
+    for second in range(86_400):
+        ref = day + dt.timedelta(seconds=second, milliseconds=second % 1000)
+        assert fmt(start + second * 1000 + second % 1000) == ref.strftime("%Y-%m-%d %H:%M:%S.") + f"{second % 1000:03d}"
+
+
 @pytest.mark.parametrize("value", [1541105830796.0, "1541105830796.0", "abc", 10**20, True, " 1",
                                    -210866803200001, 9224318016000000])
 def test_epochmillisecs_rejections(value):
