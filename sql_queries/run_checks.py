@@ -239,8 +239,12 @@ run_artists as (
 # keys, and one pass over each of staging, songplays and time gives what proves the checks: as many plays as
 # staged keys (when those are distinct; else the exact count runs), all distinct, with the same sum of natural
 # keys (a play with a key that is not the run's would have to be offset exactly by another); every play's user,
-# song and artist found; as many time rows as distinct play start times, all distinct, no play start time
-# missing, and their parts right.
+# song and artist found; as many time rows as distinct play start times, no play start time missing, and their
+# parts right. Those two counts prove time's rows distinct without counting them: the plays' distinct start times
+# are all among time's (none missing; time.start_time is not null, so `not in` is exact), so time has at least as
+# many distinct start times as it has rows, hence exactly one row each. (Counting them distinct read time through
+# its just-built index, row by row: 0.5 s of a first load of 1,000,000 events.) A play whose user, song or artist
+# is missing is counted as a play, which needs no sort; only when there is one are the distinct ones counted.
 _KEY_SUM = f"sum(cast({SONGPLAY_NATURAL_KEY} as numeric(38, 0)))"
 _FIRST_LOAD_PLAYS_ONCE = f"""select
         case
@@ -251,11 +255,24 @@ _FIRST_LOAD_PLAYS_ONCE = f"""select
     from play_stats as p, staged_stats as s"""
 _FIRST_LOAD_TIMES_ONCE = f"""select
         case
-            when t.time_rows = t.start_times and t.time_rows = p.start_times and p.missing_times = 0
-             and t.wrong = 0 then 0
+            when t.time_rows = p.start_times and p.missing_times = 0 and t.wrong = 0 then 0
             else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
         end
     from time_stats as t, play_stats as p"""
+
+
+def _first_load_found(check: Check, plays_without: str) -> Check:
+    """`check` (a play's user, song or artist found) in its first-load form: every play is the run's, so its
+    offenders are read from songplays; counted exactly only when play_stats' `plays_without` is not 0."""
+    offenders = check.offenders.replace("from run_plays", "from songplays")
+    return check._replace(offenders=offenders, count=f"""select
+        case
+            when p.{plays_without} = 0 then 0
+            else (select count(*) from ({offenders}) as offenders)
+        end
+    from play_stats as p""")
+
+
 RUN_PLAYS_FIRST_LOAD = CheckGroup(
     "run plays (first load)",
     when=(When.EVENTS_STAGED, When.SONGPLAYS_WAS_EMPTY),
@@ -288,10 +305,9 @@ play_stats as (
         count(*) as plays,
         count(distinct {SONGPLAY_NATURAL_KEY}) as distinct_keys,
         {_KEY_SUM} as key_sum,
-        count(distinct case when user_id not in (select user_id from users) then user_id end) as missing_users,
-        count(distinct case when song_id not in (select song_id from songs) then song_id end) as missing_songs,
-        count(distinct case when artist_id not in (select artist_id from artists) then artist_id end)
-            as missing_artists,
+        count(case when user_id not in (select user_id from users) then 1 end) as plays_without_user,
+        count(case when song_id not in (select song_id from songs) then 1 end) as plays_without_song,
+        count(case when artist_id not in (select artist_id from artists) then 1 end) as plays_without_artist,
         count(distinct start_time) as start_times,
         count(case when start_time not in (select start_time from time) then 1 end) as missing_times
     from songplays
@@ -300,16 +316,15 @@ play_stats as (
 time_stats as (
     select
         count(*) as time_rows,
-        count(distinct start_time) as start_times,
         count(case when {time_columns_differ()} then 1 end) as wrong
     from time
 )
 """,
     checks=(
         RUN_CHECKS[0].checks[0]._replace(count=_FIRST_LOAD_PLAYS_ONCE),
-        *(check._replace(offenders=check.offenders.replace("from run_plays", "from songplays"),
-                         count=f"select {missing} from play_stats")
-          for check, missing in zip(RUN_CHECKS[0].checks[1:4], ("missing_users", "missing_songs", "missing_artists"))),
+        *(_first_load_found(check, plays_without)
+          for check, plays_without in zip(RUN_CHECKS[0].checks[1:4],
+                                          ("plays_without_user", "plays_without_song", "plays_without_artist"))),
         RUN_CHECKS[0].checks[4]._replace(count=_FIRST_LOAD_TIMES_ONCE),
     ),
 )

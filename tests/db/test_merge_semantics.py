@@ -423,6 +423,45 @@ def test_the_gate_checks_the_time_rows_of_the_run_s_plays(make_event, load_batch
     assert (result.count, result.examples) == (count, [T0])
 
 
+# A first load's time rows, proved by counts (sql_queries.run_checks.RUN_PLAYS_FIRST_LOAD): plays at T0 (two)
+# and T0 + 1 s, and time_first_insert broken four ways. "as many rows, none a play's" and "a duplicate for a
+# missing one" give time as many rows as the plays have start times: only the missing start times fail them.
+@pytest.mark.parametrize("old, new, count, examples", [
+    ("    group by start_time\n", "", 1, [T0]),
+    ("date_part('hour', start_time)", "date_part('hour', start_time) + 1", 2, [T0, T0 + timedelta(seconds=1)]),
+    ("select start_time\n    from songplays", "select start_time + interval '1 hour' as start_time\n    from songplays",
+     2, [T0, T0 + timedelta(seconds=1)]),
+    ("    group by start_time\n", "    where item_in_session <> 3\n", 2, [T0, T0 + timedelta(seconds=1)]),
+], ids=["a start time twice", "wrong hours", "as many rows, none a play's", "a duplicate for a missing one"])
+def test_the_first_load_gate_checks_the_time_rows_of_its_plays(make_event, load_batch, pg_conn, monkeypatch,
+                                                                 old, new, count, examples):
+    insert = sql_queries.time_first_insert
+    assert old in insert.sql
+    _replace_merge_statement(monkeypatch, insert, insert.sql.replace(old, new))
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=1, ts=T0), make_event(item=2, ts=T0),
+                           make_event(item=3, ts=T0 + timedelta(seconds=1))])
+    result = next(r for r in failed.value.failures if r.name == "time.run_start_time_once")
+    assert (result.count, result.examples) == (count, examples)
+    assert rows(pg_conn, "select count(*) from songplays") == [(0,)]
+
+
+@pytest.mark.parametrize("dropped, check, count, examples", [
+    ("user_table_insert", "songplays.run_user_id_in_users", 2, [7, 8]),
+    ("song_table_insert", "songplays.run_song_id_in_songs", 1, ["SOAAA"]),
+    ("artist_table_insert", "songplays.run_artist_id_in_artists", 1, ["ARAAA"]),
+], ids=["users", "songs", "artists"])
+def test_the_first_load_gate_counts_the_missing_users_songs_and_artists_distinct(
+        make_event, make_song, load_batch, pg_conn, monkeypatch, dropped, check, count, examples):
+    _replace_merge_statement(monkeypatch, getattr(sql_queries, dropped), None)
+    with pytest.raises(CheckError) as failed:  # four plays of the one song: user 7 three, user 8 one
+        load_batch(songs=[make_song()],
+                   events=[make_event(item=i, user_id=8 if i == 4 else 7, song="Song A", artist="Artist A",
+                                      length=200.5, ts=T0 + timedelta(seconds=i)) for i in range(1, 5)])
+    result = next(r for r in failed.value.failures if r.name == check)
+    assert (result.count, result.examples) == (count, examples)
+
+
 def test_the_gate_counts_the_run_s_duplicated_plays_exactly(make_event, load_batch, pg_conn):
     load_batch(events=[make_event(item=i, ts=T0 + timedelta(seconds=i)) for i in range(4)])
     with pg_conn.cursor() as cur:  # plays 1 and 2 twice, play 3 gone
