@@ -40,6 +40,17 @@ class CheckGroup(NamedTuple):
     when: tuple[When, ...] = ()  # the conditions under which the group runs (all must hold)
 
 
+def count_unless(passes: str, offenders: str, tables: str) -> str:
+    """A check's `count` that proves the common case cheaply: 0 when `passes` holds on the one-row `tables` (which
+    the FROM clause names), else the exact count of `offenders`; the CASE evaluates that subquery only then."""
+    return f"""select
+        case
+            when {passes} then 0
+            else (select count(*) from ({offenders}) as offenders)
+        end
+    from {tables}"""
+
+
 def _count_of(check: Check) -> str:
     return check.count.strip() if check.count else f"select count(*) from ({check.offenders.strip()}) as offenders"
 
@@ -97,12 +108,7 @@ with key_counts as (
     from {table}
 )
 
-select
-    case
-        when keyed_rows = distinct_keys and all_rows - keyed_rows <= 1 then 0
-        else (select count(*) from ({offenders}) as offenders)
-    end
-from key_counts
+{count_unless("keyed_rows = distinct_keys and all_rows - keyed_rows <= 1", offenders, "key_counts")}
 """
     name = f"{table}.{'_'.join(key)}_unique"
     return CheckGroup(name, (Check(name, f"{table}: ({cols}) duplicated", offenders),), counter=counter)

@@ -21,7 +21,7 @@ Each count is a SELECT whose FROM clause names the one-row tables of the group's
 
 from __future__ import annotations
 
-from sql_queries.checks import Check, CheckGroup
+from sql_queries.checks import Check, CheckGroup, count_unless
 from sql_queries.rules import SONGPLAY_NATURAL_KEY, time_columns_differ
 from sql_queries.statement import CheckRun, When
 
@@ -30,12 +30,7 @@ def _exactly_once(stats: str, offenders: str) -> str:
     """The count of a "run keys in the table exactly once" check: 0 when the CTE `stats` (rows, keys: the
     table's rows and distinct keys among the run's) and `wanted` (the run's distinct keys) agree, else the
     exact count of `offenders`."""
-    return f"""select
-        case
-            when s.rows = s.wanted and s.keys = s.wanted then 0
-            else (select count(*) from ({offenders}) as offenders)
-        end
-    from {stats} as s"""
+    return count_unless("s.rows = s.wanted and s.keys = s.wanted", offenders, f"{stats} as s")
 
 
 def _key_rows(name: str, table: str, key: str, run: str) -> str:
@@ -156,12 +151,8 @@ run_time_stats as (
             Check("songplays.run_plays_once",
                   "NextSong events of this run not in songplays exactly once (missing or duplicated)",
                   _RUN_PLAYS_ONCE,
-                  f"""select
-        case
-            when s.plays = s.keys and s.distinct_plays = s.distinct_keys then 0
-            else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
-        end
-    from run_play_stats as s"""),
+                  count_unless("s.plays = s.keys and s.distinct_plays = s.distinct_keys", _RUN_PLAYS_ONCE,
+                               "run_play_stats as s")),
             Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
                   "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
             Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
@@ -173,12 +164,8 @@ run_time_stats as (
             Check("time.run_start_time_once", "start times of this run's plays not in time exactly once, or with "
                   "hour/day/week/month/year/weekday that differ from start_time",
                   _RUN_TIMES_ONCE,
-                  f"""select
-        case
-            when s.rows = s.times and s.distinct_times = s.times and s.wrong = 0 then 0
-            else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
-        end
-    from run_time_stats as s"""),
+                  count_unless("s.rows = s.times and s.distinct_times = s.times and s.wrong = 0", _RUN_TIMES_ONCE,
+                               "run_time_stats as s")),
         ),
     ),
     CheckGroup(
@@ -246,31 +233,18 @@ run_artists as (
 # its just-built index, row by row: 0.5 s of a first load of 1,000,000 events.) A play whose user, song or artist
 # is missing is counted as a play, which needs no sort; only when there is one are the distinct ones counted.
 _KEY_SUM = f"sum(cast({SONGPLAY_NATURAL_KEY} as numeric(38, 0)))"
-_FIRST_LOAD_PLAYS_ONCE = f"""select
-        case
-            when s.keys = s.distinct_keys and p.plays = s.keys and p.distinct_keys = p.plays
-             and p.key_sum = s.key_sum then 0
-            else (select count(*) from ({_RUN_PLAYS_ONCE}) as offenders)
-        end
-    from play_stats as p, staged_stats as s"""
-_FIRST_LOAD_TIMES_ONCE = f"""select
-        case
-            when t.time_rows = p.start_times and p.missing_times = 0 and t.wrong = 0 then 0
-            else (select count(*) from ({_RUN_TIMES_ONCE}) as offenders)
-        end
-    from time_stats as t, play_stats as p"""
+_FIRST_LOAD_PLAYS_ONCE = count_unless(
+    "s.keys = s.distinct_keys and p.plays = s.keys and p.distinct_keys = p.plays and p.key_sum = s.key_sum",
+    _RUN_PLAYS_ONCE, "play_stats as p, staged_stats as s")
+_FIRST_LOAD_TIMES_ONCE = count_unless("t.time_rows = p.start_times and p.missing_times = 0 and t.wrong = 0",
+                                      _RUN_TIMES_ONCE, "time_stats as t, play_stats as p")
 
 
 def _first_load_found(check: Check, plays_without: str) -> Check:
     """`check` (a play's user, song or artist found) in its first-load form: every play is the run's, so its
     offenders are read from songplays; counted exactly only when play_stats' `plays_without` is not 0."""
     offenders = check.offenders.replace("from run_plays", "from songplays")
-    return check._replace(offenders=offenders, count=f"""select
-        case
-            when p.{plays_without} = 0 then 0
-            else (select count(*) from ({offenders}) as offenders)
-        end
-    from play_stats as p""")
+    return check._replace(offenders=offenders, count=count_unless(f"p.{plays_without} = 0", offenders, "play_stats as p"))
 
 
 RUN_PLAYS_FIRST_LOAD = CheckGroup(
