@@ -4,7 +4,7 @@
 number of offending rows and a few keys); without it, the output shows the checks the latest etl.py run
 passed on the rows it touched (recorded in etl_run_checks). --json prints one JSON object instead of
 tables. --html PATH writes the analysts' report, one self-contained HTML page of charts, and prints its
-path.
+path (its charts are rendered by a worker process, sparkify.chart_worker, started before the queries).
 --dry-run (ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
 """
 
@@ -42,13 +42,16 @@ def main(argv: list[str] | None = None) -> int:
 
             print(dryrun.dry_run_text(PROG, config, with_checks=with_checks), end="")
             return 0
-        if args.html:
+        if not args.html:
+            report = build_report(config, with_checks=with_checks)
+        else:
+            from sparkify.chart_worker import ChartWorker
             from sparkify.report_html import check_destination, write_html
 
             check_destination(args.html)
-        report = build_report(config, with_checks=with_checks)
-        if args.html:
-            written = write_html(report, args.html)
+            with ChartWorker() as renderer:  # started now: it readies the charts while the queries run
+                report = build_report(config, with_checks=with_checks)
+                written = write_html(report, args.html, renderer=renderer)
             print(f"wrote {visible(written.path)}: {written.charts} charts, {written.size / 1e6:.1f} MB")
         if args.json:
             print(json.dumps(report.as_json(), indent=2, default=str))

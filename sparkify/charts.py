@@ -15,13 +15,16 @@ rendered (sparkify.text): vl-convert aborts the whole process, uncatchably, on a
 (U+0001, ESC, U+FFFF...), and a terminal-control sequence has no business in a report either.
 
 altair and vl_convert are imported when the first chart is built, not with this module: the text and JSON
-outputs of analytics.py do not pay for them.
+outputs of analytics.py do not pay for them. A page names its charts by builder (render, CHARTS) and asks a
+renderer for them: InProcess here, or the chart worker process of `analytics.py --html`
+(sparkify.chart_worker), which starts altair and vl-convert while the report's queries run.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from typing import Protocol
 
 from sparkify.text import visible
 
@@ -265,3 +268,44 @@ def safe_text(spec):
     if isinstance(spec, list):
         return [safe_text(v) for v in spec]
     return spec
+
+
+# --------------------------------------------------------------------------------------------------
+# Renderers: a chart asked for by name, with plain (JSON) arguments
+
+
+# The chart builders a page asks a renderer for (sparkify.chart_worker renders no other name).
+CHARTS = ("plays_by_day", "plays_by_hour", "level_summary", "listeners_by_day", "level_changes_by_day",
+          "ranked_bars", "bucket_bars", "catalog_match")
+
+
+def render(name: str, *args, **kwargs) -> str:
+    """The SVG of the chart builder `name` (one of CHARTS) called with these arguments."""
+    if name not in CHARTS:
+        raise ValueError(f"no chart builder named {name!r}: the charts are {', '.join(CHARTS)}")
+    return to_svg(globals()[name](*args, **kwargs))
+
+
+def warm_up() -> None:
+    """Render one small chart the way the report's are rendered, so that the renderer has started: altair's
+    import (0.3 s on the 2-core development machine) and vl-convert's first chart (0.5 s: its JavaScript
+    engine and the Vega-Lite library; later charts take 0.02-0.05 s) cost the same for any report."""
+    render("ranked_bars", ["warm-up"], [1], x_title="plays", y_title="song")
+
+
+class Renderer(Protocol):
+    """What a page asks of a renderer: a chart by name (CHARTS), and the Vega-Lite version it renders with."""
+
+    def svg(self, name: str, *args, **kwargs) -> str: ...
+
+    def vegalite_version(self) -> str: ...
+
+
+class InProcess:
+    """A renderer in this process: the page's charts rendered one after another where they are asked for."""
+
+    def svg(self, name: str, *args, **kwargs) -> str:
+        return render(name, *args, **kwargs)
+
+    def vegalite_version(self) -> str:
+        return vegalite_version()

@@ -94,11 +94,11 @@ def figure(f: Figure) -> str:
 # The page
 
 
-def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
-    """The charts of each section, rendered. Sections without data get no figures."""
+def build_figures(report: AnalystsReport, renderer: charts.Renderer) -> dict[str, list[Figure]]:
+    """The charts of each section, rendered by `renderer`. Sections without data get no figures."""
     if not report.row_counts.get("songplays"):
         return {}
-    svg = charts.to_svg
+    svg = renderer.svg
     by_day = report.records("plays_by_day")
     days = sorted({r["day"] for r in by_day})
     changes = report.records("level_changes_by_day")
@@ -125,10 +125,10 @@ def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
             Figure("chart-plays-by-day", "Plays per day",
                    "Plays per UTC day, stacked by the listener's level at the time of the play "
                    "(numbers: the table \u201cPer day\u201d below).",
-                   svg(charts.plays_by_day(by_day))),
+                   svg("plays_by_day", by_day)),
             Figure("chart-plays-by-hour", "Plays by hour of day",
                    "All plays by the hour of the day they started, UTC.",
-                   svg(charts.plays_by_hour(hours)),
+                   svg("plays_by_hour", hours),
                    # three short tables side by side (hours 0-7, 8-15, 16-23): narrow enough for a printed page
                    '<div class="tables">' + "".join(
                        table(["hour (UTC)", "plays"], [[h, number(hours[h])] for h in range(first, first + 8)],
@@ -138,7 +138,7 @@ def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
             Figure("chart-level-summary", "Free and paid",
                    "Plays at each level; listeners who played at that level (a user who changed level counts "
                    "at both); users by their current level (from their latest event).",
-                   svg(charts.level_summary(levels)),
+                   svg("level_summary", levels),
                    table(["level", "plays", "share of plays", "listeners", "users (current level)"],
                          [[charts.level_label(r["level"]), number(r["plays"]),
                            percent(r["plays"], sum(x["plays"] for x in levels)),
@@ -146,31 +146,31 @@ def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
             Figure("chart-listeners-by-day", "Listeners per day",
                    "Distinct users who played at least once that UTC day, by their level at the time "
                    "(numbers: the table \u201cPer day\u201d).",
-                   svg(charts.listeners_by_day(by_day))),
+                   svg("listeners_by_day", by_day)),
             Figure("chart-level-changes", "Upgrades and downgrades",
                    "Plays whose level differs from the same user's previous play, per UTC day: upgrades "
                    "(free to paid) above the axis, downgrades (paid to free) below "
                    f"({number(sum(r['upgrades'] for r in changes))} upgrades and "
                    f"{number(sum(r['downgrades'] for r in changes))} downgrades in all).",
-                   svg(charts.level_changes_by_day(changes, days))),
+                   svg("level_changes_by_day", changes, days)),
         ],
         "what": [
             Figure("chart-top-songs", "Top songs",
                    "The most played catalog songs (plays matched to the catalog only).",
-                   svg(charts.ranked_bars([f"{r['title']} \u2014 {r['artist'] or '?'}" for r in songs],
-                                          [r["plays"] for r in songs], x_title="plays (count)", y_title="song")),
+                   svg("ranked_bars", [f"{r['title']} \u2014 {r['artist'] or '?'}" for r in songs],
+                       [r["plays"] for r in songs], x_title="plays (count)", y_title="song"),
                    table(["#", "song", "artist", "plays"],
                          ranked(songs, lambda r: [r["title"], r["artist"], number(r["plays"])]), numeric={0, 3})),
             Figure("chart-top-artists", "Top artists",
                    "The most played artists (plays matched to the catalog only).",
-                   svg(charts.ranked_bars([str(r["artist"]) for r in artists], [r["plays"] for r in artists],
-                                          x_title="plays (count)", y_title="artist")),
+                   svg("ranked_bars", [str(r["artist"]) for r in artists], [r["plays"] for r in artists],
+                       x_title="plays (count)", y_title="artist"),
                    table(["#", "artist", "plays"], ranked(artists, lambda r: [r["artist"], number(r["plays"])]),
                          numeric={0, 2})),
             Figure("chart-top-users", "Most active users",
                    "The users with the most plays, with their current level.",
-                   svg(charts.ranked_bars([f"user {r['user_id']}" for r in users], [r["plays"] for r in users],
-                                          x_title="plays (count)", y_title="user")),
+                   svg("ranked_bars", [f"user {r['user_id']}" for r in users], [r["plays"] for r in users],
+                       x_title="plays (count)", y_title="user"),
                    table(["#", "user id", "name", "current level", "plays"],
                          ranked(users, lambda r: [r["user_id"], f"{r['first_name'] or ''} {r['last_name'] or ''}",
                                                   r["level"], number(r["plays"])]), numeric={0, 1, 4})),
@@ -178,44 +178,44 @@ def build_figures(report: AnalystsReport) -> dict[str, list[Figure]]:
         "sessions": [
             Figure("chart-session-plays", "Plays per session",
                    "How many sessions had how many plays (a session: one user's session id).",
-                   svg(charts.bucket_bars(by_plays, "plays_from", "plays_to", x_title="plays per session (count)")),
+                   svg("bucket_bars", by_plays, "plays_from", "plays_to", x_title="plays per session (count)"),
                    table(["plays per session", "sessions"], bucket_rows(by_plays, "plays_from", "plays_to", ""),
                          numeric={1})),
             Figure("chart-session-length", "Session length",
                    "Minutes from a session's first play to the start of its last play (a one-play session "
                    "lasts 0 minutes).",
-                   svg(charts.bucket_bars(by_length, "minutes_from", "minutes_to",
-                                          x_title="session length, first to last play (minutes)")),
+                   svg("bucket_bars", by_length, "minutes_from", "minutes_to",
+                       x_title="session length, first to last play (minutes)"),
                    table(["length", "sessions"], bucket_rows(by_length, "minutes_from", "minutes_to", " min"),
                          numeric={1})),
         ],
         "where": [
             Figure("chart-top-locations", "Where listeners are",
                    "The locations with the most listeners (distinct users), as the app logged them with each play.",
-                   svg(charts.ranked_bars([r["location"] for r in locations], [r["listeners"] for r in locations],
-                                          x_title="listeners (distinct users)", y_title="location")),
+                   svg("ranked_bars", [r["location"] for r in locations], [r["listeners"] for r in locations],
+                       x_title="listeners (distinct users)", y_title="location"),
                    table(["#", "location", "listeners", "plays"],
                          ranked(locations, lambda r: [r["location"], number(r["listeners"]), number(r["plays"])]),
                          numeric={0, 2, 3})),
             Figure("chart-browsers", "Browsers",
                    "Listeners by browser, parsed from the user agent of their plays (a user with several "
                    "browsers counts once for each).",
-                   svg(charts.ranked_bars([r["browser"] for r in browsers], [r["listeners"] for r in browsers],
-                                          x_title="listeners (distinct users)", y_title="browser")),
+                   svg("ranked_bars", [r["browser"] for r in browsers], [r["listeners"] for r in browsers],
+                       x_title="listeners (distinct users)", y_title="browser"),
                    table(["browser", "listeners", "plays"],
                          [[r["browser"], number(r["listeners"]), number(r["plays"])] for r in browsers],
                          numeric={1, 2})),
             Figure("chart-os", "Operating systems",
                    "Listeners by operating system, parsed from the user agent of their plays.",
-                   svg(charts.ranked_bars([r["os"] for r in systems], [r["listeners"] for r in systems],
-                                          x_title="listeners (distinct users)", y_title="operating system")),
+                   svg("ranked_bars", [r["os"] for r in systems], [r["listeners"] for r in systems],
+                       x_title="listeners (distinct users)", y_title="operating system"),
                    table(["operating system", "listeners", "plays"],
                          [[r["os"], number(r["listeners"]), number(r["plays"])] for r in systems], numeric={1, 2})),
         ],
         "catalog": [
             Figure("chart-catalog-match", "Plays matched to the song catalog",
                    "A play matches when a catalog song has the same title, artist name and duration.",
-                   svg(charts.catalog_match(match)),
+                   svg("catalog_match", match),
                    table(["plays", "matched", "not matched", "matched share"],
                          [[number(match["plays"]), number(match["matched_plays"]), number(match["unmatched_plays"]),
                            percent(match["matched_plays"] or 0, match["plays"])]], numeric={0, 1, 2, 3})),
@@ -349,10 +349,12 @@ footer { color: #555; font-size: 12px; padding-top: 10px; padding-bottom: 30px; 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def render_html(report: AnalystsReport, *, generated_at: datetime | None = None) -> tuple[str, int]:
-    """(the page, the number of charts in it)."""
+def render_html(report: AnalystsReport, *, generated_at: datetime | None = None,
+                renderer: charts.Renderer | None = None) -> tuple[str, int]:
+    """(the page, the number of charts in it), its charts rendered by `renderer` (by default in this process)."""
     generated_at = generated_at or datetime.now(UTC)
-    figures = build_figures(report)
+    renderer = renderer or charts.InProcess()
+    figures = build_figures(report, renderer)
     by_day = report.records("plays_by_day")
     days = sorted({r["day"] for r in by_day})
     period = f"{days[0]} to {days[-1]} (UTC)" if days else "no plays loaded"
@@ -391,7 +393,7 @@ def render_html(report: AnalystsReport, *, generated_at: datetime | None = None)
     parts.append(
         "</main><footer>Every number was computed by the warehouse with the analytics queries of "
         "sql_queries (the same ones analytics.py prints as tables and --json); charts rendered with "
-        f"Vega-Lite {esc(charts.vegalite_version())}. This file has no scripts and loads nothing from "
+        f"Vega-Lite {esc(renderer.vegalite_version())}. This file has no scripts and loads nothing from "
         "elsewhere.</footer></body></html>")
     count = sum(len(v) for v in figures.values())
     return "\n".join(parts) + "\n", count
@@ -412,11 +414,12 @@ def check_destination(path: Path | str) -> None:
                           "give a path in an existing, writable directory")
 
 
-def write_html(report: AnalystsReport, path: Path | str) -> Written:
-    """Render the report and write it to `path` atomically (a failed run leaves any previous file as it was)."""
+def write_html(report: AnalystsReport, path: Path | str, *, renderer: charts.Renderer | None = None) -> Written:
+    """Render the report (its charts by `renderer`, by default in this process) and write it to `path`
+    atomically (a failed run leaves any previous file as it was)."""
     path = Path(path)
     started = time.perf_counter()
-    page, count = render_html(report)
+    page, count = render_html(report, renderer=renderer)
     data = page.encode("utf-8")
     try:
         atomic_write(path, data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -230,6 +231,35 @@ def test_html_report_of_an_empty_warehouse_with_a_failing_check(warehouse, confi
     assert "No plays loaded yet" in page and "<svg" not in page
     assert "\u2717 FAIL" in page and f"1 of {N_CHECKS} checks FAILED" in page
     assert f"<b>{N_CHECKS - 1} of {N_CHECKS}</b>" in page
+
+
+def children() -> set[int]:
+    """The processes this one started that still exist (running, or ended and not waited for)."""
+    return {int(pid) for f in Path("/proc/self/task").glob("*/children") for pid in f.read_text().split()}
+
+
+def test_html_report_from_its_chart_worker_is_the_page_rendered_here_and_the_worker_stops(known, tmp_path):
+    """The worker that renders the charts (sparkify.chart_worker) is started before the queries, and gone,
+    waited for, when analytics.py returns; its page is the one this process renders from the same report."""
+    from sparkify.config import load_config
+    from sparkify.report_html import render_html
+    from sparkify.reports import build_report
+
+    before = children()
+    path = tmp_path / "report.html"
+    assert analytics.main(["--config", str(known), "--html", str(path), "--quiet"]) == 0
+    assert children() == before
+    here, count = render_html(build_report(load_config(known)))
+    stamp = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert count == 14 and stamp.sub("", path.read_text(encoding="utf-8")) == stamp.sub("", here)
+
+
+def test_html_report_whose_queries_fail_stops_its_chart_worker(config_file, tmp_path, capsys):
+    """This database has no tables: the queries fail while the worker is still starting."""
+    before = children()
+    assert analytics.main(["--config", str(config_file()), "--html", str(tmp_path / "none.html"), "--quiet"]) == 1
+    assert "has none of the toolkit's tables" in capsys.readouterr().err
+    assert children() == before and not (tmp_path / "none.html").exists()
 
 
 def test_html_report_to_a_missing_directory_fails_first_in_one_line(config_file, tmp_path, capsys):
