@@ -120,8 +120,9 @@ class ChartWorker:
                            "if it stops again, run with --verbose")
 
     def _read_stderr(self) -> None:
-        for line in self.process.stderr:
-            self._stderr.append(line)
+        with self.process.stderr:  # (closed at its end, which comes when the worker has exited)
+            for line in self.process.stderr:
+                self._stderr.append(line)
 
     # ---------------------------------------------------------------- stopping
     def close(self, *, kill: bool = False) -> None:

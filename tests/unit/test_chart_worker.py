@@ -134,6 +134,8 @@ def test_a_finished_report_stops_its_worker_and_a_failed_one_kills_it_at_once():
     with ChartWorker() as w:
         w.vegalite_version()
     assert w.process.returncode == 0, "the worker did not end by itself when its input closed"
+    assert all(f.closed for f in (w.process.stdin, w.process.stdout, w.process.stderr)), "a pipe left open"
     with pytest.raises(KeyError), ChartWorker() as w:
         raise KeyError("the report's queries failed while the worker was starting")
     assert w.process.returncode == -signal.SIGTERM
+    assert all(f.closed for f in (w.process.stdin, w.process.stdout, w.process.stderr)), "a pipe left open"
