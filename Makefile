@@ -19,7 +19,7 @@ help:
 	@echo "make build    - build the optional C converter (sparkify/copy/_native.so); without a compiler: pure Python"
 	@echo "make sanitize - the C-vs-Python tests against an AddressSanitizer + UBSan build of the C converter"
 	@echo "make fuzz     - fuzz the C converter against the Python reference (FUZZ_MINUTES=30), keeping the corpus"
-	@echo "make stop     - stop the embedded PostgreSQL server"
+	@echo "make stop     - stop the embedded PostgreSQL server (the demo's, and ./dwh.cfg's if it names another)"
 	@echo "make clean    - stop the server and delete .sparkify/ (local database and sample data) and build/"
 
 $(VENV)/.runtime: requirements.txt
@@ -38,14 +38,16 @@ build: $(NATIVE_LIB)
 $(NATIVE_LIB): sparkify/copy/native.c tools/build_native.py
 	$(BUILD_CC) $(PYTHON) tools/build_native.py
 
+# --sample: the built-in default's own database and sample data, whatever ./dwh.cfg names (even a Redshift
+# cluster, whose tables create_tables.py would drop).
 demo: $(VENV)/.runtime build
 	$(PY) generate_data.py
-	$(PY) create_tables.py
-	$(PY) etl.py
-	$(PY) analytics.py
+	$(PY) create_tables.py --sample
+	$(PY) etl.py --sample
+	$(PY) analytics.py --sample
 
 report: demo
-	$(PY) analytics.py --html $(REPORT)
+	$(PY) analytics.py --sample --html $(REPORT)
 
 test: $(VENV)/.dev build
 	$(PY) -m ruff check --output-format concise .
@@ -66,8 +68,11 @@ bench: $(VENV)/.dev build
 	$(PY) bench/load.py
 	$(PY) bench/report.py
 
+# The built-in default's server (the one make demo starts, whose data make clean deletes), then the one
+# ./dwh.cfg names if it names another.
 stop: $(VENV)/.runtime
-	$(PY) stop_local.py
+	$(PY) stop_local.py --sample
+	@if [ -f dwh.cfg ]; then echo "$(PY) stop_local.py --config dwh.cfg"; $(PY) stop_local.py --config dwh.cfg; fi
 
 clean: stop
 	rm -rf .sparkify build

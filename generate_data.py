@@ -22,7 +22,7 @@ from sparkify.sample import default_users, ensure_sample, generate
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = cli.parser("generate_data.py", __doc__)
+    p = cli.parser("generate_data.py", __doc__, config=False)
     p.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_HOME / "sample",
                    help="output directory (default: %(default)s)")
     p.add_argument("--events", type=int, default=8000, help="exact number of log events (default: %(default)s)")

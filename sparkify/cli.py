@@ -10,46 +10,57 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import select
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sparkify.config import BUILT_IN
 from sparkify.errors import SparkifyError
 from sparkify.text import visible
 
 log = logging.getLogger("sparkify")
 
 
-def parser(prog: str, description: str | None, *, config_help: str | None = None) -> argparse.ArgumentParser:
+def parser(prog: str, description: str | None, *, config_help: str | None = None,
+           config: bool = True) -> argparse.ArgumentParser:
     """An ArgumentParser with the options every script has: --config, --verbose, --quiet.
 
-    config_help replaces the --config help for scripts whose config file has no built-in default.
+    The scripts that fall back on the built-in local default also get --sample (that default, whatever
+    ./dwh.cfg holds). config_help replaces the --config help for the scripts whose config file has no
+    built-in default (and they get no --sample); config=False leaves both out, for a script that reads no
+    configuration. The description is the docstring's first paragraph, the epilog the rest.
     """
-    p = argparse.ArgumentParser(
-        prog=prog,
-        description=(description or "").strip().splitlines()[0] if description else None,
-        epilog=_epilog(description),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        type=Path,
-        default=None,
-        help=config_help or "configuration file (default: dwh.cfg if present, else the built-in local default)",
-    )
+    first, rest = _paragraphs(description)
+    p = argparse.ArgumentParser(prog=prog, description=first, epilog=rest,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    if config:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument(
+            "--config",
+            metavar="PATH",
+            type=Path,
+            default=None,
+            help=config_help or "configuration file (default: ./dwh.cfg if present, else the built-in local "
+                                "default)",
+        )
+        if config_help is None:
+            g.add_argument("--sample", dest="config", action="store_const", const=BUILT_IN,
+                           help="use the built-in local default (the embedded warehouse and the generated sample "
+                                "data, in a database of their own), even if ./dwh.cfg exists")
     g = p.add_mutually_exclusive_group()
     g.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     return p
 
 
-def _epilog(doc: str | None) -> str | None:
+def _paragraphs(doc: str | None) -> tuple[str | None, str | None]:
+    """A docstring's first paragraph (up to the first blank line) and the rest, each None when empty."""
     if not doc:
-        return None
-    rest = doc.strip().splitlines()[1:]
-    text = "\n".join(rest).strip()
-    return text or None
+        return None, None
+    first, _, rest = doc.strip().partition("\n\n")
+    return first.strip() or None, rest.strip() or None
 
 
 def setup_logging(args: argparse.Namespace | None = None, *, level: int | None = None,
@@ -88,6 +99,16 @@ def error_line(prog: str, message) -> str:
     return f"{prog}: {visible(message)}"
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on its write end)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no real stdout (a test's capture), or no poll
+        return False
+
+
 def run(prog: str, body: Callable[[], int | None]) -> int:
     """Run a script body; map library errors to one line on stderr and an exit code."""
     try:
@@ -100,6 +121,12 @@ def run(prog: str, body: Callable[[], int | None]) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last resort: one line, the traceback only with --verbose
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            # The reader of stdout went away (`... | head`): nothing is left to say to it. As Python's docs
+            # advise (signal, "Note on SIGPIPE"), point stdout at devnull, so that the exit's flush does not
+            # fail again, and exit 1.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         import psycopg2
 
         if isinstance(exc, psycopg2.Error):

@@ -85,7 +85,7 @@ class DryRun:
 
 def require_redshift(config: Config, prog: str) -> None:
     if config.engine != "redshift":
-        where = f" in {config.path}" if config.path else " (no dwh.cfg: the built-in default is ENGINE = local)"
+        where = f" in {config.path}" if config.path else " (the built-in default: ENGINE = local)"
         raise ConfigError(
             f"--dry-run shows the SQL that runs on Redshift: set [WAREHOUSE] ENGINE = redshift{where}; "
             f"this configuration's ENGINE is {config.engine}, where the DDL is translated and COPY is emulated"

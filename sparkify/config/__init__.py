@@ -1,7 +1,8 @@
 """dwh.cfg: the only reader of the configuration, reporting every problem at once (docs/configuration.md).
 
 The file is the --config path if given (it must exist), else ./dwh.cfg if present, else the built-in local
-default (embedded PostgreSQL and generated sample data under .sparkify/ in the project directory).
+default (embedded PostgreSQL and generated sample data under .sparkify/ in the project directory, in a
+database of its own). `--sample` (BUILT_IN) asks for the built-in default even when ./dwh.cfg exists.
 
 Two entry points read it: `load_config` (create_tables.py, etl.py, analytics.py: every section, `[DWH]`
 included, into a `Config`) and `load_dwh_settings` (create_cluster.py, delete_cluster.py: `[DWH]` and
@@ -47,6 +48,7 @@ from sparkify.config.settings import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_MAXERROR,
     PROJECT_DIR,
+    SAMPLE_DB_NAME,
     ClusterSettings,
     Config,
     DwhSettings,
@@ -56,8 +58,8 @@ from sparkify.config.settings import (
 from sparkify.errors import ConfigError
 
 __all__ = [
-    "AUTH_MODES", "CONFIG_EXAMPLE", "CONFIG_HELP", "DEFAULT_HOME", "DEFAULT_LOCK_TIMEOUT", "DEFAULT_MAXERROR",
-    "DWH_MODES", "ENGINES", "KNOWN_KEYS", "PASSWORD_ENV", "PROJECT_DIR", "SERVERLESS_PORTS", "USAGE_LIMIT_ACTIONS",
+    "AUTH_MODES", "BUILT_IN", "CONFIG_EXAMPLE", "CONFIG_HELP", "DEFAULT_HOME", "DEFAULT_LOCK_TIMEOUT", "DEFAULT_MAXERROR",
+    "DWH_MODES", "ENGINES", "KNOWN_KEYS", "PASSWORD_ENV", "PROJECT_DIR", "SAMPLE_DB_NAME", "SERVERLESS_PORTS", "USAGE_LIMIT_ACTIONS",
     "ClusterSettings", "Config", "ConfigError", "DwhSettings", "S3Settings", "check_keys", "default_config",
     "file_secrets", "get_value", "load_config", "load_dwh_settings", "parse_config", "parse_config_text",
     "parse_dwh_settings", "password_problem", "read_config_file", "require_config_path", "resolve_config_path",
@@ -68,8 +70,21 @@ CONFIG_EXAMPLE = "dwh.cfg.example"
 CONFIG_HELP = "configuration file with a [DWH] section (default: ./dwh.cfg, which must exist)"
 
 
-def resolve_config_path(path: Path | str | None) -> Path | None:
-    """The file to read, or None for the built-in default."""
+class _BuiltIn:
+    """The marker `--sample` stores in place of a path: the built-in default, whatever ./dwh.cfg holds."""
+
+    def __repr__(self) -> str:
+        return "BUILT_IN"
+
+
+BUILT_IN = _BuiltIn()
+
+
+def resolve_config_path(path: Path | str | _BuiltIn | None) -> Path | None:
+    """The file to read, or None for the built-in default (asked for with BUILT_IN, or no --config and no
+    ./dwh.cfg)."""
+    if path is BUILT_IN:
+        return None
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -79,7 +94,7 @@ def resolve_config_path(path: Path | str | None) -> Path | None:
     return cwd_cfg if cwd_cfg.is_file() else None
 
 
-def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(path: Path | str | _BuiltIn | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Load the configuration; raise ConfigError listing every problem found."""
     resolved = resolve_config_path(path)
     if resolved is None:

@@ -79,7 +79,9 @@ SECTIONS: tuple[Section, ...] = (
             "writes it.", "create_tables.py, etl.py, analytics.py"),
     Section("S3", "Where the input data is: key prefixes, exactly as COPY reads them. For `ENGINE = local` or "
             "`postgres` they may also be local paths (a path is a prefix too: every file whose path starts with "
-            "it is loaded; a relative path is relative to this file).", "create_tables.py, etl.py, analytics.py"),
+            "it is loaded; a relative path is relative to this file).",
+            "create_tables.py, etl.py, analytics.py; create_cluster.py reads `LOG_DATA`, `SONG_DATA`, "
+            "`LOG_JSONPATH` and `MANIFEST_PREFIX`, the only locations its IAM role may read"),
     Section("ETL", "How `etl.py` loads.", "etl.py"),
     Section("DWH", "What `create_cluster.py` creates and `delete_cluster.py` deletes: a provisioned cluster or "
             "Redshift Serverless. Every key has a default except the password. A key these two scripts do not "

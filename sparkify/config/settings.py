@@ -9,6 +9,9 @@ from sparkify.config.keys import default
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_HOME = PROJECT_DIR / ".sparkify"
+# The built-in default's database: its own, so that the sample never merges into the warehouse of a dwh.cfg
+# that uses the same data directory (DATA_DIR's default) and DB_NAME's default, `sparkify`.
+SAMPLE_DB_NAME = "sparkify_sample"
 DEFAULT_MAXERROR = default("ETL", "MAXERROR")
 DEFAULT_LOCK_TIMEOUT = default("ETL", "LOCK_TIMEOUT")
 _CLUSTER_ID = default("DWH", "DWH_CLUSTER_IDENTIFIER")
@@ -128,6 +131,7 @@ def default_config(home: Path = DEFAULT_HOME) -> Config:
         engine="local",
         path=None,
         data_dir=home / "pgdata",
+        local_db_name=SAMPLE_DB_NAME,
         s3=S3Settings(
             log_data=str(sample / "log_data"),
             log_jsonpath=str(sample / "log_json_path.json"),

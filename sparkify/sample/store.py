@@ -81,9 +81,9 @@ def ensure_default_sample(sample_dir: Path) -> SampleSummary:
     `sample_dir`, generated first if it is not there, with an INFO line naming the directory either way.
     Called by scripts only: the library (sparkify.pipeline.run_etl) never generates data."""
     if read_sample(sample_dir) is None:
-        log.info("no dwh.cfg: generating the sample data the built-in default loads, in %s", sample_dir)
+        log.info("built-in default: generating the sample data it loads, in %s", sample_dir)
     else:
-        log.info("no dwh.cfg: loading the sample data in %s", sample_dir)
+        log.info("built-in default: loading the sample data in %s", sample_dir)
     return ensure_sample(sample_dir)
 
 

@@ -1,5 +1,5 @@
-"""The path `make demo` takes: no dwh.cfg, the built-in local default. The toolkit starts its embedded PostgreSQL
-server (a server of this test's own, not the session's), etl.py generates the sample data (saying where; the
+"""The path `make demo` takes: the built-in local default (no dwh.cfg, or --sample). The toolkit starts its
+embedded PostgreSQL server (a server of this test's own, not the session's), etl.py generates the sample data (saying where; the
 library never does), stop_local.py stops the server; a server that cannot start is one clear error."""
 
 from __future__ import annotations
@@ -41,18 +41,43 @@ def test_the_demo_path_on_the_builtin_default(default_home, capsys):
 
     assert etl.main([]) == 0
     out, err = capsys.readouterr()
-    assert f"no dwh.cfg: generating the sample data the built-in default loads, in {sample_dir}" in err
+    assert f"built-in default: generating the sample data it loads, in {sample_dir}" in err
     assert re.match(r"loaded staging_events 8000, staging_songs 500 \(530 objects; 0 unchanged skipped\); songplays \d+", out)
     assert (sample_dir / "SAMPLE.json").exists()
 
     assert etl.main([]) == 0  # the second run reuses it, and says where it loads from
-    assert f"no dwh.cfg: loading the sample data in {sample_dir}" in capsys.readouterr().err
+    assert f"built-in default: loading the sample data in {sample_dir}" in capsys.readouterr().err
 
     assert stop_local.main([]) == 0
     assert capsys.readouterr().out == f"embedded PostgreSQL in {data_dir}: stopped\n"
     assert not localdb.is_running(data_dir)
     assert stop_local.main([]) == 0
     assert capsys.readouterr().out == f"embedded PostgreSQL in {data_dir}: was not running\n"
+
+
+def test_a_dwh_cfg_beside_the_sample_shares_its_server_not_its_database(default_home, tmp_path, capsys):
+    """A local dwh.cfg with DATA_DIR's default (the project's .sparkify/pgdata) and the built-in default: one
+    server, two databases. Dropping the dwh.cfg's tables leaves the sample's warehouse and ledger as they were,
+    and --sample reaches the sample's even with ./dwh.cfg in the working directory (make demo runs it so)."""
+    data_dir = default_home / "pgdata"
+    assert create_tables.main(["--sample", "-q"]) == 0
+    assert etl.main(["--sample", "-q"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("loaded staging_events 8000, staging_songs 500 (530 objects")
+    star = first[first.index("; songplays "):]
+
+    empty = tmp_path / "empty"
+    (empty / "log_data").mkdir(parents=True)
+    (empty / "song_data").mkdir()
+    (empty / "log_json_path.json").write_text('{"jsonpaths": ["$.ts"]}')
+    DwhCfg.local(data_dir=data_dir, log_data=empty / "log_data", log_jsonpath=empty / "log_json_path.json",
+                 song_data=empty / "song_data").write(tmp_path / "work" / "dwh.cfg")
+    assert create_tables.main(["-q"]) == 0  # ./dwh.cfg: its own database, on the same server
+
+    assert etl.main(["--sample", "-q"]) == 0
+    assert capsys.readouterr().out == f"loaded nothing new (0 objects; 530 unchanged skipped){star}"
+    assert stop_local.main(["--sample"]) == 0
+    assert capsys.readouterr().out == f"embedded PostgreSQL in {data_dir}: stopped\n"
 
 
 def test_stop_local_with_another_engine_has_nothing_to_stop(config_file, capsys):

@@ -82,3 +82,58 @@ def test_verbosity_flags_set_the_log_level(flags, level):
     args = cli.parser("x.py", "x").parse_args(flags)
     cli.setup_logging(args)
     assert logging.getLogger("sparkify").level == level
+
+
+def test_a_closed_stdout_pipe_is_exit_1_without_a_message():
+    """`analytics.py --json | head`: the reader goes away; the script stops quietly (as Python's docs advise),
+    not with an 'unexpected error' line."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom sparkify import cli\n"
+            "def body():\n    for i in range(200000):\n        print('line', i)\n"
+            "sys.exit(cli.run('x.py', body))\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.read(10) == b"line 0\nlin"
+    p.stdout.close()
+    err = p.stderr.read()
+    p.stderr.close()
+    assert (p.wait(timeout=60), err) == (1, b"")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(capsys):
+    def body():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    _logging()
+    assert cli.run("analytics.py", body) == 1
+    assert capsys.readouterr().err.startswith("analytics.py: unexpected error: BrokenPipeError")
+
+
+def test_sample_asks_for_the_built_in_default_and_excludes_config(capsys):
+    from sparkify.config import BUILT_IN
+
+    p = cli.parser("etl.py", "x")
+    assert p.parse_args(["--sample"]).config is BUILT_IN
+    assert p.parse_args([]).config is None
+    with pytest.raises(SystemExit):
+        p.parse_args(["--sample", "--config", "dwh.cfg"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, options", [
+    ({}, {"--config", "--sample"}),
+    ({"config_help": "a file that must exist"}, {"--config"}),
+    ({"config": False}, set()),
+])
+def test_which_scripts_get_config_and_sample(kwargs, options):
+    p = cli.parser("x.py", "x", **kwargs)
+    given = {o for a in p._actions for o in a.option_strings} & {"--config", "--sample"}
+    assert given == options
+
+
+def test_the_description_is_the_docstrings_whole_first_paragraph():
+    doc = "Create the warehouse, its role\nand its group, then write dwh.cfg.\n\nMore:\n  details here.\n"
+    p = cli.parser("x.py", doc)
+    assert p.description == "Create the warehouse, its role\nand its group, then write dwh.cfg."
+    assert p.epilog == "More:\n  details here."

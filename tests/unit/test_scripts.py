@@ -40,3 +40,16 @@ def test_scripts_run_as_commands(tmp_path):
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "--dry-run" in result.stdout and "stop_local.py" in result.stdout
+
+
+def test_make_demo_report_and_stop_use_the_built_in_default_whatever_dwh_cfg_holds():
+    """make demo must never reach the warehouse a ./dwh.cfg names (create_tables.py drops its tables), and make
+    stop/clean must stop the server whose data make clean deletes: each script that reads a configuration gets
+    --sample (the commands as make would run them, from `make -n`)."""
+    out = subprocess.run(["make", "-n", "demo", "report", "stop"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    calls = [line.split() for line in out.splitlines() if line.startswith(".venv/bin/python ")]
+    scripts = [c for c in calls if c[1] in {f"{s}.py" for s in SCRIPTS}]
+    assert [c[1] for c in scripts] == ["create_tables.py", "etl.py", "analytics.py", "analytics.py",
+                                       "stop_local.py"]
+    assert all("--sample" in c for c in scripts), scripts
