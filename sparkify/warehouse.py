@@ -177,9 +177,8 @@ class Warehouse:
         if "timeout" in text or "timed out" in text or "connection refused" in text:
             return (" (is the cluster available, publicly accessible, and does its security group allow "
                     "this machine's IP on DB_PORT?)")
-        if "does not exist" in text:
-            return " (check [CLUSTER] DB_NAME)"
-        return ""
+        missing = missing_at_login(text)
+        return f" (check [CLUSTER] {missing})" if missing else ""
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator:
@@ -281,6 +280,18 @@ def summarize(statement: str, width: int = 70) -> str:
 def missing_table(exc: psycopg2.errors.UndefinedTable) -> str:
     """The table an UndefinedTable error names ('?' when it names none)."""
     return str(exc).split('"')[1] if '"' in str(exc) else "?"
+
+
+_MISSING_AT_LOGIN = re.compile(r'\b(database|role|user) ".*" does not exist', re.IGNORECASE)
+
+
+def missing_at_login(message: str) -> str | None:
+    """The [CLUSTER] key a refused login's message says names nothing on the server: DB_NAME for a database that
+    does not exist, DB_USER for a role (user); else None."""
+    found = _MISSING_AT_LOGIN.search(message)
+    if found is None:
+        return None
+    return "DB_NAME" if found[1].lower() == "database" else "DB_USER"
 
 
 def _first_line(exc: Exception) -> str:

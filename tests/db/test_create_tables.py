@@ -59,3 +59,19 @@ def test_wrong_database_is_reported(tmp_path):
     assert "postgres at 127.0.0.1:1/x as u" in str(info.value)
     assert "pw-123" not in str(info.value)
     assert not isinstance(info.value, psycopg2.Error)
+
+
+@pytest.mark.parametrize("change, key", [({"db_user": "no_such_role"}, "DB_USER"),
+                                         ({"db_name": "no_such_database"}, "DB_NAME")])
+def test_a_user_or_database_the_server_lacks_names_its_key(local_config, change, key):
+    """The server says which of the two does not exist; the hint names that key, not the other."""
+    import dataclasses
+
+    from sparkify.errors import WarehouseError
+    from sparkify.warehouse import Warehouse
+
+    config = dataclasses.replace(local_config, cluster=dataclasses.replace(local_config.cluster, **change))
+    with pytest.raises(WarehouseError) as info:
+        Warehouse(config).connect()
+    assert f'"{next(iter(change.values()))}" does not exist' in str(info.value)
+    assert str(info.value).endswith(f"(check [CLUSTER] {key})")
