@@ -8,7 +8,8 @@ warehouse as it was and exits non-zero. A run with nothing new changes nothing a
 
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
-order, and connects to nothing.
+order, and executes none: to show which objects are new it lists the source prefixes and reads the load
+ledger on a read-only connection (rolled back).
 
 Without a dwh.cfg (the built-in local default) it loads the generated sample data in .sparkify/sample/,
 generating it first if needed (python generate_data.py does the same). Stop the embedded PostgreSQL
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true",
-                      help="print the SQL this would run on Redshift, in order; connect to nothing")
+                      help="print the SQL this would run on Redshift, in order, executing none (it lists the "
+                           "sources and reads the load ledger, read-only)")
     mode.add_argument("--preflight", action="store_true",
                       help="check the cluster, IAM role, S3 sources and tables, one line each; exit 1 if any is fatal")
     p.add_argument("--reload", action="store_true",

@@ -40,3 +40,15 @@ def test_scripts_run_as_commands(tmp_path):
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "--dry-run" in result.stdout and "stop_local.py" in result.stdout
+
+
+@pytest.mark.parametrize("name, says", [
+    ("etl", "it lists the sources and reads the load ledger, read-only"),  # docs/redshift.md#the-dry-run
+    ("analytics", "connect to nothing"),
+])
+def test_the_dry_run_help_says_what_it_reads(name, says, capsys):
+    with pytest.raises(SystemExit):
+        importlib.import_module(name).main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+    assert name != "etl" or "connect to nothing" not in out and "connects to nothing" not in out
