@@ -61,6 +61,7 @@ import psycopg2.errors
 from sparkify import dbauth, localdb, sqlscan, tls
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
+from sparkify.schema import create_fix
 from sql_queries import etl_lock, row_count_query, table_columns_select
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class Warehouse:
             conn.rollback()
             raise WarehouseError(
                 f"the warehouse has no table {missing_table(exc)} (create_tables.py makes every table; a warehouse "
-                f"made by an older version lacks the newer ones): run create_tables.py, then etl.py"
+                f"made by an older version lacks the newer ones): {create_fix()}"
             ) from None
         except BaseException:
             conn.rollback()
@@ -207,9 +208,10 @@ class Warehouse:
         """The Session that sends this engine's statements on `conn` (translated on the PostgreSQL engines)."""
         return Session(conn, translate=not self.is_redshift)
 
-    def acquire_etl_lock(self, conn, timeout_s: int) -> None:
+    def acquire_etl_lock(self, conn, timeout_s: int, *, upgrade: bool = False) -> None:
         """Take the ETL lock (sql_queries.etl_lock) inside the transaction of `conn` (a connection or a Session),
-        waiting up to timeout_s.
+        waiting up to timeout_s. Without the tables (no etl_runs), WarehouseError with the fix (`upgrade`: as
+        told to create_tables.py --upgrade).
 
         Uses statement_timeout, which both Redshift and PostgreSQL honour (lock_timeout is PostgreSQL-only).
         """
@@ -227,7 +229,7 @@ class Warehouse:
             except psycopg2.errors.UndefinedTable:
                 session.rollback()
                 raise WarehouseError(
-                    f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
+                    f"the {self.describe()} has no tables yet (etl_runs is missing): {create_fix(upgrade=upgrade)}"
                 ) from None
             session.execute(reset, name=names[2])
             return True

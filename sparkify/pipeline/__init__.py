@@ -51,7 +51,7 @@ def upgrade(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[SchemaFo
     warehouse whose version is unknown or newer; nothing changes then, nor on any other failure."""
     wh = Warehouse(config)
     log.info("upgrading the schema of the %s", wh.describe())
-    state = RunState(config, migrations=tuple(migrations))
+    state = RunState(config, upgrade=True, migrations=tuple(migrations))
     execute_plan(wh, upgrade_plan(migrations), state)
     applied = state.schema.applied(state.migrations)
     log.info("schema: was %s; %s", state.schema.describe(),
