@@ -11,6 +11,7 @@ import pytest
 
 import create_tables
 import etl
+import sql_queries
 import stop_local
 from sparkify import config as config_module
 from sparkify import localdb
@@ -36,6 +37,8 @@ def default_home(tmp_path, monkeypatch):
 def test_the_demo_path_on_the_builtin_default(default_home, capsys):
     sample_dir, data_dir = default_home / "sample", default_home / "pgdata"
     assert create_tables.main([]) == 0
+    assert capsys.readouterr().out == (f"created {len(sql_queries.SCHEMA_TABLES)} tables in the embedded PostgreSQL "
+                                       f"at {data_dir} (database sparkify)\n")
     assert localdb.is_running(data_dir)
     assert not sample_dir.exists()  # only etl.py, which loads it, generates the sample
 
