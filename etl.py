@@ -3,8 +3,9 @@
 One transaction: list the source prefixes and compare them with the load ledger (loaded_objects), COPY
 the new or changed objects into staging_events and staging_songs, record them in the ledger, merge into
 songplays, users, songs, artists and time, run the data-quality checks, commit. Any failure leaves the
-warehouse as it was and exits non-zero. A run with nothing new changes nothing and costs a listing;
---reload loads every object under the prefixes again (the result is the same: the merge is idempotent).
+warehouse as it was and exits non-zero (failing checks print their FAIL lines, as analytics.py --check
+does). A run with nothing new changes nothing and costs a listing; --reload loads every object under the
+prefixes again (the result is the same: the merge is idempotent).
 
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
+from sparkify.errors import CheckError
 from sparkify.pipeline import run_etl
 from sparkify.text import visible_lines
 from sql_queries import LOAD_ERRORS_VIEW
@@ -57,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)
-        report = run_etl(config, show_progress=not args.quiet, reload=args.reload)
+        try:
+            report = run_etl(config, show_progress=not args.quiet, reload=args.reload)
+        except CheckError as exc:  # the run's result: each failing check, as analytics.py --check shows them
+            print(visible_lines("\n".join(c.line() for c in exc.failures)))
+            raise
         print(summary_line(report))
         return 0
 
