@@ -4,7 +4,8 @@
 number of offending rows and a few keys); without it, the output shows the checks the latest etl.py run
 passed on the rows it touched (recorded in etl_run_checks). --json prints one JSON object instead of
 tables. --html PATH writes the analysts' report, one self-contained HTML page of charts, and prints its
-path (its charts are rendered by a worker process, sparkify.chart_worker, started before the queries).
+path (its charts are rendered by a worker process, sparkify.chart_worker, started before the queries); with
+--json as well, stdout holds the JSON alone and the path is a log line on stderr.
 --dry-run (ENGINE = redshift) prints the statements instead, in order, and connects to nothing.
 """
 
@@ -52,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             with ChartWorker() as renderer:  # started now: it readies the charts while the queries run
                 report = build_report(config, with_checks=with_checks)
                 written = write_html(report, args.html, renderer=renderer)
-            print(f"wrote {visible(written.path)}: {written.charts} charts, {written.size / 1e6:.1f} MB")
+            wrote = f"wrote {visible(written.path)}: {written.charts} charts, {written.size / 1e6:.1f} MB"
+            if args.json:  # stdout holds the JSON alone
+                cli.log.info("%s", wrote)
+            else:
+                print(wrote)
         if args.json:
             print(json.dumps(report.as_json(), indent=2, default=str))
         elif not args.html:

@@ -14,9 +14,11 @@ reads the warehouse's version first, if it can connect).
 
 from __future__ import annotations
 
+import sql_queries
 from sparkify import cli, dryrun
 from sparkify.config import load_config
 from sparkify.pipeline import create_tables, upgrade
+from sparkify.warehouse import Warehouse
 
 PROG = "create_tables.py"
 
@@ -39,9 +41,15 @@ def main(argv: list[str] | None = None) -> int:
             print(upgrade_line(*upgrade(config)))
             return 0
         create_tables(config)
+        print(created_line(config))
         return 0
 
     return cli.run(PROG, body)
+
+
+def created_line(config) -> str:
+    """create_tables.py's result: how many tables it made, and where."""
+    return f"created {len(sql_queries.SCHEMA_TABLES)} tables in the {Warehouse(config).describe()}"
 
 
 def upgrade_line(found, applied) -> str:

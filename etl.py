@@ -3,12 +3,14 @@
 One transaction: list the source prefixes and compare them with the load ledger (loaded_objects), COPY
 the new or changed objects into staging_events and staging_songs, record them in the ledger, merge into
 songplays, users, songs, artists and time, run the data-quality checks, commit. Any failure leaves the
-warehouse as it was and exits non-zero. A run with nothing new changes nothing and costs a listing;
---reload loads every object under the prefixes again (the result is the same: the merge is idempotent).
+warehouse as it was and exits non-zero (failing checks print their FAIL lines, as analytics.py --check
+does). A run with nothing new changes nothing and costs a listing; --reload loads every object under the
+prefixes again (the result is the same: the merge is idempotent).
 
 With ENGINE = redshift the preflight checks (--preflight) run first and stop the load before any
 SQL if one is fatal (--skip-preflight bypasses them). --dry-run prints the statements instead, in
-order, and connects to nothing.
+order, and executes none: to show which objects are new it lists the source prefixes and reads the load
+ledger on a read-only connection (rolled back).
 
 Without a dwh.cfg (the built-in local default) it loads the generated sample data in .sparkify/sample/,
 generating it first if needed (python generate_data.py does the same). Stop the embedded PostgreSQL
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from sparkify import cli, dryrun, preflight
 from sparkify.config import load_config
+from sparkify.errors import CheckError
 from sparkify.pipeline import run_etl
 from sparkify.text import visible_lines
 from sql_queries import LOAD_ERRORS_VIEW
@@ -30,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(PROG, __doc__)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true",
-                      help="print the SQL this would run on Redshift, in order; connect to nothing")
+                      help="print the SQL this would run on Redshift, in order, executing none (it lists the "
+                           "sources and reads the load ledger, read-only)")
     mode.add_argument("--preflight", action="store_true",
                       help="check the cluster, IAM role, S3 sources and tables, one line each; exit 1 if any is fatal")
     p.add_argument("--reload", action="store_true",
@@ -55,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if config.engine == "redshift" and not args.skip_preflight:
             preflight.require_ok(config)
-        report = run_etl(config, show_progress=not args.quiet, reload=args.reload)
+        try:
+            report = run_etl(config, show_progress=not args.quiet, reload=args.reload)
+        except CheckError as exc:  # the run's result: each failing check, as analytics.py --check shows them
+            print(visible_lines("\n".join(c.line() for c in exc.failures)))
+            raise
         print(summary_line(report))
         return 0
 

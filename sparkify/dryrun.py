@@ -126,7 +126,7 @@ def schema_state(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[Run
     from sparkify.pipeline.upgrade import named
     from sparkify.warehouse import Warehouse
 
-    state = RunState(config, migrations=tuple(migrations))
+    state = RunState(config, upgrade=True, migrations=tuple(migrations))
     wh = Warehouse(config)
     try:
         conn = wh.connect()

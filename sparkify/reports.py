@@ -25,6 +25,7 @@ from sparkify.pipeline.executor import execute_steps
 from sparkify.pipeline.plans import analytics_plan
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import RunContext
+from sparkify.schema import create_fix
 from sparkify.text import visible, visible_lines
 from sparkify.warehouse import Warehouse, missing_table
 
@@ -123,8 +124,7 @@ def build_report(config: Config, *, with_checks: bool = False) -> AnalystsReport
     try:
         execute_steps(RunContext(wh, wh.session(conn), state), analytics_plan())
     except psycopg2.errors.UndefinedTable as exc:
-        raise WarehouseError(f"the {wh.engine} warehouse has no table {missing_table(exc)}: run create_tables.py, "
-                             f"then etl.py") from None
+        raise WarehouseError(f"the {wh.engine} warehouse has no table {missing_table(exc)}: {create_fix()}") from None
     finally:
         conn.rollback()
         conn.close()

@@ -60,7 +60,7 @@ class SchemaFound:
         """Why a job stops here (one line with the fix), or None. `current`: the job needs version `target`
         (etl.py, analytics.py); else it brings a known, older or current, version to `target` (the upgrade)."""
         if not self.tables:
-            return "the warehouse has none of the toolkit's tables: run create_tables.py, then etl.py"
+            return f"the warehouse has none of the toolkit's tables: {create_fix(upgrade=not current)}"
         if self.versioned and self.recorded is None:
             return ("the warehouse's schema_versions table holds no version: it was not made by create_tables.py; "
                     f"{AFRESH_FIX}")
@@ -97,6 +97,14 @@ class SchemaFound:
         out = [] if self.versioned or self.recognised is None else \
             [(self.recognised, sql_queries.DESCRIPTIONS[self.recognised], "recognised", at)]
         return out + [(m.version, m.description, "upgraded", at) for m in self.applied(migrations)]
+
+
+def create_fix(*, upgrade: bool = False) -> str:
+    """The fix for a warehouse without the toolkit's tables; `upgrade`: as told to create_tables.py --upgrade, which
+    has nothing to bring up to date there."""
+    if upgrade:
+        return "nothing to upgrade: run create_tables.py without --upgrade, then etl.py"
+    return "run create_tables.py, then etl.py"
 
 
 def created_rows(migrations, at) -> list[tuple]:

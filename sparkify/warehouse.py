@@ -61,6 +61,7 @@ import psycopg2.errors
 from sparkify import dbauth, localdb, sqlscan, tls
 from sparkify.config import Config
 from sparkify.errors import LockTimeout, WarehouseError
+from sparkify.schema import create_fix
 from sql_queries import etl_lock, row_count_query, table_columns_select
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,8 @@ class Warehouse:
         if "timeout" in text or "timed out" in text or "connection refused" in text:
             return (" (is the cluster available, publicly accessible, and does its security group allow "
                     "this machine's IP on DB_PORT?)")
-        if "does not exist" in text:
-            return " (check [CLUSTER] DB_NAME)"
-        return ""
+        missing = missing_at_login(text)
+        return f" (check [CLUSTER] {missing})" if missing else ""
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator:
@@ -196,7 +196,7 @@ class Warehouse:
             conn.rollback()
             raise WarehouseError(
                 f"the warehouse has no table {missing_table(exc)} (create_tables.py makes every table; a warehouse "
-                f"made by an older version lacks the newer ones): run create_tables.py, then etl.py"
+                f"made by an older version lacks the newer ones): {create_fix()}"
             ) from None
         except BaseException:
             conn.rollback()
@@ -208,9 +208,10 @@ class Warehouse:
         """The Session that sends this engine's statements on `conn` (translated on the PostgreSQL engines)."""
         return Session(conn, translate=not self.is_redshift)
 
-    def acquire_etl_lock(self, conn, timeout_s: int) -> None:
+    def acquire_etl_lock(self, conn, timeout_s: int, *, upgrade: bool = False) -> None:
         """Take the ETL lock (sql_queries.etl_lock) inside the transaction of `conn` (a connection or a Session),
-        waiting up to timeout_s.
+        waiting up to timeout_s. Without the tables (no etl_runs), WarehouseError with the fix (`upgrade`: as
+        told to create_tables.py --upgrade).
 
         Uses statement_timeout, which both Redshift and PostgreSQL honour (lock_timeout is PostgreSQL-only).
         """
@@ -228,7 +229,7 @@ class Warehouse:
             except psycopg2.errors.UndefinedTable:
                 session.rollback()
                 raise WarehouseError(
-                    f"the {self.describe()} has no tables yet (etl_runs is missing): run create_tables.py first"
+                    f"the {self.describe()} has no tables yet (etl_runs is missing): {create_fix(upgrade=upgrade)}"
                 ) from None
             session.execute(reset, name=names[2])
             return True
@@ -281,6 +282,18 @@ def summarize(statement: str, width: int = 70) -> str:
 def missing_table(exc: psycopg2.errors.UndefinedTable) -> str:
     """The table an UndefinedTable error names ('?' when it names none)."""
     return str(exc).split('"')[1] if '"' in str(exc) else "?"
+
+
+_MISSING_AT_LOGIN = re.compile(r'\b(database|role|user) ".*" does not exist', re.IGNORECASE)
+
+
+def missing_at_login(message: str) -> str | None:
+    """The [CLUSTER] key a refused login's message says names nothing on the server: DB_NAME for a database that
+    does not exist, DB_USER for a role (user); else None."""
+    found = _MISSING_AT_LOGIN.search(message)
+    if found is None:
+        return None
+    return "DB_NAME" if found[1].lower() == "database" else "DB_USER"
 
 
 def _first_line(exc: Exception) -> str:

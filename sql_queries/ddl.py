@@ -414,9 +414,9 @@ create_table_queries = (
     *report_table_queries,
 )
 
-# Then every table's row count: the proof of life create_tables.py prints.
+# Then every table's row count: the proof of life (each table there, and empty) sparkify.pipeline.create_tables returns.
 table_row_counts = RowCounts("table_row_counts", ROW_COUNT, tables=ALL_TABLES + BOOKKEEPING_TABLES,
-                             note="row counts: the proof of life create_tables.py prints")
+                             note="row counts: the proof of life (each table there, and empty)")
 
 # What create_tables.py made: one table's columns, in order (the catalog of the session's schema search path).
 table_columns_select = Statement("table_columns_select", """

@@ -44,6 +44,8 @@ K_TS_MS = 6
 
 _lib: ctypes.CDLL | None = None
 _lib_error: str | None = None
+_off_said = False  # SPARKIFY_NATIVE=0 was logged (once per process, as a refusal is)
+NOT_USED = "the C converter is not used (%s): converting in pure Python (same results, slower)"
 _read_files = None  # sparkify_read_files through a CDLL handle: it runs without the GIL
 _list_dir = None  # sparkify_list_dir, also without the GIL
 _list_stat = None  # sparkify_list_stat, also without the GIL
@@ -122,7 +124,13 @@ def check_built_from_source(path: Path) -> None:
 
 def load_library() -> ctypes.CDLL | None:
     """The converter library (LIBRARY), or None (SPARKIFY_NATIVE=0, or it cannot be used: logged once)."""
+    global _off_said
     if not enabled():
+        if not _off_said:
+            with _load_lock:
+                if not _off_said:
+                    _off_said = True
+                    log.info(NOT_USED, "SPARKIFY_NATIVE=0")
         return None
     if _lib is None and _lib_error is None:
         with _load_lock:
@@ -181,7 +189,7 @@ def _load(path: Path, quiet: bool = False) -> None:
     except (Refused, OSError, AttributeError) as exc:  # OSError: dlopen; AttributeError: a missing function
         _lib_error = str(exc)
         if not quiet:
-            log.info("the C converter is not used (%s): converting in pure Python (same results, slower)", exc)
+            log.info(NOT_USED, exc)
         return
     _read_files, _list_dir, _list_stat, _lib = reader, lister, stat_lister, lib
 
@@ -330,9 +338,9 @@ def list_stat(path: str) -> tuple[list[str], bytes, list[int], list[int]] | None
 def converter(columns: Sequence[Column], paths: Sequence[tuple], opts: Options,
               ignorecase: bool = False) -> NativeConverter | None:
     """A native converter for this COPY, or None (unsupported columns, disabled, or the library unusable)."""
-    if not enabled() or not supported(columns, paths, opts, ignorecase):
+    if not supported(columns, paths, opts, ignorecase):
         return None
-    lib = load_library()
+    lib = load_library()  # (None with SPARKIFY_NATIVE=0)
     if lib is None:
         return None
     return NativeConverter(lib, columns, paths, opts)

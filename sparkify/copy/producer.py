@@ -40,7 +40,7 @@ from sparkify.copy.sources import (
     read_location,
     s3_client,
 )
-from sparkify.copy.spec import CopySpec
+from sparkify.copy.spec import CopySpec, prefix_not_found
 from sparkify.errors import LoadError
 
 log = logging.getLogger("sparkify.copy")
@@ -328,8 +328,8 @@ def setup_producer(conn, spec: CopySpec) -> ChunkProducer:
         listing = _sources(spec, client_factory)
         first = next(listing)
     except StopIteration:
-        raise LoadError(f"{spec.table}: COPY found no file: the specified S3 prefix '{spec.source}' does not exist "
-                        "(the FROM value is a key prefix: check [S3] in the configuration)", table=spec.table) from None
+        raise LoadError(f"{spec.table}: COPY found no file: {prefix_not_found(spec.source, spec.setting)}",
+                        table=spec.table) from None
     except LoadError as exc:
         raise named_error(exc, spec.table) from None
     except ValueError as exc:  # an unsupported TIMEFORMAT

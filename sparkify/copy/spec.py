@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparkify.awsnames import is_s3
 from sparkify.config import Config
 from sql_queries import Copy
 
@@ -35,6 +36,7 @@ class CopySpec:
     compupdate: bool = False
     statupdate: bool = False
     noload: bool = False  # NOLOAD: read and check every record, load none (etl.py --preflight)
+    setting: str = ""  # where `source` comes from in the configuration ("[S3] LOG_DATA"), for messages
 
 
 def bind(template: Copy, config: Config) -> CopySpec:
@@ -50,4 +52,19 @@ def bind(template: Copy, config: Config) -> CopySpec:
         endpoint_url=config.s3.endpoint_url,
         maxerror=config.maxerror,
         noload=template.noload,
+        setting=setting_of(template),
     )
+
+
+def setting_of(template: Copy) -> str:
+    """The configuration key a COPY's source comes from: "[S3] LOG_DATA", "[S3] SONG_DATA"."""
+    return f"[S3] {template.source_key.upper()}"
+
+
+def prefix_not_found(source: str, setting: str = "", gone: str = "") -> str:
+    """A FROM that matches nothing: Redshift's own words (the emulation keeps them for a local path too), then what
+    was looked for and the key to check (`gone`: what the ledger says was there before)."""
+    where = ("a key prefix: no object's key starts with it" if is_s3(source)
+             else "a local path, read as a prefix: no file or directory's path starts with it")
+    return (f"the specified S3 prefix '{source}' does not exist{gone} ({where}; check "
+            f"{setting or '[S3] in the configuration'})")

@@ -40,9 +40,7 @@ def create_tables(config: Config) -> dict[str, int]:
     """Drop and recreate every table. Returns the row counts (all zero) as a proof of life."""
     wh = Warehouse(config)
     log.info("creating tables in the %s", wh.describe())
-    counts = execute_plan(wh, create_tables_plan(), RunState(config)).row_counts
-    log.info("created %d tables: %s", len(sql_queries.SCHEMA_TABLES), ", ".join(sql_queries.SCHEMA_TABLES))
-    return counts
+    return execute_plan(wh, create_tables_plan(), RunState(config)).row_counts
 
 
 def upgrade(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[SchemaFound, list]:
@@ -51,7 +49,7 @@ def upgrade(config: Config, migrations=sql_queries.MIGRATIONS) -> tuple[SchemaFo
     warehouse whose version is unknown or newer; nothing changes then, nor on any other failure."""
     wh = Warehouse(config)
     log.info("upgrading the schema of the %s", wh.describe())
-    state = RunState(config, migrations=tuple(migrations))
+    state = RunState(config, upgrade=True, migrations=tuple(migrations))
     execute_plan(wh, upgrade_plan(migrations), state)
     applied = state.schema.applied(state.migrations)
     log.info("schema: was %s; %s", state.schema.describe(),

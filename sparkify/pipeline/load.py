@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import sql_queries
 from sparkify import ledger
-from sparkify.copy.spec import CopySpec, bind
+from sparkify.copy.spec import CopySpec, bind, prefix_not_found, setting_of
 from sparkify.errors import LoadError
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import RunContext, Send, StatementStep, Step, statement_chunks, values_insert
@@ -77,11 +77,12 @@ class ObjectsStep(StatementStep):
         state = ctx.state
         plan_objects(state, ledger_reader(ctx.session))
         ctx.result.objects = dict(state.tables)
+        settings = {copy.table: setting_of(copy) for copy in sql_queries.copy_table_queries}
         for plan in state.tables.values():
             if not plan.listed:  # as Redshift's COPY: a prefix that matches nothing is an error, not a no-op
                 gone = f" ({len(plan.missing)} object(s) loaded before are gone)" if plan.missing else ""
-                raise LoadError(f"{plan.table}: no object to COPY: the specified S3 prefix '{plan.prefix}' does not "
-                                f"exist{gone} (the FROM value is a key prefix: check [S3] in the configuration)",
+                raise LoadError(f"{plan.table}: no object to COPY: "
+                                f"{prefix_not_found(plan.prefix, settings.get(plan.table, ''), gone)}",
                                 table=plan.table)
             log.info("%s: %s under %s", plan.table, plan.summary(), plan.prefix)
             if plan.missing:

@@ -44,6 +44,7 @@ class RunState:
     config: Config
     reload: bool = False  # etl.py --reload: every object is loaded again
     checks_asked: bool = False  # analytics.py --check
+    upgrade: bool = False  # create_tables.py --upgrade
     run_id: int | None = None
     previous_totals: dict[str, int] = field(default_factory=dict)  # star table -> rows after the last run
     tables: dict[str, ledger.TablePlan] = field(default_factory=dict)  # staging table -> objects to load

@@ -272,7 +272,7 @@ class LockStep(Step):
         return [Send(part, f"{part.name} (retry)", text) for part, text in zip(self.statement.attempt, texts)]
 
     def run(self, ctx: RunContext) -> None:
-        ctx.wh.acquire_etl_lock(ctx.session, ctx.config.lock_timeout)
+        ctx.wh.acquire_etl_lock(ctx.session, ctx.config.lock_timeout, upgrade=ctx.state.upgrade)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sparkify import tls
 from sparkify.config import PASSWORD_ENV, ClusterSettings, Config
 from sparkify.preflight.findings import Finding, fatal, ok, warn
 from sparkify.schema import SchemaFound
+from sparkify.warehouse import missing_at_login
 
 CONNECT_TIMEOUT_S = 10
 
@@ -108,9 +109,10 @@ def explain_connection_error(message: str, cluster: ClusterSettings) -> str:
                 "paused or still being created")
     if "connection refused" in text:
         return f"{host} refuses connections on port {port}: check [CLUSTER] DB_PORT (Redshift's default is 5439)"
-    if re.search(r'database ".*" does not exist', text):
+    missing = missing_at_login(message)
+    if missing == "DB_NAME":
         return "no such database: check [CLUSTER] DB_NAME (create_cluster.py writes it)"
-    if re.search(r'(role|user) ".*" does not exist', text):
+    if missing == "DB_USER":
         return f"no such user {user}: check [CLUSTER] DB_USER"
     if "no pg_hba.conf entry" in text:
         return "the server does not accept this user, database or address (pg_hba.conf)"

@@ -1,11 +1,12 @@
-"""render_copy, sql_queries.load_errors and format_load_errors: pure, no database."""
+"""render_copy, sql_queries.load_errors and format_load_errors, a prefix matching nothing: pure, no database."""
 
 from __future__ import annotations
 
 import pytest
 
+import sql_queries
 from sparkify.copy.redshift import CopySpecError, format_load_errors, render_copy
-from sparkify.copy.spec import CopySpec
+from sparkify.copy.spec import CopySpec, prefix_not_found, setting_of
 from sparkify.errors import ConfigError
 from sql_queries import load_errors
 
@@ -140,3 +141,19 @@ def test_format_load_errors_clips_long_messages_on_one_line():
 def test_format_load_errors_without_rows():
     msg = format_load_errors("staging_events", [], 0)
     assert msg.startswith("staging_events: COPY failed and sys_load_error_detail holds no row")
+
+
+def test_each_copy_names_the_key_its_source_comes_from():
+    assert {c.table: setting_of(c) for c in sql_queries.copy_table_queries} == {
+        "staging_events": "[S3] LOG_DATA", "staging_songs": "[S3] SONG_DATA"}
+
+
+@pytest.mark.parametrize("source, where", [
+    ("s3://bucket/logdata", "a key prefix: no object's key starts with it"),
+    ("/data/sparkify/logdata", "a local path, read as a prefix: no file or directory's path starts with it"),
+])
+def test_a_prefix_matching_nothing_keeps_redshift_s_words_then_names_the_key(source, where):
+    """The first part is Redshift's COPY error (docs/copy-emulation.md); the rest says what the prefix is and which
+    key to check."""
+    assert prefix_not_found(source, "[S3] LOG_DATA") == (
+        f"the specified S3 prefix '{source}' does not exist ({where}; check [S3] LOG_DATA)")

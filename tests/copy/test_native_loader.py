@@ -22,6 +22,7 @@ def fresh(monkeypatch):
     """The loader as in a new process (the session's library is back after the test)."""
     for name in ("_lib", "_lib_error", "_read_files", "_list_dir"):
         monkeypatch.setattr(native, name, None)
+    monkeypatch.setattr(native, "_off_said", False)
     monkeypatch.setenv("SPARKIFY_NATIVE", "1")
 
 
@@ -76,6 +77,19 @@ def test_without_the_library_one_info_line_and_pure_python(fresh, monkeypatch, t
     assert builder.native is None
     assert run(builder, line() + b"\n") == ([["abc", 7]], [], 1)
     assert not (tmp_path / "cache").exists() and os.listdir(tmp_path / "tmp") == []  # nothing built or cached
+
+
+def test_switched_off_one_info_line_and_pure_python(fresh, monkeypatch, caplog):
+    """SPARKIFY_NATIVE=0: every COPY in Python, the library not even opened; said once, as the other reasons are."""
+    monkeypatch.setenv("SPARKIFY_NATIVE", "0")
+    caplog.set_level("INFO", logger="sparkify.copy")
+    assert native.load_library() is None
+    assert native.load_library() is None
+    assert _info_lines(caplog) == [
+        "the C converter is not used (SPARKIFY_NATIVE=0): converting in pure Python (same results, slower)"]
+    builder = RowBuilder([column_from_catalog("s8", "character varying(8)")], [("s8",)], Options())
+    assert builder.native is None
+    assert native._lib is None and native._lib_error is None  # not tried
 
 
 def test_a_library_from_another_source_is_refused_before_it_is_loaded(fresh, lib_copy, monkeypatch, caplog):

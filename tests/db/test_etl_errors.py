@@ -75,3 +75,24 @@ def test_maxerror_loads_the_good_records_and_says_how_many_were_rejected(schema,
     out = capsys.readouterr().out
     assert f"staging_events {total - 2}" in out and "2 records rejected (see sys_load_error_detail)" in out
     assert counts(pg_conn)[0] == total - 2
+
+
+def test_a_failing_check_prints_its_fail_line_and_one_error_line(schema, copied_sources, config_file, pg_conn,
+                                                                 capsys):
+    """As analytics.py --check: each failing check's FAIL line is the result on stdout; stderr has one line, naming
+    the first; the run changes nothing."""
+    cfg = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                      song_data=copied_sources / "song_data")
+    assert etl.main(["--config", str(cfg), "-q"]) == 0
+    with pg_conn.cursor() as cur:  # a user every run that loads the logs again touches, stored twice
+        cur.execute("insert into users select * from users where user_id = (select min(user_id) from users)")
+    pg_conn.commit()
+    before = counts(pg_conn)
+    capsys.readouterr()
+    assert etl.main(["--config", str(cfg), "-q", "--reload"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("FAIL  users.run_user_id_once: 1 offending (users of this run not in users exactly once)")
+    assert all(line.startswith("FAIL  ") for line in out.splitlines())
+    assert err.count("\n") == 1
+    assert err.startswith("etl.py: data-quality check users.run_user_id_once failed: 1 offending rows")
+    assert counts(pg_conn) == before

@@ -178,6 +178,8 @@ def test_a_prefix_without_objects_fails_the_run_clearly(schema, cfg, pg_conn, ca
     assert etl.main(["--config", str(cfg(log="2019")), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "staging_events: no object to COPY: the specified S3 prefix" in err and "2019' does not exist" in err
+    assert err.endswith(" (a local path, read as a prefix: no file or directory's path starts with it; check [S3] "
+                        "LOG_DATA)\n")
 
 
 def _active_copy(dsn: str) -> bool:

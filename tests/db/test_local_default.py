@@ -11,6 +11,7 @@ import pytest
 
 import create_tables
 import etl
+import sql_queries
 import stop_local
 from sparkify import config as config_module
 from sparkify import localdb
@@ -36,6 +37,8 @@ def default_home(tmp_path, monkeypatch):
 def test_the_demo_path_on_the_builtin_default(default_home, capsys):
     sample_dir, data_dir = default_home / "sample", default_home / "pgdata"
     assert create_tables.main([]) == 0
+    assert capsys.readouterr().out == (f"created {len(sql_queries.SCHEMA_TABLES)} tables in the embedded PostgreSQL "
+                                       f"at {data_dir} (database {config_module.SAMPLE_DB_NAME})\n")
     assert localdb.is_running(data_dir)
     assert not sample_dir.exists()  # only etl.py, which loads it, generates the sample
 
@@ -61,6 +64,7 @@ def test_a_dwh_cfg_beside_the_sample_shares_its_server_not_its_database(default_
     and --sample reaches the sample's even with ./dwh.cfg in the working directory (make demo runs it so)."""
     data_dir = default_home / "pgdata"
     assert create_tables.main(["--sample", "-q"]) == 0
+    assert capsys.readouterr().out.endswith(f"(database {config_module.SAMPLE_DB_NAME})\n")
     assert etl.main(["--sample", "-q"]) == 0
     first = capsys.readouterr().out
     assert first.startswith("loaded staging_events 8000, staging_songs 500 (530 objects")
@@ -73,6 +77,7 @@ def test_a_dwh_cfg_beside_the_sample_shares_its_server_not_its_database(default_
     DwhCfg.local(data_dir=data_dir, log_data=empty / "log_data", log_jsonpath=empty / "log_json_path.json",
                  song_data=empty / "song_data").write(tmp_path / "work" / "dwh.cfg")
     assert create_tables.main(["-q"]) == 0  # ./dwh.cfg: its own database, on the same server
+    assert capsys.readouterr().out.endswith(f"at {data_dir} (database sparkify)\n")
 
     assert etl.main(["--sample", "-q"]) == 0
     assert capsys.readouterr().out == f"loaded nothing new (0 objects; 530 unchanged skipped){star}"

@@ -71,6 +71,6 @@ def test_lock_without_tables_says_run_create_tables(local_config):
     conn = Warehouse(local_config).connect()
     from sparkify.errors import WarehouseError
 
-    with pytest.raises(WarehouseError, match="run create_tables.py first"):
+    with pytest.raises(WarehouseError, match=r"has no tables yet \(etl_runs is missing\): run create_tables.py, then etl.py$"):
         Warehouse(local_config).acquire_etl_lock(conn, timeout_s=5)
     conn.close()

@@ -216,6 +216,18 @@ def test_html_report_of_a_known_batch(known, tmp_path, capsys):
     assert "FAIL" not in page and f"The last load passed its {N_FIRST_LOAD_CHECKS} checks." in page
 
 
+def test_html_with_json_leaves_stdout_to_the_json(known, tmp_path, capsys):
+    """--html PATH --json: stdout is one JSON document; the page's line is logged (INFO: -q silences it)."""
+    path = tmp_path / "report.html"
+    assert analytics.main(["--config", str(known), "--html", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["catalog_match"] == EXPECTED["catalog_match"]
+    assert re.search(rf"^\S+ INFO wrote {re.escape(str(path))}: 14 charts, ", err, re.MULTILINE), err
+    assert analytics.main(["--config", str(known), "--html", str(path), "--json", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["row_counts"] and err == ""
+
+
 def test_html_report_of_an_empty_warehouse_with_a_failing_check(warehouse, config_file, tmp_path, pg_conn, capsys):
     """No plays: no charts, a page that says so; a failing check is shown, the file still written, exit 1."""
     with pg_conn.cursor() as cur:

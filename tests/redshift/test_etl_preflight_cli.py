@@ -116,6 +116,7 @@ def test_preflight_on_postgres_checks_the_database(config_file, local_config, ca
     assert out[1] == f"ok    tables: the {len(sql_queries.SCHEMA_TABLES)} tables exist with the expected columns"
     assert out[3].startswith("FATAL copy.staging_songs: COPY ... NOLOAD failed: staging_songs: COPY found no file: "
                              "the specified S3 prefix ")
+    assert out[3].endswith("no file or directory's path starts with it; check [S3] SONG_DATA)")
 
 
 def test_dry_run_and_preflight_are_exclusive(capsys):

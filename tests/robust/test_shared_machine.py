@@ -201,6 +201,7 @@ def test_data_dir_with_spaces_and_shell_metacharacters(base, capsys):
     cfg = DwhCfg.local(data_dir=data_dir, log_data=f"{base}/l", log_jsonpath=f"{base}/j.json",
                        song_data=f"{base}/s").write(base / "dwh.cfg")
     assert create_tables.main(["--config", str(cfg), "-q"]) == 0
+    assert capsys.readouterr().out.startswith("created ")
     assert localdb.is_running(data_dir)
     server = localdb.ensure_server(data_dir)
     assert query(server, "select count(*) from pg_tables where tablename = 'songplays'") == 0  # another database

@@ -101,6 +101,21 @@ def test_a_closed_stdout_pipe_is_exit_1_without_a_message():
     assert (p.wait(timeout=60), err) == (1, b"")
 
 
+def test_a_stdout_closed_before_the_first_write_is_exit_1_without_a_message():
+    """`... | true`: the reader is gone before the script's output, still in its buffer, is written."""
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)
+    proc = subprocess.run([sys.executable, "-c", "import sys; from sparkify import cli; "
+                           "sys.exit(cli.run('x.py', lambda: print('y' * 100)))"],
+                          stdout=w, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(w)
+    assert (proc.returncode, proc.stderr) == (1, "")
+
+
 def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(capsys):
     def body():
         raise BrokenPipeError(32, "Broken pipe")

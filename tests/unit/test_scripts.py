@@ -53,3 +53,15 @@ def test_make_demo_report_and_stop_use_the_built_in_default_whatever_dwh_cfg_hol
     assert [c[1] for c in scripts] == ["create_tables.py", "etl.py", "analytics.py", "analytics.py",
                                        "stop_local.py"]
     assert all("--sample" in c for c in scripts), scripts
+
+
+@pytest.mark.parametrize("name, says", [
+    ("etl", "it lists the sources and reads the load ledger, read-only"),  # docs/redshift.md#the-dry-run
+    ("analytics", "connect to nothing"),
+])
+def test_the_dry_run_help_says_what_it_reads(name, says, capsys):
+    with pytest.raises(SystemExit):
+        importlib.import_module(name).main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+    assert name != "etl" or "connect to nothing" not in out and "connects to nothing" not in out
