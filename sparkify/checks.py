@@ -6,8 +6,9 @@ failing check, one more statement for a few examples of its offending keys. A ch
 exact number of its offenders.
 
 One check is not SQL: `never_shrinks` compares the row counts of the star tables a run changed, before and
-after its merge (a run only adds or replaces rows, so a smaller table means it lost some): a count per
-table on each side, which Redshift answers from its metadata.
+after its merge (a run only adds or replaces rows, so a smaller table means it lost some; the one exception,
+time's rows no play has any more after a correction, is counted as the run deletes them): a count per table
+on each side, which Redshift answers from its metadata.
 """
 
 from __future__ import annotations
@@ -68,13 +69,18 @@ def run_checks(cur, groups: Sequence[CheckGroup] = sql_queries.CHECKS,
     return results
 
 
-def never_shrinks(before: Mapping[str, int], after: Mapping[str, int]) -> list[CheckResult]:
-    """One result per table counted before the merge: it has at least as many rows after it."""
+def never_shrinks(before: Mapping[str, int], after: Mapping[str, int],
+                  removed: Mapping[str, int] | None = None) -> list[CheckResult]:
+    """One result per table counted before the merge: it has at least as many rows after it, less the rows the
+    run deleted for good (`removed`, Statement.removes: time's rows no play has any more after a correction)."""
     results = []
+    removed = removed or {}
     for table, rows in before.items():
-        lost = max(rows - after.get(table, 0), 0)
+        gone = removed.get(table, 0)
+        lost = max(rows - gone - after.get(table, 0), 0)
+        example = f"{rows} before, {after.get(table, 0)} after" + (f", {gone} removed for good" if gone else "")
         results.append(CheckResult(f"{table}.never_shrinks", f"{table}: fewer rows after the run than before it",
-                                   lost == 0, lost, [f"{rows} before, {after.get(table, 0)} after"] if lost else []))
+                                   lost == 0, lost, [example] if lost else []))
     return results
 
 

@@ -334,6 +334,11 @@ _TIME_PARTS = """select
 from new_start_times"""
 
 # A first load: time holds the distinct start times of songplays, which holds only this run's plays.
+# time.year is a SMALLINT (up to 32767): an event's ts in microseconds instead of milliseconds loads (a timestamp
+# reaches the year 294276) and fails here.
+_TIME_DATA_HINT = ("a play's start time does not fit time's columns (year is a SMALLINT, up to 32767): check the "
+                   "events' ts, which must be epoch milliseconds (microseconds give years past 50000)")
+
 time_first_insert = Statement("time_first_insert", f"""
 insert into time (start_time, hour, day, week, month, year, weekday)
 with new_start_times as (
@@ -343,7 +348,7 @@ with new_start_times as (
 )
 
 {_TIME_PARTS}
-""", writes=("time",), tally="time_added", when=_FIRST)
+""", writes=("time",), tally="time_added", when=_FIRST, data_hint=_TIME_DATA_HINT)
 
 # Later runs: the start times of the run's plays (those it inserted, and those it saw again, corrected or not)
 # that time does not have yet.
@@ -373,17 +378,18 @@ new_start_times as (
 )
 
 {_TIME_PARTS}
-""", writes=("time",), tally="time_added", when=_LATER)
+""", writes=("time",), tally="time_added", when=_LATER, data_hint=_TIME_DATA_HINT)
 analyze_time = Analyze("analyze_time", "analyze time", table="time", when=_EVENTS)
 
 # Only after a correction moved plays to other times: time holds the distinct start times of songplays, so a
-# time a corrected play left, that no play has any more, goes.
+# time a corrected play left, that no play has any more, goes. The one deletion of a run that puts nothing back
+# (`removes`): time may have fewer rows after the run than before it by those rows (checks.never_shrinks).
 time_orphans_delete = Statement("time_orphans_delete", """
 delete from time
 using batch_corrections as c
 where time.start_time = c.old_start_time
   and not exists (select 1 from songplays as p where p.start_time = time.start_time)
-""", writes=("time",), when=(*_LATER, When.PLAYS_CORRECTED))
+""", writes=("time",), removes=("time",), when=(*_LATER, When.PLAYS_CORRECTED))
 
 event_merge_queries = (
     analyze_staging_events,

@@ -69,13 +69,14 @@ class Column(NamedTuple):
 
 
 def same_values(new: str, old: str, columns: tuple[Column, ...], joiner: str = "\n      and ") -> str:
-    """A condition: rows `new` and `old` hold the same values in `columns` (NULL equals NULL; text as same_text)."""
+    """A condition, true or false (never NULL): rows `new` and `old` hold the same values in `columns` (NULL equals
+    NULL and nothing else; text as same_text)."""
     parts = []
     for column in columns:
         a, b = f"{new}.{column.name}", f"{old}.{column.name}"
         test = same_text(a, b) if column.text else f"{a} = {b}"
-        if column.nullable:
-            test = f"(({test}) or ({a} is null and {b} is null))"
+        if column.nullable:  # two-valued: one side NULL is false, not NULL (callers negate it: `and not (...)`)
+            test = f"(({a} is null and {b} is null) or ({a} is not null and {b} is not null and {test}))"
         parts.append(test)
     return joiner.join(parts)
 

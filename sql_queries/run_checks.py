@@ -153,7 +153,9 @@ run_time_stats as (
                   _RUN_PLAYS_ONCE,
                   count_unless("s.plays = s.keys and s.distinct_plays = s.distinct_keys", _RUN_PLAYS_ONCE,
                                "run_play_stats as s")),
-            Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users",
+            Check("songplays.run_user_id_in_users", "songplays.user_id of this run's plays not found in users; a "
+                  "user's row comes from their events with a level, so a user none of whose events loaded so far "
+                  "has a level has none (fix the events' level, or load the user's other events with this run)",
                   "select distinct user_id from run_plays where user_id not in (select user_id from users)"),
             Check("songplays.run_song_id_in_songs", "songplays.song_id of this run's plays not found in songs",
                   "select distinct song_id from run_plays "

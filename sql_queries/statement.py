@@ -73,8 +73,10 @@ class Statement:
 
     `writes`: the tables whose rows it changes (the ANALYZE threshold adds up their rows; the tables a run
     changes are those written by the statements of what it staged). `tally`: the etl_runs column its row
-    count adds to. `proves`: the condition that holds once it wrote a row. `note`: the dry run's comment
-    before it. `on_failure`: the statements sent only when it fails."""
+    count adds to. `removes`: the tables whose rows it deletes for good, none put back (never_shrinks allows
+    for them). `data_hint`: what a value that does not fit (a data error) most likely means here, and its fix.
+    `proves`: the condition that holds once it wrote a row. `note`: the dry run's comment before
+    it. `on_failure`: the statements sent only when it fails."""
 
     name: str
     sql: str
@@ -84,6 +86,8 @@ class Statement:
     params: Params | None = None
     result: Result | None = None
     tally: str | None = None
+    removes: tuple[str, ...] = ()
+    data_hint: str = ""
     proves: When | None = None
     note: str = ""
     on_failure: tuple[Statement, ...] = ()

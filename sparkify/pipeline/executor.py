@@ -13,6 +13,9 @@ import threading
 import time
 from collections.abc import Sequence
 
+import psycopg2
+
+from sparkify.errors import LoadError
 from sparkify.pipeline.load import CopyStep
 from sparkify.pipeline.state import RunState
 from sparkify.pipeline.steps import RunContext, Step
@@ -32,6 +35,8 @@ def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
             ctx.session.step = step.name
             try:
                 step.run(ctx)
+            except psycopg2.DataError as exc:  # a value the run loaded does not fit where the statement puts it
+                raise LoadError(data_error(step, exc)) from None
             finally:
                 seconds = time.monotonic() - t0
                 if step.timing:
@@ -42,6 +47,15 @@ def execute_steps(ctx: RunContext, steps: Sequence[Step]) -> None:
         for prepared in ctx.prepared.values():  # (a step failed before their turn)
             prepared.close()
         ctx.prepared.clear()
+
+
+def data_error(step: Step, exc: psycopg2.DataError) -> str:
+    """One line for a data error (SQLSTATE class 22) of a step: the statement, the server's words, what it likely
+    means (Statement.data_hint) and that nothing of the run stays."""
+    text = (exc.pgerror or str(exc)).strip()
+    first = text.splitlines()[0].removeprefix("ERROR:").strip() if text else type(exc).__name__
+    hint = getattr(getattr(step, "statement", None), "data_hint", "")
+    return f"{step.name}: {first} ({hint + '; ' if hint else ''}the run rolled back: nothing of it stays)"
 
 
 def _prepare_following_copies(ctx: RunContext, rest: Sequence[Step]) -> None:

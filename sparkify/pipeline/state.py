@@ -55,6 +55,7 @@ class RunState:
     specs: dict[str, CopySpec] = field(default_factory=dict)  # staging table -> its COPY this run
     proven: set[When] = field(default_factory=set)  # conditions a statement proved by writing rows
     written: dict[str, int] = field(default_factory=dict)  # table -> rows the run's statements wrote
+    removed: dict[str, int] = field(default_factory=dict)  # table -> rows deleted for good (Statement.removes)
     tallies: dict[str, int] = field(default_factory=dict)  # etl_runs column -> rows (Statement.tally)
     passed_checks: list | None = None  # the checks the run passed (None: not run yet; the dry run's expectation)
     schema: SchemaFound | None = None  # the warehouse's schema version, once read (sql_queries.schema_version_queries)

@@ -130,6 +130,8 @@ def account(state: RunState, statement: Statement, session: Session) -> None:
         return
     for table in statement.writes:
         state.written[table] = state.written.get(table, 0) + rowcount
+    for table in statement.removes:
+        state.removed[table] = state.removed.get(table, 0) + rowcount
     if statement.tally:
         state.tallies[statement.tally] = state.tallies.get(statement.tally, 0) + rowcount
     if statement.proves is not None and rowcount > 0:
@@ -395,7 +397,7 @@ class ChecksStep(Step):
             return
         results = checks.run_checks(ctx.session, self.groups(state), s.examples)
         if s.never_shrinks:
-            results += checks.never_shrinks(state.counts_before, ctx.result.row_counts)
+            results += checks.never_shrinks(state.counts_before, ctx.result.row_counts, state.removed)
         ctx.result.checks = results
         state.passed_checks = results
         if s.raises:

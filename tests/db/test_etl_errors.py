@@ -96,3 +96,22 @@ def test_a_failing_check_prints_its_fail_line_and_one_error_line(schema, copied_
     assert err.count("\n") == 1
     assert err.startswith("etl.py: data-quality check users.run_user_id_once failed: 1 offending rows")
     assert counts(pg_conn) == before
+
+
+def test_a_ts_in_microseconds_fails_naming_the_statement_and_the_fix(schema, copied_sources, config_file, pg_conn,
+                                                                     capsys):
+    """A NextSong event's ts in microseconds loads (a timestamp reaches the year 294276), then does not fit time.year
+    (a SMALLINT): one line naming the statement, the server's words and the fix, and nothing of the run stays."""
+    cfg = config_file(log_data=copied_sources / "log_data", log_jsonpath=copied_sources / "log_json_path.json",
+                      song_data=copied_sources / "song_data")
+    day5 = copied_sources / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    line = next(i for i, text in enumerate(day5.read_text().splitlines(), 1) if '"NextSong"' in text)
+    corrupt_line(day5, line, ts=1541105830796000)
+    assert etl.main(["--config", str(cfg), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("etl.py: time_first_insert: smallint out of range (a play's start time does not fit time's "
+                          "columns (year is a SMALLINT, up to 32767): check the events' ts, which must be epoch "
+                          "milliseconds")
+    assert err.endswith("the run rolled back: nothing of it stays)\n")
+    assert counts(pg_conn) == (0, 0, 0)

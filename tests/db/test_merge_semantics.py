@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-import psycopg2
 import pytest
 
 import sql_queries
-from sparkify.errors import CheckError
+from sparkify.errors import CheckError, LoadError
 from sql_queries import Statement
 from tests.helpers.star import star
 
@@ -122,7 +121,8 @@ def test_failure_mid_merge_leaves_star_tables_unchanged(make_event, make_song, l
     queries = list(sql_queries.merge_queries)
     queries.insert(queries.index(sql_queries.songplay_table_insert), Statement("division_by_zero", "select 1 / 0"))
     monkeypatch.setattr(sql_queries, "merge_queries", queries)
-    with pytest.raises(psycopg2.errors.DivisionByZero):
+    with pytest.raises(LoadError, match=r"^division_by_zero: division by zero \(the run rolled back: nothing of it "
+                                         r"stays\)$"):  # a data error (SQLSTATE class 22), named by its statement
         load_batch(events=[make_event(item=2, level="paid")], songs=[make_song(song_id="SONEW")])
     pg_conn.rollback()
     assert {t: rows(pg_conn, f"select * from {t} order by 1") for t in sql_queries.ALL_TABLES} == snapshot
@@ -482,3 +482,62 @@ def test_a_run_adds_the_missing_time_row_of_its_plays(make_event, load_batch, pg
     pg_conn.commit()
     load_batch(events=[make_event(item=1, ts=T0)])
     assert rows(pg_conn, "select start_time from time") == [(T0,)]
+
+
+def _empty_star(conn) -> None:
+    with conn.cursor() as cur:
+        for t in sql_queries.STAR_TABLES + sql_queries.REPORT_TABLES + ("song_records", "etl_runs"):
+            cur.execute(f"delete from {t}")
+    conn.commit()
+
+
+@pytest.mark.parametrize("first, later", [
+    ({"location": None, "lat": None, "lon": None, "year": None},
+     {"location": "Berlin", "lat": 52.5, "lon": 13.4, "year": 1999}),
+    ({"year": None}, {"year": 1999}),  # only the song's year: every other column the same
+    ({"lat": None, "lon": None}, {}),  # only the artist's coordinates
+], ids=["a blank record, then a full one", "a year", "coordinates"])
+def test_a_later_more_complete_record_fills_in_what_the_first_left_null(make_song, load_batch, pg_conn, first,
+                                                                         later):
+    """A song file whose only differences from the one loaded before are values where it had NULLs: the more complete
+    record wins, as one load of both files gives (a comparison of the two rows that yields NULL for 'NULL against a
+    value' used to keep the stored row, negated in `and not (...)`)."""
+    load_batch(songs=[make_song(**first)])
+    load_batch(songs=[make_song(**later)])
+    got = star(pg_conn)
+    _empty_star(pg_conn)
+    load_batch(songs=[make_song(**first), make_song(**later)])
+    assert got == star(pg_conn)
+    expected = make_song(**later)
+    assert rows(pg_conn, "select year from songs") == [(expected["year"],)]
+    assert rows(pg_conn, "select location, latitude, longitude from artists") == [
+        (expected["artist_location"], expected["artist_latitude"], expected["artist_longitude"])]
+
+
+def test_a_correction_that_leaves_a_start_time_to_no_play_removes_it_and_passes_the_checks(make_event, load_batch,
+                                                                                          pg_conn):
+    """Two plays at two times; a later copy of the first moves it to the second's time. time loses the time no play
+    has any more: one row fewer than before the run, which never_shrinks allows (it counts what the run removed for
+    good), and the result is one load of both copies'."""
+    t1, t2 = T0, T0 + timedelta(seconds=30)
+    load_batch(events=[make_event(item=0, ts=t2), make_event(item=1, ts=t1)])
+    report = load_batch(events=[make_event(item=0, ts=t1)])
+    assert rows(pg_conn, "select start_time from time") == [(t1,)]
+    assert next(r for r in report.checks if r.name == "time.never_shrinks").passed
+    got = star(pg_conn)
+    _empty_star(pg_conn)
+    load_batch(events=[make_event(item=0, ts=t2), make_event(item=1, ts=t1), make_event(item=0, ts=t1)])
+    assert got == star(pg_conn)
+
+
+
+def test_never_shrinks_allows_only_what_the_run_removed_for_good(make_event, load_batch, pg_conn, monkeypatch):
+    """A correction removes one time row (t2); a broken statement loses another (t3): the check fails for that one."""
+    t1, t2, t3 = T0, T0 + timedelta(seconds=30), T0 + timedelta(seconds=60)
+    load_batch(events=[make_event(item=0, ts=t2), make_event(item=1, ts=t1), make_event(session_id=2, ts=t3)])
+    _replace_merge_statement(monkeypatch, sql_queries.time_table_insert,
+                             f"delete from time where start_time = '{t3.isoformat(sep=' ')}'")
+    with pytest.raises(CheckError) as failed:
+        load_batch(events=[make_event(item=0, ts=t1)])
+    result = next(r for r in failed.value.failures if r.name == "time.never_shrinks")
+    assert (result.count, result.examples) == (1, ["3 before, 1 after, 1 removed for good"])

@@ -48,9 +48,11 @@ def test_the_orders_name_their_text_columns():
 
 @pytest.mark.parametrize("column, expected", [
     (Column("title", text=True), "b.title = s.title and octet_length(b.title) = octet_length(s.title)"),
-    (Column("year", nullable=True), "((b.year = s.year) or (b.year is null and s.year is null))"),
+    (Column("year", nullable=True),
+     "((b.year is null and s.year is null) or (b.year is not null and s.year is not null and b.year = s.year))"),
     (Column("name", nullable=True, text=True),
-     "((b.name = s.name and octet_length(b.name) = octet_length(s.name)) or (b.name is null and s.name is null))"),
+     ("((b.name is null and s.name is null) or (b.name is not null and s.name is not null and b.name = s.name and "
+      "octet_length(b.name) = octet_length(s.name)))")),
 ])
 def test_same_values_compares_text_with_its_length(column, expected):
     assert rules.same_values("b", "s", (column,)) == expected
