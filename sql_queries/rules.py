@@ -75,7 +75,10 @@ def same_values(new: str, old: str, columns: tuple[Column, ...], joiner: str = "
     for column in columns:
         a, b = f"{new}.{column.name}", f"{old}.{column.name}"
         test = same_text(a, b) if column.text else f"{a} = {b}"
-        if column.nullable:  # two-valued: one side NULL is false, not NULL (callers negate it: `and not (...)`)
+        # Two-valued: one side NULL is false, not NULL, since callers negate it (`and not (...)`) and NOT of
+        # UNKNOWN is UNKNOWN in Redshift too (docs.aws.amazon.com/redshift/latest/dg/r_logical_condition.html);
+        # IS [NOT] NULL is never UNKNOWN (.../r_null_condition.html).
+        if column.nullable:
             test = f"(({a} is null and {b} is null) or ({a} is not null and {b} is not null and {test}))"
         parts.append(test)
     return joiner.join(parts)
