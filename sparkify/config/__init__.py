@@ -58,8 +58,9 @@ from sparkify.config.settings import (
 from sparkify.errors import ConfigError
 
 __all__ = [
-    "AUTH_MODES", "BUILT_IN", "CONFIG_EXAMPLE", "CONFIG_HELP", "DEFAULT_HOME", "DEFAULT_LOCK_TIMEOUT", "DEFAULT_MAXERROR",
-    "DWH_MODES", "ENGINES", "KNOWN_KEYS", "PASSWORD_ENV", "PROJECT_DIR", "SAMPLE_DB_NAME", "SERVERLESS_PORTS", "USAGE_LIMIT_ACTIONS",
+    "AUTH_MODES", "BUILT_IN", "CONFIG_EXAMPLE", "CONFIG_HELP", "DEFAULT_HOME", "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_MAXERROR", "DWH_MODES", "ENGINES", "KNOWN_KEYS", "PASSWORD_ENV", "PROJECT_DIR", "SAMPLE_DB_NAME",
+    "SERVERLESS_PORTS", "USAGE_LIMIT_ACTIONS",
     "ClusterSettings", "Config", "ConfigError", "DwhSettings", "S3Settings", "check_keys", "default_config",
     "file_secrets", "get_value", "load_config", "load_dwh_settings", "parse_config", "parse_config_text",
     "parse_dwh_settings", "password_problem", "read_config_file", "require_config_path", "resolve_config_path",
